@@ -1,0 +1,57 @@
+"""The ``pricing`` command line.
+
+Each subcommand group lives in its own module with a ``register(subparsers)``
+function. Bad input raises :class:`pricing.errors.PricingError`; ``main``
+prints its one line to stderr and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import PricingError
+
+# Modules in the order data flows; each adds its subcommands.
+COMMAND_MODULES = (
+    "pricing.cli.core",  # catalogs, schema, quote, compare
+    "pricing.cli.billing",  # bill, balance
+    "pricing.cli.metering",  # sample-data, ingest, meter
+    "pricing.cli.reports",  # report, demo
+    "pricing.cli.app",  # app (Voila)
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints usage plus a message; the contract is one line and status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise PricingError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pricing", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        status = args.handler(args)
+    except PricingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
