@@ -1,0 +1,575 @@
+"""Rating: catalog x usage table -> invoice lines and totals, for every row at once.
+
+There is one engine. A single quote is a table of one row; a month-end run
+or a backtest is a table of a million rows. Amounts are scaled integers all
+the way (see :mod:`pricing.charges`); each line is rounded once, here, with
+the catalog's rounding rule, and totals are sums of rounded lines.
+
+Order of lines on an invoice: recurring fee, each charge (a commitment line
+first, then the usage past it), minimum-spend true-up, discounts, tax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, Discount, MetricKind, Plan
+from .charges import ModelResult, apply_model, exact, price_scale
+from .errors import UsageError
+from .invoice import Invoice, Line, LineType
+from .money import Rounding, from_minor, round_scaled, scaled_int, to_minor
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class RateOptions:
+    """What to include when rating, beyond the catalog itself.
+
+    ``charge_kinds`` limits the charges rated (``usage``, ``addon``,
+    ``feature``); subscriptions rate usage alone and prorate the rest.
+    ``tax_percent`` overrides the catalog's (bundled catalogs carry none: tax
+    belongs to the customer). ``period_index`` counts billing periods from the
+    start, for discounts limited to the first N periods.
+    """
+
+    charge_kinds: frozenset[str] | None = None
+    include_recurring: bool = True
+    include_minimum: bool = True
+    discounts: tuple[Discount, ...] = ()
+    tax_percent: Decimal | None = None
+    billing_details: bool = True
+    period_index: int = 0
+
+
+DEFAULT_OPTIONS = RateOptions()
+
+
+# --- usage input ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageColumns:
+    """Usage as exact integer arrays, one per metric, scaled by the metric's decimals."""
+
+    index: pd.Index
+    values: dict[str, Array]
+    given: frozenset[str]  # metrics present in the input (others are zero or defaulted)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
+    """Exact scaled integers from an int, float or text/Decimal column, or a clear error."""
+    scale = 10**decimals
+    if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_extension_array_dtype(column.dtype):
+        values = column.to_numpy(dtype=np.int64)
+        if (values < 0).any():
+            row = column.index[int(np.argmax(values < 0))]
+            raise UsageError(f"usage row {row!r}: {name} is negative ({column[row]}); quantities must be >= 0")
+        return values * scale if scale != 1 else values
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy()
+        bad = ~np.isfinite(values) | (values < 0) | (values * scale != np.round(values * scale))
+        if bad.any():
+            row = column.index[int(np.argmax(bad))]
+            raise UsageError(
+                f"usage row {row!r}: {name}={column[row]!r} is not an exact quantity"
+                f" (>= 0, at most {decimals} decimal places; give fractions as text)"
+            )
+        return np.round(values * scale).astype(np.int64)
+    # text, Decimal or mixed objects: parse each exactly
+    out = np.empty(len(column), dtype=np.int64)
+    for i, (row, raw) in enumerate(column.items()):
+        out[i] = parse_quantity(name, raw, decimals, where=f"usage row {row!r}: ")
+    return out
+
+
+def parse_quantity(name: str, raw: Any, decimals: int, where: str = "") -> int:
+    """One quantity as a scaled integer; rejects negatives, non-numbers and excess precision."""
+    if isinstance(raw, bool) or raw is None or (isinstance(raw, float) and not np.isfinite(raw)):
+        raise UsageError(f"{where}{name}={raw!r} is not a number")
+    try:
+        value = Decimal(str(raw).strip().replace("_", "")) if not isinstance(raw, Decimal) else raw
+    except InvalidOperation:
+        raise UsageError(f"{where}{name}={raw!r} is not a number") from None
+    if not value.is_finite():
+        raise UsageError(f"{where}{name}={raw!r} is not a number")
+    if value < 0:
+        raise UsageError(f"{where}{name}={raw} is negative; quantities must be >= 0")
+    try:
+        return scaled_int(value, decimals)
+    except ValueError:
+        unit = "a whole number" if decimals == 0 else f"at most {decimals} decimal places"
+        raise UsageError(f"{where}{name}={raw} must be {unit}") from None
+
+
+def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> UsageColumns:
+    """Normalise a usage table (or one mapping) into exact scaled arrays.
+
+    In a table, columns that are not metrics (customer ids, months) are left
+    alone; in a single mapping every key must be a metric of the catalog.
+    """
+    if isinstance(usage, Mapping):
+        unknown = [key for key in usage if key not in catalog.metrics]
+        if unknown:
+            raise UsageError(
+                f"unknown metric {unknown[0]!r} for catalog {catalog.id!r}"
+                f" (metrics: {', '.join(catalog.metrics)})"
+            )
+        values = {
+            name: np.array([parse_quantity(name, raw, catalog.metrics[name].decimals)], dtype=np.int64)
+            for name, raw in usage.items()
+        }
+        return UsageColumns(pd.RangeIndex(1), values, frozenset(values))
+    values = {
+        name: _column_to_scaled(name, usage[name], catalog.metrics[name].decimals)
+        for name in usage.columns
+        if name in catalog.metrics
+    }
+    return UsageColumns(usage.index, values, frozenset(values))
+
+
+def _metric(usage: UsageColumns, name: str, default: int = 0) -> Array:
+    found = usage.values.get(name)
+    if found is None:
+        return np.full(len(usage), default, dtype=np.int64)
+    return found
+
+
+# --- rated lines ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineColumns:
+    """One invoice line for every row: rounded and exact amounts plus its explanation."""
+
+    item: str
+    line_type: LineType
+    amount_minor: Array  # int64 (or Python ints)
+    exact_amount: Array  # scaled by 10**exact_scale
+    exact_scale: int
+    quantity: Array  # scaled by 10**quantity_scale
+    quantity_scale: int
+    unit_price: Decimal | None
+    metric: str | None = None
+    explain: Callable[[int], str] | None = None
+    tiers: Callable[[int], tuple[dict[str, Any], ...]] | None = None
+
+    def line(self, row: int) -> Line:
+        return Line(
+            item=self.item,
+            line_type=self.line_type,
+            quantity=Decimal(int(self.quantity[row])).scaleb(-self.quantity_scale),
+            unit_price=self.unit_price,
+            amount_minor=int(self.amount_minor[row]),
+            exact_amount=Decimal(int(self.exact_amount[row])).scaleb(-self.exact_scale),
+            explanation=self.explain(row) if self.explain else "",
+            metric=self.metric,
+            tiers=self.tiers(row) if self.tiers else (),
+        )
+
+
+@dataclass(frozen=True)
+class PlanRating:
+    plan_id: str
+    lines: tuple[LineColumns, ...]
+    total_minor: Array
+    eligible: Array
+    reason: Array  # object: str or None
+
+
+@dataclass(frozen=True)
+class RatedTable:
+    """Every requested plan rated for every usage row."""
+
+    catalog: Catalog
+    index: pd.Index
+    plans: dict[str, PlanRating]
+    options: RateOptions = field(default=DEFAULT_OPTIONS)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def totals(self) -> pd.DataFrame:
+        """Total due per row (columns: plans), in integer minor units."""
+        return pd.DataFrame({p: r.total_minor for p, r in self.plans.items()}, index=self.index)
+
+    def eligibility(self) -> pd.DataFrame:
+        return pd.DataFrame({p: r.eligible for p, r in self.plans.items()}, index=self.index)
+
+    def cheapest(self) -> pd.Series:
+        """The cheapest eligible plan per row (ties go to the plan listed first), or None."""
+        plan_ids = list(self.plans)
+        totals = np.stack([self.plans[p].total_minor.astype(np.float64) for p in plan_ids], axis=1)
+        eligible = np.stack([self.plans[p].eligible for p in plan_ids], axis=1)
+        # float only to pick a minimum; exact totals are read from the int arrays
+        masked = np.where(eligible, totals, np.inf)
+        best = np.argmin(masked, axis=1)
+        names = np.array(plan_ids, dtype=object)[best]
+        names[~eligible.any(axis=1)] = None
+        return pd.Series(names, index=self.index, name="cheapest")
+
+    def line_amounts(self, plan_id: str) -> pd.DataFrame:
+        """Wide table of one plan's rounded line amounts (columns: line items)."""
+        rating = self.plans[plan_id]
+        data = {line.item: line.amount_minor for line in rating.lines}
+        data["total"] = rating.total_minor
+        return pd.DataFrame(data, index=self.index)
+
+    def long(self) -> pd.DataFrame:
+        """One row per usage row x plan x line, for exports and group-bys."""
+        frames = []
+        for plan_id, rating in self.plans.items():
+            for position, line in enumerate(rating.lines):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "row": self.index,
+                            "plan": plan_id,
+                            "line_no": position,
+                            "item": line.item,
+                            "line_type": line.line_type.value,
+                            "amount_minor": line.amount_minor,
+                        }
+                    )
+                )
+        if not frames:
+            return pd.DataFrame(columns=["row", "plan", "line_no", "item", "line_type", "amount_minor"])
+        return pd.concat(frames, ignore_index=True)
+
+    def invoice(self, row: int, plan_id: str) -> Invoice:
+        """The invoice of one row and plan, with Decimal lines and explanations."""
+        rating = self.plans[plan_id]
+        lines = tuple(col.line(row) for col in rating.lines)
+        return Invoice(
+            catalog=self.catalog.id,
+            plan=plan_id,
+            currency=self.catalog.currency,
+            decimals=self.catalog.decimals,
+            lines=lines,
+            eligible=bool(rating.eligible[row]),
+            reason=rating.reason[row],
+        )
+
+
+# --- the engine -----------------------------------------------------------------
+
+
+def rate(
+    catalog: Catalog,
+    usage: pd.DataFrame | Mapping[str, Any],
+    plans: Iterable[str] | None = None,
+    options: RateOptions | None = None,
+) -> RatedTable:
+    """Rate every row of ``usage`` under each plan (default: every plan)."""
+    options = options or DEFAULT_OPTIONS
+    columns = usage_columns(catalog, usage)
+    plan_ids = list(plans) if plans is not None else list(catalog.plans)
+    for plan_id in plan_ids:
+        catalog.plan(plan_id)  # a clear error for an unknown plan
+    rated = {plan_id: _rate_plan(catalog, plan_id, columns, options) for plan_id in plan_ids}
+    return RatedTable(catalog, columns.index, rated, options)
+
+
+def rate_one(
+    catalog: Catalog,
+    plan_id: str,
+    usage: Mapping[str, Any],
+    options: RateOptions | None = None,
+) -> Invoice:
+    """One plan, one period's usage: a table of one row through the same engine."""
+    return rate(catalog, usage, [plan_id], options).invoice(0, plan_id)
+
+
+def _constant_line(item: str, line_type: LineType, amount: Decimal, n: int, catalog: Catalog,
+                   explanation: str) -> LineColumns:
+    minor = to_minor(amount, catalog.decimals, catalog.settings.rounding)
+    scale = max(catalog.decimals, -int(amount.normalize().as_tuple().exponent or 0), 0)
+    exact_value = scaled_int(amount, scale)
+    return LineColumns(
+        item=item,
+        line_type=line_type,
+        amount_minor=np.full(n, minor, dtype=np.int64),
+        exact_amount=np.full(n, exact_value, dtype=np.int64),
+        exact_scale=scale,
+        quantity=np.ones(n, dtype=np.int64),
+        quantity_scale=0,
+        unit_price=amount,
+        explain=lambda row: explanation,
+    )
+
+
+def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: RateOptions) -> PlanRating:
+    plan = catalog.plans[plan_id]
+    n = len(usage)
+    lines: list[LineColumns] = []
+    blocked_rule = (not options.billing_details) and catalog.account_rules is not None \
+        and catalog.account_rules.cap_usage_at_included
+    if options.include_recurring and plan.recurring is not None:
+        lines.append(_constant_line(
+            f"{plan.name} fee", LineType.RECURRING, plan.recurring.amount, n, catalog,
+            f"recurring {plan.name} fee per {catalog.interval.value}"))
+    for charge in plan.charges:
+        if options.charge_kinds is not None and charge.kind not in options.charge_kinds:
+            continue
+        lines.extend(_charge_lines(catalog, charge, usage, blocked_rule))
+    subtotal = _sum_minor(lines, n)
+    if options.include_minimum and plan.minimum_spend is not None:
+        minimum = to_minor(plan.minimum_spend.amount, catalog.decimals, catalog.settings.rounding)
+        shortfall = np.maximum(minimum - subtotal, 0)
+        lines.append(LineColumns(
+            item="Minimum spend true-up", line_type=LineType.MINIMUM, amount_minor=shortfall,
+            exact_amount=shortfall, exact_scale=catalog.decimals, quantity=(shortfall > 0).astype(np.int64),
+            quantity_scale=0, unit_price=None,
+            explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
+        ))
+        subtotal = subtotal + shortfall
+    for discount in _active_discounts(plan, options):
+        line = _discount_line(catalog, discount, subtotal)
+        lines.append(line)
+        subtotal = subtotal + line.amount_minor
+    tax_percent = catalog.tax_percent if options.tax_percent is None else options.tax_percent
+    if tax_percent:
+        lines.append(_tax_line(catalog, tax_percent, subtotal))
+    total = _sum_minor(lines, n)
+    eligible, reason = _eligibility(catalog, plan_id, plan, usage, options)
+    return PlanRating(plan_id, tuple(lines), total, eligible, reason)
+
+
+def _sum_minor(lines: Sequence[LineColumns], n: int) -> Array:
+    total = np.zeros(n, dtype=np.int64)
+    for line in lines:
+        total = total + line.amount_minor
+    return total
+
+
+def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | None:
+    """Free units per row: max(at_least, quantity + times x other metric), in the charge metric's scale."""
+    inc = charge.included
+    if inc is None:
+        return None
+    d = catalog.metrics[charge.metric].decimals
+    n = len(usage)
+    if inc.unlimited:
+        return np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    base = np.full(n, scaled_int(inc.quantity, d), dtype=np.int64)
+    if inc.per_unit_of is not None:
+        other = _metric(usage, inc.per_unit_of)
+        d_other = catalog.metrics[inc.per_unit_of].decimals
+        t_scale = max(0, -int(inc.times.normalize().as_tuple().exponent or 0))
+        times = scaled_int(inc.times, t_scale)
+        # floor: a fraction of a free unit is not a free unit
+        base = base + exact(other, times * 10**d) * times * 10**d // 10 ** (t_scale + d_other)
+    return np.maximum(base, scaled_int(inc.at_least, d))
+
+
+def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
+    metric = catalog.metrics[charge.metric]
+    qscale = metric.decimals
+    pscale = price_scale(charge)
+    amount_scale = qscale + pscale
+    shift = amount_scale - catalog.decimals
+    rounding = catalog.settings.rounding
+    quantity = _metric(usage, charge.metric)
+    included = _included(catalog, charge, usage)
+    billable = quantity if included is None else np.maximum(quantity - included, 0)
+    blocked = None
+    if blocked_rule and charge.kind == "usage":
+        blocked, billable = billable, billable * 0
+    lines: list[LineColumns] = []
+    committed = None
+    if charge.commitment is not None:
+        commitment = charge.commitment
+        default = scaled_int(commitment.default_quantity, catalog.metrics[commitment.quantity_metric].decimals)
+        committed = _metric(usage, commitment.quantity_metric, default)
+        c_scale = catalog.metrics[commitment.quantity_metric].decimals
+        c_price = scaled_int(commitment.unit_price, pscale)
+        c_exact = exact(committed, c_price) * c_price
+        c_amount_scale = c_scale + pscale
+        covered = np.minimum(billable, committed * 10**qscale // 10**c_scale)
+        lines.append(LineColumns(
+            item=f"{charge.label} (committed)", line_type=LineType.COMMITMENT,
+            amount_minor=round_scaled(c_exact, c_amount_scale - catalog.decimals, rounding),
+            exact_amount=c_exact, exact_scale=c_amount_scale, quantity=committed, quantity_scale=c_scale,
+            unit_price=commitment.unit_price, metric=charge.metric,
+            explain=lambda row, cov=covered: (
+                f"{_q(committed[row], c_scale)} committed at {commitment.unit_price}, charged whatever the usage;"
+                f" {_q(cov[row], qscale)} of the usage fell within it"),
+        ))
+        billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
+    result = apply_model(charge, billable, qscale, pscale, catalog.settings)
+    line_type = {"usage": LineType.USAGE, "addon": LineType.ADDON, "feature": LineType.FEATURE}[charge.kind]
+    item = charge.label if committed is None else f"{charge.label} (over commitment)"
+    if charge.model == "package":
+        item = f"{item} (per {_plain(charge.package_size)})"
+    lines.append(LineColumns(
+        item=item, line_type=line_type,
+        amount_minor=round_scaled(result.amount, shift, rounding),
+        exact_amount=result.amount, exact_scale=amount_scale,
+        quantity=result.quantity, quantity_scale=result.quantity_scale, unit_price=result.unit_price,
+        metric=charge.metric,
+        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result),
+        tiers=(lambda row: _tier_detail(charge, row, result, qscale)) if charge.model in ("graduated", "volume") else None,
+    ))
+    return lines
+
+
+def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
+    chosen = [d for d in plan.discounts if d.periods is None or options.period_index < d.periods]
+    chosen += [d for d in options.discounts if d.periods is None or options.period_index < d.periods]
+    return chosen
+
+
+def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
+    d = catalog.decimals
+    if discount.percent is not None:
+        p_scale = max(0, -int(discount.percent.normalize().as_tuple().exponent or 0)) + 2
+        rate = scaled_int(discount.percent / 100, p_scale)
+        exact_amount = -(exact(subtotal, rate) * rate)
+        amount = round_scaled(exact_amount, p_scale, catalog.settings.rounding)
+        return LineColumns(
+            item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=exact_amount,
+            exact_scale=d + p_scale, quantity=np.ones(len(subtotal), dtype=np.int64), quantity_scale=0,
+            unit_price=None, explain=lambda row: f"{_plain(discount.percent)}% off "
+            f"{catalog.currency} {from_minor(int(subtotal[row]), d)}")
+    off = to_minor(discount.amount or Decimal(0), d, catalog.settings.rounding)
+    amount = -np.minimum(np.maximum(subtotal, 0), off)
+    return LineColumns(
+        item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=amount,
+        exact_scale=d, quantity=np.ones(len(subtotal), dtype=np.int64), quantity_scale=0, unit_price=None,
+        explain=lambda row: f"{catalog.currency} {discount.amount} off, never more than the subtotal")
+
+
+def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
+    p_scale = max(0, -int(percent.normalize().as_tuple().exponent or 0)) + 2
+    rate = scaled_int(percent / 100, p_scale)
+    exact_amount = exact(net, rate) * rate
+    return LineColumns(
+        item=f"Tax {_plain(percent)}%", line_type=LineType.TAX,
+        amount_minor=round_scaled(exact_amount, p_scale, catalog.settings.rounding),
+        exact_amount=exact_amount, exact_scale=catalog.decimals + p_scale,
+        quantity=np.ones(len(net), dtype=np.int64), quantity_scale=0, unit_price=percent / 100,
+        explain=lambda row: f"{_plain(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
+
+
+def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns,
+                 options: RateOptions) -> tuple[Array, Array]:
+    n = len(usage)
+    reason = np.full(n, None, dtype=object)
+    if not options.billing_details:
+        rules = catalog.account_rules
+        if plan.requires_billing_details or (rules and rules.plans_without_billing_details
+                                             and plan_id not in rules.plans_without_billing_details):
+            reason[:] = f"{plan.name} needs billing details (address and payment method)"
+        if rules and rules.max_tenants_without_billing_details is not None and "mat" in usage.given:
+            over = (usage.values["mat"] > rules.max_tenants_without_billing_details) & (reason == None)  # noqa: E711
+            reason[over] = (f"without billing details an account may have at most "
+                            f"{rules.max_tenants_without_billing_details} tenants")
+    for limit in plan.limits:
+        d = catalog.metrics[limit.metric].decimals
+        maximum = scaled_int(limit.maximum, d)
+        values = _metric(usage, limit.metric)
+        over = (values > maximum) & (reason == None)  # noqa: E711
+        if over.any():
+            for row in np.flatnonzero(over):
+                reason[row] = (f"{limit.metric} {_q(values[row], d)} exceeds {plan.name}'s maximum of "
+                               f"{_plain(limit.maximum)}")
+    eligible = reason == None  # noqa: E711
+    return eligible.astype(bool), reason
+
+
+# --- explanations ---------------------------------------------------------------
+
+
+def _plain(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value.normalize():f}"
+
+
+def _q(scaled: Any, scale: int) -> str:
+    return _plain(Decimal(int(scaled)).scaleb(-scale))
+
+
+def _num(value: Decimal) -> str:
+    """A plain number for data (no thousands separators): '1000', '0.035'."""
+    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
+def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
+                    committed: Array | None, blocked: Array | None, result: ModelResult) -> str:
+    d = catalog.metrics[charge.metric].decimals
+    unit = catalog.metrics[charge.metric].unit
+    parts = [f"{_q(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
+    if included is not None:
+        inc = charge.included
+        if inc.unlimited:
+            parts.append("all included")
+        elif inc.per_unit_of:
+            parts.append(
+                f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)} included free"
+                f" (max({_plain(inc.at_least)}, {_plain(inc.quantity) + ' + ' if inc.quantity else ''}"
+                f"{_plain(inc.times)} x {inc.per_unit_of}))")
+        else:
+            parts.append(f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)} included free")
+    if blocked is not None and int(blocked[row]) > 0:
+        parts.append(f"{_q(blocked[row], d)} past the free tier blocked, not charged (no billing details)")
+    if committed is not None:
+        parts.append("the commitment covers the first units")
+    model = charge.model
+    if model == "per_unit":
+        parts.append(f"{_q(result.quantity[row], result.quantity_scale)} charged at {charge.unit_price} each")
+    elif model == "package":
+        parts.append(f"{_q(result.detail['units'][row], d)} charged in {int(result.quantity[row])} "
+                     f"block(s) of {_plain(charge.package_size)} at {charge.package_price}"
+                     f" ({(charge.rounding or catalog.settings.package_rounding).value}-rounded)")
+    elif model == "percentage":
+        parts.append(f"{_plain(charge.rate)}% of {_q(result.quantity[row], d)}"
+                     + (f" plus a fixed {charge.fixed_fee}" if charge.fixed_fee else ""))
+    elif model == "flat":
+        parts.append(f"feature fee {charge.fee}" if int(result.quantity[row]) else "feature off, no fee")
+    else:
+        tiers = _tier_detail(charge, row, result, d)
+        described = "; ".join(
+            f"tier {t['tier']}: {t['units']} x {t['unit_price']}" + (f" + flat {t['flat_fee']}" if t['flat_fee'] != "0" else "")
+            for t in tiers if t["units"] != "0" or t["flat_fee"] != "0")
+        parts.append(f"{model} tiers on {_q(result.quantity[row], d)}: {described or 'nothing charged'}")
+    return "; ".join(parts)
+
+
+def _tier_detail(charge: Any, row: int, result: ModelResult, qscale: int) -> tuple[dict[str, Any], ...]:
+    out = []
+    if charge.model == "graduated":
+        for i, tier in enumerate(charge.tiers):
+            entered = bool(result.detail["tier_entered"][i][row])
+            units = result.detail["tier_units"][i][row]
+            out.append({
+                "tier": i + 1, "up_to": None if tier.up_to is None else _num(tier.up_to),
+                "units": _num(Decimal(int(units)).scaleb(-qscale)), "unit_price": _num(tier.unit_price),
+                "flat_fee": _num(tier.flat_fee) if entered else "0",
+            })
+    else:
+        index = int(result.detail["tier_index"][row])
+        tier = charge.tiers[index]
+        out.append({
+            "tier": index + 1, "up_to": None if tier.up_to is None else _num(tier.up_to),
+            "units": _num(Decimal(int(result.quantity[row])).scaleb(-qscale)), "unit_price": _num(tier.unit_price),
+            "flat_fee": _num(tier.flat_fee),
+        })
+    return tuple(out)
+
+
+def _explain_minimum(catalog: Catalog, minimum: int, subtotal: int) -> str:
+    d = catalog.decimals
+    if subtotal >= minimum:
+        return f"charges of {from_minor(subtotal, d)} meet the minimum spend of {from_minor(minimum, d)}"
+    return (f"charges of {from_minor(subtotal, d)} fall short of the minimum spend of "
+            f"{from_minor(minimum, d)}; the difference is charged")
