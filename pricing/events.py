@@ -1,0 +1,165 @@
+"""Raw API-call events: the file format, and how a row is checked.
+
+An event is one API call a customer's account made against a tenant::
+
+    timestamp,customer_id,tenant_id,account_id,account_kind,method,endpoint,status
+    2026-01-31T23:59:59.999Z,c0001,c0001-prod,c0001-u000042,user,POST,factors/login,200
+
+``timestamp`` is ISO-8601; an offset is converted to UTC and a time without
+one is read as UTC. ``account_kind`` is ``user`` or ``client`` (a machine).
+``status`` is the HTTP status code of the response. Files are CSV (with a
+header) or Parquet, where ``timestamp`` may also be a timestamp column and
+``status`` an integer column. Extra columns are ignored.
+
+Checking is written as SQL for DuckDB (see :func:`validation_sql`) so that
+hundreds of millions of rows are checked without leaving the database. A row
+that fails gets exactly one reason, the first that applies, from
+:data:`REJECT_REASONS`; reasons carry no values, so they can be counted, and the
+raw values are kept beside them in the store's ``rejects`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final, Literal
+
+import pyarrow as pa
+
+from .errors import MeteringError
+
+EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "timestamp",
+    "customer_id",
+    "tenant_id",
+    "account_id",
+    "account_kind",
+    "method",
+    "endpoint",
+    "status",
+)
+ACCOUNT_KINDS: Final[tuple[str, ...]] = ("user", "client")
+
+# The shape of a checked event, in files the workbook writes and in the store.
+ARROW_SCHEMA: Final[pa.Schema] = pa.schema(
+    [
+        ("timestamp", pa.timestamp("ms", tz="UTC")),
+        ("customer_id", pa.string()),
+        ("tenant_id", pa.string()),
+        ("account_id", pa.string()),
+        ("account_kind", pa.string()),
+        ("method", pa.string()),
+        ("endpoint", pa.string()),
+        ("status", pa.int16()),
+    ]
+)
+
+# Column types of the store's ``events`` table (timestamps are UTC, without zone).
+SQL_TYPES: Final[dict[str, str]] = {
+    "timestamp": "TIMESTAMP",
+    "customer_id": "VARCHAR",
+    "tenant_id": "VARCHAR",
+    "account_id": "VARCHAR",
+    "account_kind": "VARCHAR",
+    "method": "VARCHAR",
+    "endpoint": "VARCHAR",
+    "status": "SMALLINT",
+}
+
+REJECT_REASONS: Final[tuple[str, ...]] = (
+    *(f"missing {column}" for column in EVENT_COLUMNS),
+    "unparsable timestamp",
+    "unknown account_kind",
+    "status is not an HTTP code",
+)
+
+FileFormat = Literal["csv", "parquet"]
+
+
+def file_format(path: Path) -> FileFormat:
+    """``csv`` or ``parquet``, from the file name."""
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq", ".parq")):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".csv.zst", ".tsv")):
+        return "csv"
+    raise MeteringError(f"{path}: unknown event file type (expected .csv, .csv.gz or .parquet)")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_text(sql_type: str) -> bool:
+    return sql_type.upper() in {"VARCHAR", "TEXT", "STRING", "BLOB"} or sql_type.upper().startswith("VARCHAR")
+
+
+def _timestamp_expr(sql_type: str) -> str:
+    column = _q("timestamp")
+    upper = sql_type.upper()
+    if _is_text(upper):
+        # A text time without an offset is read as UTC: the store's connection runs in UTC.
+        return f"(TRY_CAST(trim({column}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+    if upper in {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}:
+        return f"({column} AT TIME ZONE 'UTC')"
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({column} AS TIMESTAMP)"
+    raise MeteringError(
+        f"column 'timestamp' has type {sql_type}; expected ISO-8601 text or a timestamp"
+    )
+
+
+def _text_expr(column: str, sql_type: str) -> str:
+    return f"trim(CAST({_q(column)} AS VARCHAR))" if not _is_text(sql_type) else f"trim({_q(column)})"
+
+
+def missing_columns(types: Mapping[str, str]) -> list[str]:
+    return [c for c in EVENT_COLUMNS if c not in types]
+
+
+def validation_sql(types: Mapping[str, str]) -> tuple[str, str, str]:
+    """SQL pieces that check rows of a source with these column types.
+
+    Returns ``(clean_select, reason_expr, raw_select)``: the select list of a
+    checked event (columns of :data:`SQL_TYPES`, normalised), an expression
+    that is NULL for a good row and its reject reason otherwise, and the raw
+    values as text for the rejects table. The source must have every column
+    of :data:`EVENT_COLUMNS`; see :func:`missing_columns`.
+    """
+    text = {c: _text_expr(c, types[c]) for c in EVENT_COLUMNS if c != "timestamp"}
+    ts = _timestamp_expr(types["timestamp"])
+    status_is_text = _is_text(types["status"])
+    status = f"TRY_CAST({text['status']} AS INTEGER)" if status_is_text else f"TRY_CAST({_q('status')} AS INTEGER)"
+    kind = f"lower({text['account_kind']})"
+    # NOTE: methods are upper-cased and a leading '/' is dropped from endpoints, so
+    # 'post /factors/login' and 'POST factors/login' are the same call.
+    clean = ", ".join(
+        [
+            f"{ts} AS {_q('timestamp')}",
+            f"{text['customer_id']} AS customer_id",
+            f"{text['tenant_id']} AS tenant_id",
+            f"{text['account_id']} AS account_id",
+            f"{kind} AS account_kind",
+            f"upper({text['method']}) AS method",
+            f"ltrim({text['endpoint']}, '/') AS endpoint",
+            f"CAST({status} AS SMALLINT) AS status",
+        ]
+    )
+    raw_ts = _q("timestamp") if _is_text(types["timestamp"]) else f"CAST({_q('timestamp')} AS VARCHAR)"
+    whens = []
+    for column in EVENT_COLUMNS:
+        value = f"trim({raw_ts})" if column == "timestamp" else text[column]
+        whens.append(f"WHEN {value} IS NULL OR {value} = '' THEN 'missing {column}'")
+    whens.append(f"WHEN {ts} IS NULL THEN 'unparsable timestamp'")
+    whens.append(f"WHEN {kind} NOT IN ({', '.join(repr(k) for k in ACCOUNT_KINDS)}) THEN 'unknown account_kind'")
+    whens.append(f"WHEN {status} IS NULL OR {status} NOT BETWEEN 100 AND 599 THEN 'status is not an HTTP code'")
+    reason = "CASE " + " ".join(whens) + " ELSE NULL END"
+    raw = ", ".join(
+        [f"{raw_ts} AS raw_timestamp"]
+        + [
+            f"CAST({_q(c)} AS VARCHAR) AS raw_{c}"
+            for c in EVENT_COLUMNS
+            if c != "timestamp"
+        ]
+    )
+    return clean, reason, raw
