@@ -425,6 +425,9 @@ class Catalog(_Strict):
     account_rules: AccountRules | None = None
     prepaid: PrepaidTerms | None = None
     sources: dict[str, str] = Field(default_factory=dict, description="notes on the sources cited")
+    sample_usage: dict[MetricName, Quantity] = Field(
+        default_factory=dict, description="a typical customer's usage, for demos and widget defaults"
+    )
 
     @property
     def decimals(self) -> int:
@@ -462,6 +465,8 @@ class Catalog(_Strict):
                     raise ValueError(f"{where}: a percentage charge needs a metric of kind 'amount'")
             for i, limit in enumerate(plan.limits):
                 need(limit.metric, f"plans.{plan_id}.limits.{i}")
+        for metric_id in self.sample_usage:
+            need(metric_id, "sample_usage")
         if self.account_rules:
             for plan_id in self.account_rules.plans_without_billing_details:
                 if plan_id not in self.plans:

@@ -148,7 +148,10 @@ def validation_sql(types: Mapping[str, str]) -> tuple[str, str, str]:
     raw_ts = _q("timestamp") if _is_text(types["timestamp"]) else f"CAST({_q('timestamp')} AS VARCHAR)"
     whens = []
     for column in EVENT_COLUMNS:
-        value = f"trim({raw_ts})" if column == "timestamp" else text[column]
+        if not _is_text(types[column]):  # a typed column is missing only when NULL
+            whens.append(f"WHEN {_q(column)} IS NULL THEN 'missing {column}'")
+            continue
+        value = f"trim({_q(column)})"
         whens.append(f"WHEN {value} IS NULL OR {value} = '' THEN 'missing {column}'")
     whens.append(f"WHEN {ts} IS NULL THEN 'unparsable timestamp'")
     whens.append(f"WHEN {kind} NOT IN ({', '.join(repr(k) for k in ACCOUNT_KINDS)}) THEN 'unknown account_kind'")

@@ -51,7 +51,7 @@ class Line:
             "item": self.item,
             "type": self.line_type.value,
             "quantity": _plain(self.quantity),
-            "unit_price": None if self.unit_price is None else _plain(self.unit_price),
+            "unit_price": None if self.unit_price is None else str(self.unit_price),
             "amount": format_minor(self.amount_minor, decimals),
             "exact_amount": _plain(self.exact_amount),
             "explanation": self.explanation,

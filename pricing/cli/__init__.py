@@ -19,7 +19,8 @@ COMMAND_MODULES = (
     "pricing.cli.core",  # catalogs, schema, quote, compare
     "pricing.cli.billing",  # bill, balance
     "pricing.cli.metering",  # sample-data, ingest, meter
-    "pricing.cli.reports",  # report, demo
+    "pricing.cli.reports",  # report
+    "pricing.cli.demo",  # demo: the main job on bundled sample data
     "pricing.cli.app",  # app (Voila)
 )
 
@@ -47,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PricingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status
+    except BrokenPipeError:
+        # output piped into `head` and closed early: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,195 @@
+"""``pricing catalogs``, ``schema``, ``quote`` and ``break-even``: the pricing core's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Catalog, Discount, bundled_catalog_ids, iter_bundled, json_schema, load_catalog
+from ..comparison import Comparison, break_even, compare
+from ..errors import PricingError, UsageError
+from ..invoice import Invoice
+from ..money import format_minor
+from ..rating import RateOptions
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("catalogs", help="list bundled catalogs with their plans and metrics")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_catalogs)
+
+    p = subparsers.add_parser("schema", help="write the catalog JSON Schema (for editors)")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    p.set_defaults(handler=cmd_schema)
+
+    p = subparsers.add_parser("quote", help="price a usage under every plan of a catalog")
+    p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
+    p.add_argument("--plan", action="append", help="only this plan (repeatable)")
+    _usage_options(p)
+    p.add_argument("--tax", metavar="PERCENT", help="tax rate in percent, e.g. 21 (default: none)")
+    p.add_argument("--discount", metavar="PERCENT", help="percent off the subtotal")
+    p.add_argument("--discount-amount", metavar="AMOUNT", help="amount off the subtotal")
+    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
+    p.set_defaults(handler=cmd_quote)
+
+    p = subparsers.add_parser("break-even", help="quantity of a metric where the cheaper of two plans changes")
+    p.add_argument("catalog")
+    p.add_argument("--metric", required=True)
+    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"))
+    _usage_options(p)
+    p.add_argument("--max", type=int, default=10_000_000, help="largest quantity searched")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_break_even)
+
+
+def _usage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--usage", action="append", default=[], metavar="METRIC=QTY",
+                   help="a usage quantity (repeatable), e.g. --usage maa=50")
+    p.add_argument("--no-billing-details", action="store_true",
+                   help="the account has no billing details (held to the free tier where the catalog says so)")
+
+
+def parse_usage(items: list[str]) -> dict[str, str]:
+    usage: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--usage {item!r}: expected METRIC=QUANTITY, e.g. maa=50")
+        if name.strip() in usage:
+            raise UsageError(f"--usage {name.strip()!r} given twice")
+        usage[name.strip()] = value.strip()
+    return usage
+
+
+def _decimal_option(flag: str, raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise UsageError(f"{flag} {raw!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"{flag} {raw!r} must be a non-negative number")
+    return value
+
+
+def _options(args: argparse.Namespace) -> RateOptions:
+    discounts: list[Discount] = []
+    percent = _decimal_option("--discount", getattr(args, "discount", None))
+    amount = _decimal_option("--discount-amount", getattr(args, "discount_amount", None))
+    try:
+        if percent is not None:
+            discounts.append(Discount(percent=percent, name=f"Discount {percent}%"))
+        if amount is not None:
+            discounts.append(Discount(amount=amount, name="Discount"))
+    except ValueError as exc:
+        raise UsageError(f"--discount: {str(exc).splitlines()[-1].strip()}") from None
+    return RateOptions(
+        discounts=tuple(discounts),
+        tax_percent=_decimal_option("--tax", getattr(args, "tax", None)),
+        billing_details=not args.no_billing_details,
+    )
+
+
+def cmd_catalogs(args: argparse.Namespace) -> int:
+    catalogs = list(iter_bundled())
+    if args.json:
+        print(json.dumps([
+            {"id": c.id, "name": c.name, "version": c.version, "currency": c.currency,
+             "interval": c.interval.value, "plans": list(c.plans), "metrics": list(c.metrics)}
+            for c in catalogs], indent=2))
+        return 0
+    for c in catalogs:
+        print(f"{c.id}  {c.name}  ({c.currency}, per {c.interval.value}, version {c.version})")
+        for plan_id, plan in c.plans.items():
+            print(f"    plan   {plan_id:<20} {plan.name}{'  [hidden]' if plan.hidden else ''}")
+        print(f"    metrics {', '.join(c.metrics)}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise PricingError(f"{args.output}: cannot write: {exc.strerror}") from None
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    usage = parse_usage(args.usage)
+    comparison = compare(catalog, usage, args.plan, _options(args))
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=2))
+    else:
+        print(render_comparison(comparison))
+    return 0
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """A plain-text quote: a summary table, then each plan's lines."""
+    catalog = comparison.catalog
+    usage = ", ".join(f"{k}={v}" for k, v in comparison.usage.items()) or "no usage"
+    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value}; usage: {usage}", ""]
+    width = max(len(inv.plan) for inv in comparison.invoices)
+    for inv in comparison.invoices:
+        mark = "*" if comparison.cheapest is inv else " "
+        status = format_minor(inv.total_minor, inv.decimals) if inv.eligible else f"ineligible: {inv.reason}"
+        out.append(f" {mark} {inv.plan:<{width}}  {status:>12}")
+    for inv in comparison.invoices:
+        out.append("")
+        out.extend(render_invoice(inv))
+    return "\n".join(out)
+
+
+def render_invoice(inv: Invoice) -> list[str]:
+    head = f"{inv.plan}: total {inv.money(inv.total_minor)}"
+    if not inv.eligible:
+        head += f"  (ineligible: {inv.reason})"
+    rows = [head]
+    item_width = max((len(line.item) for line in inv.lines), default=4)
+    for line in inv.lines:
+        price = "" if line.unit_price is None else f"x {line.unit_price}"
+        rows.append(f"    {line.item:<{item_width}}  {str(line.quantity):>10} {price:<12} "
+                    f"{format_minor(line.amount_minor, inv.decimals):>12}   {line.explanation}")
+    if inv.tax_minor or inv.discount_minor:
+        rows.append(f"    net {inv.format(inv.net_minor)}  tax {inv.format(inv.tax_minor)}  "
+                    f"gross {inv.format(inv.total_minor)}")
+    return rows
+
+
+def cmd_break_even(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    for plan_id in args.plans:
+        catalog.plan(plan_id)
+    usage = parse_usage(args.usage)
+    points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,
+                        high=args.max, options=_options(args))
+    data: list[dict[str, Any]] = [
+        {"metric": p.metric, "quantity": p.quantity, "cheaper_below": p.cheaper_below,
+         "cheaper_from": p.cheaper_from,
+         args.plans[0]: format_minor(p.total_a_minor, catalog.decimals),
+         args.plans[1]: format_minor(p.total_b_minor, catalog.decimals)}
+        for p in points
+    ]
+    if args.json:
+        print(json.dumps({"catalog": catalog.id, "currency": catalog.currency, "break_even": data}, indent=2))
+    elif not data:
+        print(f"no break-even for {args.metric} in [0, {args.max}]: the same plan is cheaper throughout")
+    else:
+        for row in data:
+            print(f"{args.metric} = {row['quantity']}: {row['cheaper_from']} becomes cheaper than "
+                  f"{row['cheaper_below']} ({args.plans[0]} {row[args.plans[0]]}, {args.plans[1]} {row[args.plans[1]]})")
+    return 0
+
+
+__all__ = ["register", "parse_usage", "render_comparison", "render_invoice", "bundled_catalog_ids", "Catalog"]
