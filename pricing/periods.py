@@ -1,0 +1,155 @@
+"""Billing periods: where one period ends and the next begins.
+
+A period is the half-open interval ``[start, end)`` of two UTC instants.
+Boundaries fall at 00:00 UTC on the anchor day; a subscription that starts at
+09:30 pays from 09:30 (its first period is partial and prorated).
+
+Anchors (:class:`Schedule`):
+
+- ``calendar``: months start on the 1st, quarters on 1 Jan/Apr/Jul/Oct, years
+  on 1 January, weeks on Monday (ISO).
+- ``start``: the anniversary of the first billed instant (the end of a trial,
+  as Stripe moves the anchor to the trial end).
+- a day number 1-31 (a weekday 1-7, Monday = 1, for weekly billing).
+
+NOTE: the anchor day is kept, not the previous boundary: an anchor on the 31st
+gives Jan 31, Feb 28 (29 in a leap year), Mar 31, Apr 30. Carrying the clamped
+day forward would drift to the 28th for good after the first February.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from .catalog import Interval
+from .errors import SubscriptionError
+
+AnchorSpec = Literal["calendar", "start"] | int
+
+_MONTHS = {Interval.MONTH: 1, Interval.QUARTER: 3, Interval.YEAR: 12}
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"a period must end after it starts: {self.start} .. {self.end}")
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment < self.end
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def days(self) -> int:
+        """Calendar days in the period (boundaries are midnights)."""
+        return (self.end.date() - self.start.date()).days
+
+    def label(self) -> str:
+        last = (self.end - timedelta(microseconds=1)).date()
+        return f"{self.start.date().isoformat()}..{last.isoformat()}"
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def as_utc(moment: date | datetime) -> datetime:
+    """A date is its 00:00 UTC; a naive datetime is taken as UTC."""
+    if isinstance(moment, datetime):
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return midnight(moment)
+
+
+def clamped(year: int, month: int, day: int) -> date:
+    """``day`` of the month, or the month's last day when it is shorter (31 -> Feb 28/29)."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def add_months(day: date, months: int, anchor_day: int | None = None) -> date:
+    """``day`` moved by whole months, keeping ``anchor_day`` (default: its own day) clamped."""
+    index = day.year * 12 + day.month - 1 + months
+    return clamped(index // 12, index % 12 + 1, anchor_day or day.day)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where the period boundaries of one subscription fall.
+
+    ``day``: day of month 1-31 (month-based intervals) or ISO weekday 1-7
+    (weeks). ``month``: 1-12, the month a quarter or year starts in (any
+    month of the same phase for quarters).
+    """
+
+    interval: Interval
+    day: int = 1
+    month: int = 1
+
+    def __post_init__(self) -> None:
+        top = 7 if self.interval is Interval.WEEK else 31
+        if not 1 <= self.day <= top:
+            raise ValueError(f"anchor day must be 1-{top} for {self.interval.value}ly billing, got {self.day}")
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"anchor month must be 1-12, got {self.month}")
+
+    @classmethod
+    def anchored(cls, interval: Interval, anchor: AnchorSpec, first_billed: datetime) -> Schedule:
+        """The schedule for an anchor spec and the first billed instant."""
+        first = as_utc(first_billed).date()
+        if anchor == "calendar":
+            return cls(interval, 1, 1)
+        if anchor == "start":
+            day = first.isoweekday() if interval is Interval.WEEK else first.day
+            return cls(interval, day, first.month)
+        if isinstance(anchor, int) and not isinstance(anchor, bool):
+            # NOTE: a day-number anchor keeps the first billed month as the quarter/year phase
+            try:
+                return cls(interval, anchor, first.month)
+            except ValueError as exc:
+                raise SubscriptionError(str(exc)) from None
+        raise SubscriptionError(f"anchor must be 'calendar', 'start' or a day number, got {anchor!r}")
+
+    def boundary_at_or_before(self, moment: datetime) -> datetime:
+        moment = as_utc(moment)
+        today = moment.date()
+        if self.interval is Interval.WEEK:
+            back = (today.isoweekday() - self.day) % 7
+            return midnight(today - timedelta(days=back))
+        step = _MONTHS[self.interval]
+        index = today.year * 12 + today.month - 1
+        index -= (index - (self.month - 1)) % step  # the latest month in phase
+        candidate = clamped(index // 12, index % 12 + 1, self.day)
+        if candidate > today:
+            candidate = add_months(candidate, -step, self.day)
+        return midnight(candidate)
+
+    def next_boundary(self, boundary: datetime) -> datetime:
+        """The boundary after ``boundary`` (which must itself be a boundary)."""
+        if self.interval is Interval.WEEK:
+            return boundary + timedelta(days=7)
+        return midnight(add_months(boundary.date(), _MONTHS[self.interval], self.day))
+
+    def period_containing(self, moment: date | datetime) -> Period:
+        start = self.boundary_at_or_before(as_utc(moment))
+        return Period(start, self.next_boundary(start))
+
+    def periods_from(self, moment: date | datetime) -> Iterator[Period]:
+        """The period containing ``moment`` and every one after it."""
+        period = self.period_containing(moment)
+        while True:
+            yield period
+            period = Period(period.end, self.next_boundary(period.end))
+
+    def period_after(self, period: Period) -> Period:
+        return Period(period.end, self.next_boundary(period.end))
