@@ -1,0 +1,631 @@
+"""The workbook store: one embedded DuckDB file holding everything a month's billing needs.
+
+Tables: raw ``events`` and the ``ingested_files`` they came from, ``rejects``
+(rows that failed the checks, with file, row, reason and raw values), the
+customer book (``customers``, ``subscriptions``, ``ledgers``), the metered
+``tenant_metrics`` and ``customer_metrics``, and ``invoices`` with their
+``invoice_lines``.
+
+Ingesting is idempotent and all-or-nothing: a file whose content (sha256) is
+already in ``ingested_files`` is skipped, and one call runs in one transaction,
+so a failure leaves the store exactly as it was. DuckDB lets one process at a
+time open a file for writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import ibis
+import pandas as pd
+
+from .catalog import Catalog, load_catalog
+from .errors import MeteringError
+from .events import EVENT_COLUMNS, SQL_TYPES, file_format, missing_columns, validation_sql
+from .metering import (
+    CUSTOMER_COLUMNS,
+    TENANT_COLUMNS,
+    MeterResult,
+    meter_events,
+    metered_metrics,
+    month_bounds,
+    unmapped_customers_expr,
+)
+
+if TYPE_CHECKING:
+    from .invoice import Invoice
+    from .sample_data import Book
+
+DEFAULT_STORE = Path("data/workbook.duckdb")
+
+CUSTOMER_FIELDS = {
+    "customer_id": "VARCHAR NOT NULL",
+    "name": "VARCHAR",
+    "catalog": "VARCHAR NOT NULL",
+    "plan": "VARCHAR",
+    "billing_details": "BOOLEAN",
+    "signup": "DATE",
+    "churn": "DATE",
+    "segment": "VARCHAR",
+    "tenants": "INTEGER",
+    "country": "VARCHAR",
+}
+
+_SCHEMA = f"""
+CREATE SEQUENCE IF NOT EXISTS file_ids START 1;
+CREATE TABLE IF NOT EXISTS ingested_files (
+    file_id INTEGER NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, format VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    {", ".join(f'"{c}" {SQL_TYPES[c]} NOT NULL' for c in EVENT_COLUMNS)}, file_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    file_id INTEGER NOT NULL, file VARCHAR NOT NULL, "row" BIGINT NOT NULL, reason VARCHAR NOT NULL,
+    {", ".join(f"raw_{c} VARCHAR" for c in EVENT_COLUMNS)}
+);
+CREATE TABLE IF NOT EXISTS customers ({", ".join(f"{k} {v}" for k, v in CUSTOMER_FIELDS.items())});
+CREATE TABLE IF NOT EXISTS subscriptions (customer_id VARCHAR NOT NULL, timeline_yaml TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledgers (customer_id VARCHAR NOT NULL, ledger_yaml TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS metered_months (month VARCHAR NOT NULL, metered_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS tenant_metrics (
+    month VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, tenant_id VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL, value BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customer_metrics (
+    month VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, value BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS invoices (
+    invoice_id VARCHAR NOT NULL, month VARCHAR NOT NULL, customer_id VARCHAR,
+    period_start TIMESTAMP, period_end TIMESTAMP, catalog VARCHAR NOT NULL, plan VARCHAR NOT NULL,
+    currency VARCHAR NOT NULL, decimals INTEGER NOT NULL, eligible BOOLEAN NOT NULL, reason VARCHAR,
+    subtotal_minor BIGINT NOT NULL, discount_minor BIGINT NOT NULL, net_minor BIGINT NOT NULL,
+    tax_minor BIGINT NOT NULL, total_minor BIGINT NOT NULL, notes VARCHAR
+);
+CREATE TABLE IF NOT EXISTS invoice_lines (
+    invoice_id VARCHAR NOT NULL, line_no INTEGER NOT NULL, item VARCHAR NOT NULL,
+    line_type VARCHAR NOT NULL, metric VARCHAR, quantity TEXT NOT NULL, unit_price TEXT,
+    amount_minor BIGINT NOT NULL, exact_amount TEXT NOT NULL, explanation VARCHAR,
+    service_start TIMESTAMP, service_end TIMESTAMP
+);
+"""
+
+
+# --- reports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What ingesting one file did."""
+
+    path: str
+    sha256: str
+    status: str  # 'ingested' or 'skipped'
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    examples: tuple[tuple[int, str], ...] = ()  # (row, reason) of the first rejects
+    duplicate_of: str | None = None
+
+    def lines(self) -> list[str]:
+        if self.status == "skipped":
+            return [f"{self.path}: skipped, already ingested (same content as {self.duplicate_of})"]
+        out = [f"{self.path}: {self.accepted:,} events ingested, {self.rejected:,} rejected"]
+        out += [f"{self.path}: {count:,} rejected: {reason}" for reason, count in self.reasons.items()]
+        out += [f"{self.path}: row {row}: {reason}" for row, reason in self.examples]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "sha256": self.sha256, "status": self.status, "rows": self.rows,
+            "accepted": self.accepted, "rejected": self.rejected, "reasons": dict(self.reasons),
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileReport, ...]
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.status == "skipped" for f in self.files)
+
+    def lines(self) -> list[str]:
+        out = [line for f in self.files for line in f.lines()]
+        out.append(
+            f"total: {self.accepted:,} events ingested, {self.rejected:,} rejected,"
+            f" {self.skipped} file(s) skipped as already ingested"
+        )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped,
+            "files": [f.to_json() for f in self.files],
+        }
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and the event files (CSV, Parquet) inside any directory, sorted."""
+    out: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.name.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz"))
+            )
+            if not found:
+                raise MeteringError(f"{path}: directory holds no .csv or .parquet event files")
+            out.extend(found)
+        elif path.is_file():
+            file_format(path)
+            out.append(path)
+        else:
+            raise MeteringError(f"{path}: no such file")
+    return out
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+# --- the store -------------------------------------------------------------------
+
+
+class Store:
+    """A workbook store in one DuckDB file (created if missing). Use as a context manager."""
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_STORE,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:" and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise MeteringError(f"{path}: cannot open the store: {_first_line(exc)}") from None
+        # Every timestamp in the store is UTC, and text times without an offset are read as UTC.
+        self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if not read_only:
+            self.con.execute(_SCHEMA)
+        self.ibis = ibis.duckdb.from_connection(self.con)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # --- transactions ---
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.con)
+
+    # --- ingest ---
+
+    def ingest(self, paths: Iterable[str | Path] | str | Path) -> IngestReport:
+        """Load event files (CSV or Parquet, files or directories) in one transaction."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        files = expand_paths(paths)
+        known = dict(self.con.execute("SELECT sha256, path FROM ingested_files").fetchall())
+        reports: list[FileReport] = []
+        with self._transaction():
+            new_ids: list[int] = []
+            for path in files:
+                digest = _sha256(path)
+                if digest in known:
+                    reports.append(FileReport(str(path), digest, "skipped", duplicate_of=known[digest]))
+                    continue
+                report, file_id = self._ingest_file(path, digest)
+                known[digest] = str(path)
+                new_ids.append(file_id)
+                reports.append(report)
+            if new_ids:
+                # Months touched by new events must be metered again.
+                self.con.execute(
+                    "DELETE FROM metered_months WHERE month IN (SELECT DISTINCT strftime(\"timestamp\", '%Y-%m')"
+                    f" FROM events WHERE file_id IN ({', '.join(map(str, new_ids))}))"
+                )
+        return IngestReport(tuple(reports))
+
+    def _source(self, path: Path) -> str:
+        """A relation over the file's rows with a 1-based ``_row`` column."""
+        name = _sql_string(str(path))
+        if file_format(path) == "parquet":
+            return f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({name}, file_row_number = true))"
+        # NOTE: the CSV is staged as text first, numbered in file order (a window without
+        # ORDER BY streams rows in scan order, which DuckDB keeps for CSV files).
+        self.con.execute("DROP TABLE IF EXISTS _staged_csv")
+        self.con.execute(
+            "CREATE TEMP TABLE _staged_csv AS SELECT *, row_number() OVER () AS _row FROM read_csv("
+            f"{name}, header = true, all_varchar = true, null_padding = true, auto_detect = true)"
+        )
+        return "_staged_csv"
+
+    def _ingest_file(self, path: Path, digest: str) -> tuple[FileReport, int]:
+        try:
+            source = self._source(path)
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error as exc:
+            raise MeteringError(f"{path}: cannot read as {file_format(path)}: {_first_line(exc)}") from None
+        types = {row[0]: str(row[1]) for row in described if row[0] != "_row"}
+        if missing := missing_columns(types):
+            raise MeteringError(
+                f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+                f" (found: {', '.join(c for c in types if c != 'file_row_number') or 'none'})"
+            )
+        clean, reason, raw = validation_sql(types)
+        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchone()[0])  # type: ignore[index]
+        try:
+            accepted = self.con.execute(
+                f"INSERT INTO events SELECT {clean}, {file_id} FROM {source} WHERE ({reason}) IS NULL"
+            ).fetchone()[0]  # type: ignore[index]
+            rejected = self.con.execute(
+                f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
+                f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
+            ).fetchone()[0]  # type: ignore[index]
+        except duckdb.Error as exc:
+            raise MeteringError(f"{path}: cannot ingest: {_first_line(exc)}") from None
+        reasons = dict(
+            self.con.execute(
+                "SELECT reason, count(*) FROM rejects WHERE file_id = ? GROUP BY reason ORDER BY count(*) DESC, reason",
+                [file_id],
+            ).fetchall()
+        )
+        examples = tuple(
+            (int(r), str(s))
+            for r, s in self.con.execute(
+                'SELECT "row", reason FROM rejects WHERE file_id = ? ORDER BY "row" LIMIT 5', [file_id]
+            ).fetchall()
+        )
+        self.con.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [file_id, str(path), digest, file_format(path), datetime.now(timezone.utc).replace(tzinfo=None),
+             accepted + rejected, accepted, rejected],
+        )
+        self.con.execute("DROP TABLE IF EXISTS _staged_csv")
+        report = FileReport(
+            str(path), digest, "ingested", accepted + rejected, accepted, rejected, reasons, examples
+        )
+        return report, file_id
+
+    # --- readers ---
+
+    def months(self) -> list[str]:
+        """Months ('YYYY-MM') that have events."""
+        rows = self.con.execute(
+            "SELECT DISTINCT strftime(\"timestamp\", '%Y-%m') AS m FROM events ORDER BY m"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def event_count(self, month: str | None = None) -> int:
+        if month is None:
+            return int(self.con.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
+        start, end = month_bounds(month)
+        return int(
+            self.con.execute(
+                'SELECT count(*) FROM events WHERE "timestamp" >= ? AND "timestamp" < ?', [start, end]
+            ).fetchone()[0]  # type: ignore[index]
+        )
+
+    def files(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM ingested_files ORDER BY file_id").df()
+
+    def rejects(self, file: str | None = None) -> pd.DataFrame:
+        if file is None:
+            return self.con.execute('SELECT * FROM rejects ORDER BY file_id, "row"').df()
+        return self.con.execute('SELECT * FROM rejects WHERE file = ? ORDER BY "row"', [file]).df()
+
+    def customers(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM customers ORDER BY customer_id").df()
+
+    def timelines(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT customer_id, timeline_yaml FROM subscriptions ORDER BY 1").fetchall())
+
+    def ledgers(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT customer_id, ledger_yaml FROM ledgers ORDER BY 1").fetchall())
+
+    # --- the customer book ---
+
+    def write_book(self, book: Book) -> None:
+        """Store (or replace) a book's customers, subscription timelines and prepaid ledgers."""
+        frame = book.customers.copy()
+        for column in CUSTOMER_FIELDS:
+            if column not in frame.columns:
+                frame[column] = None
+        frame = frame[list(CUSTOMER_FIELDS)]
+        timelines = pd.DataFrame(list(book.timelines.items()), columns=["customer_id", "timeline_yaml"])
+        ledgers = pd.DataFrame(list(book.ledgers.items()), columns=["customer_id", "ledger_yaml"])
+        with self._transaction():
+            self.con.register("_book_customers", frame)
+            self.con.register("_book_timelines", timelines)
+            self.con.register("_book_ledgers", ledgers)
+            try:
+                for table, view in (("customers", "_book_customers"), ("subscriptions", "_book_timelines"),
+                                    ("ledgers", "_book_ledgers")):
+                    self.con.execute(
+                        f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _book_customers)"
+                    )
+                    self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+                self.con.execute("DELETE FROM metered_months")
+            finally:
+                for view in ("_book_customers", "_book_timelines", "_book_ledgers"):
+                    self.con.unregister(view)
+
+    def _catalogs(self) -> dict[str, Catalog]:
+        ids = [r[0] for r in self.con.execute("SELECT DISTINCT catalog FROM customers ORDER BY 1").fetchall()]
+        return {i: load_catalog(i) for i in ids}
+
+    # --- metering ---
+
+    def meter(self, month: str, default_catalog: str | None = None) -> MeterResult:
+        """Meter one month for every customer, replacing that month's stored metrics.
+
+        Customers with events but no row in ``customers`` are an error unless
+        ``default_catalog`` is given: then they are added to the book with it.
+        """
+        month_bounds(month)
+        events = self.ibis.table("events")
+        mapping = self.ibis.table("customers")
+        unmapped = unmapped_customers_expr(events, mapping, month).to_pandas()
+        if not unmapped.empty:
+            if default_catalog is None:
+                sample = ", ".join(unmapped["customer_id"].head(3))
+                more = f" and {len(unmapped) - 3} more" if len(unmapped) > 3 else ""
+                raise MeteringError(
+                    f"events of {month}: {len(unmapped)} customer(s) not in the customer book ({sample}{more});"
+                    " load a book (pricing sample-data --ingest) or give --catalog to meter them with one catalog"
+                )
+            load_catalog(default_catalog)
+            self.con.register("_unmapped", unmapped[["customer_id"]])
+            try:
+                self.con.execute(
+                    "INSERT INTO customers (customer_id, name, catalog) SELECT customer_id, customer_id, ?"
+                    " FROM _unmapped",
+                    [default_catalog],
+                )
+            finally:
+                self.con.unregister("_unmapped")
+        catalogs = self._catalogs()
+        result = meter_events(events, mapping, catalogs, month)
+        with self._transaction():
+            self.con.execute("DELETE FROM tenant_metrics WHERE month = ?", [month])
+            self.con.execute("DELETE FROM customer_metrics WHERE month = ?", [month])
+            self.con.execute("DELETE FROM metered_months WHERE month = ?", [month])
+            self.con.register("_tenants", result.tenants)
+            self.con.register("_customers", result.customers)
+            try:
+                self.con.execute(
+                    "INSERT INTO tenant_metrics SELECT month, customer_id, tenant_id, metric, value FROM _tenants"
+                )
+                self.con.execute(
+                    "INSERT INTO customer_metrics SELECT month, customer_id, metric, value FROM _customers"
+                )
+            finally:
+                self.con.unregister("_tenants")
+                self.con.unregister("_customers")
+            self.con.execute(
+                "INSERT INTO metered_months VALUES (?, ?)",
+                [month, datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
+        return result
+
+    def _ensure_metered(self, month: str) -> None:
+        month_bounds(month)
+        done = self.con.execute("SELECT count(*) FROM metered_months WHERE month = ?", [month]).fetchone()
+        if not done or not done[0]:
+            self.meter(month)
+
+    def metered(self, month: str) -> MeterResult:
+        """The stored metrics of a month (metered now if the month's events changed)."""
+        self._ensure_metered(month)
+        tenants = self.con.execute(
+            "SELECT m.month, m.customer_id, m.tenant_id, c.catalog, m.metric, m.value FROM tenant_metrics m"
+            " JOIN customers c USING (customer_id) WHERE m.month = ? ORDER BY m.customer_id, m.tenant_id",
+            [month],
+        ).df()[TENANT_COLUMNS]
+        customers = self.con.execute(
+            "SELECT m.month, m.customer_id, c.catalog, m.metric, m.value FROM customer_metrics m"
+            " JOIN customers c USING (customer_id) WHERE m.month = ? ORDER BY m.customer_id",
+            [month],
+        ).df()[CUSTOMER_COLUMNS]
+        return MeterResult(tenants=tenants, customers=customers)
+
+    def customer_usage(self, month: str, catalog: str | None = None) -> pd.DataFrame:
+        """One row per customer in the book: customer_id, catalog and an int column per metered metric.
+
+        Customers without events in the month have zeros. A metric of another
+        catalog is 0 for a customer; pass ``catalog`` to get one catalog's
+        customers and metrics only.
+        """
+        self._ensure_metered(month)
+        where = "WHERE c.catalog = ?" if catalog else ""
+        params: list[Any] = [month] + ([catalog] if catalog else [])
+        long = self.con.execute(
+            "SELECT c.customer_id, c.catalog, m.metric, m.value FROM customers c"
+            " LEFT JOIN customer_metrics m ON m.customer_id = c.customer_id AND m.month = ?"
+            f" {where} ORDER BY c.customer_id",
+            params,
+        ).df()
+        return self._pivot(long, ["customer_id", "catalog"], catalog)
+
+    def tenant_usage(self, month: str, catalog: str | None = None) -> pd.DataFrame:
+        """One row per customer x tenant with events in the month: ids, catalog, an int column per metric."""
+        self._ensure_metered(month)
+        where = "AND c.catalog = ?" if catalog else ""
+        params: list[Any] = [month] + ([catalog] if catalog else [])
+        long = self.con.execute(
+            "SELECT m.customer_id, m.tenant_id, c.catalog, m.metric, m.value FROM tenant_metrics m"
+            f" JOIN customers c USING (customer_id) WHERE m.month = ? {where}"
+            " ORDER BY m.customer_id, m.tenant_id",
+            params,
+        ).df()
+        return self._pivot(long, ["customer_id", "tenant_id", "catalog"], catalog)
+
+    def _pivot(self, long: pd.DataFrame, keys: list[str], catalog: str | None) -> pd.DataFrame:
+        catalogs = [load_catalog(catalog)] if catalog else list(self._catalogs().values())
+        metrics: list[str] = []
+        for cat in catalogs:
+            metrics += [m for m in metered_metrics(cat) if m not in metrics]
+        base = long[keys].drop_duplicates().reset_index(drop=True)
+        present = long.dropna(subset=["metric"])
+        if not present.empty:
+            wide = present.pivot_table(index=keys, columns="metric", values="value", aggfunc="sum").reset_index()
+            base = base.merge(wide, on=keys, how="left")
+        for metric in metrics:
+            if metric not in base.columns:
+                base[metric] = 0
+        base = base[keys + metrics]
+        for metric in metrics:
+            base[metric] = base[metric].fillna(0).astype("int64")
+        return base
+
+    # --- invoices ---
+
+    def replace_invoices(self, month: str, invoices: Sequence[Invoice]) -> None:
+        """Store a month's invoices, replacing any stored before for that month."""
+        month_bounds(month)
+        head_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        counters: dict[str, int] = {}
+        for invoice in invoices:
+            who = invoice.customer_id or "anonymous"
+            counters[who] = counters.get(who, 0) + 1
+            invoice_id = f"{month}-{who}-{counters[who]:02d}"
+            head_rows.append({
+                "invoice_id": invoice_id, "month": month, "customer_id": invoice.customer_id,
+                "period_start": _naive(invoice.period_start), "period_end": _naive(invoice.period_end),
+                "catalog": invoice.catalog, "plan": invoice.plan, "currency": invoice.currency,
+                "decimals": invoice.decimals, "eligible": invoice.eligible, "reason": invoice.reason,
+                "subtotal_minor": invoice.subtotal_minor, "discount_minor": invoice.discount_minor,
+                "net_minor": invoice.net_minor, "tax_minor": invoice.tax_minor,
+                "total_minor": invoice.total_minor, "notes": "\n".join(invoice.notes) or None,
+            })
+            for line_no, line in enumerate(invoice.lines, start=1):
+                line_rows.append({
+                    "invoice_id": invoice_id, "line_no": line_no, "item": line.item,
+                    "line_type": line.line_type.value, "metric": line.metric,
+                    "quantity": str(line.quantity),
+                    "unit_price": None if line.unit_price is None else str(line.unit_price),
+                    "amount_minor": line.amount_minor, "exact_amount": str(line.exact_amount),
+                    "explanation": line.explanation,
+                    "service_start": _naive(line.service_start), "service_end": _naive(line.service_end),
+                })
+        heads = pd.DataFrame(head_rows, columns=_columns(self.con, "invoices"))
+        lines = pd.DataFrame(line_rows, columns=_columns(self.con, "invoice_lines"))
+        with self._transaction():
+            self.con.execute(
+                "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT invoice_id FROM invoices WHERE month = ?)",
+                [month],
+            )
+            self.con.execute("DELETE FROM invoices WHERE month = ?", [month])
+            if head_rows:
+                self.con.register("_heads", heads)
+                self.con.register("_lines", lines)
+                try:
+                    self.con.execute("INSERT INTO invoices BY NAME SELECT * FROM _heads")
+                    if line_rows:
+                        self.con.execute("INSERT INTO invoice_lines BY NAME SELECT * FROM _lines")
+                finally:
+                    self.con.unregister("_heads")
+                    self.con.unregister("_lines")
+
+    def invoices(self, month: str) -> pd.DataFrame:
+        return self.con.execute(
+            "SELECT * FROM invoices WHERE month = ? ORDER BY invoice_id", [month]
+        ).df()
+
+    def invoice_lines(self, month: str) -> pd.DataFrame:
+        return self.con.execute(
+            "SELECT l.* FROM invoice_lines l JOIN invoices i USING (invoice_id) WHERE i.month = ?"
+            " ORDER BY l.invoice_id, l.line_no",
+            [month],
+        ).df()
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+class _Transaction:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (nested uses join the outer one)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.owner = False
+
+    def __enter__(self) -> _Transaction:
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            self.owner = True
+        except duckdb.TransactionException:
+            self.owner = False  # already inside a transaction
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if not self.owner:
+            return
+        if exc_type is None:
+            self.con.execute("COMMIT")
+        else:
+            self.con.execute("ROLLBACK")
+
+
+def open_store(path: str | Path | None) -> Store:
+    """The CLI's store: ``path`` or :data:`DEFAULT_STORE`."""
+    return Store(path or DEFAULT_STORE)
+
+
+__all__ = ["DEFAULT_STORE", "FileReport", "IngestReport", "MeterResult", "Store", "expand_paths", "open_store"]
