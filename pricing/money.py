@@ -103,7 +103,7 @@ def round_scaled(numerator: np.ndarray, shift: int, rounding: Rounding = Roundin
         return numerator * (10 ** (-shift))
     divisor = 10**shift
     magnitude = np.abs(numerator)
-    quotient, remainder = np.divmod(magnitude, divisor)
+    quotient, remainder = magnitude // divisor, magnitude % divisor  # divmod has no object loop
     twice = remainder * 2
     if rounding is Rounding.HALF_UP:
         up = twice >= divisor

@@ -80,8 +80,11 @@ def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
         bad = ~np.isfinite(values) | (values < 0) | (values * scale != np.round(values * scale))
         if bad.any():
             row = column.index[int(np.argmax(bad))]
+            value = float(column[row])
+            if not np.isfinite(value):
+                raise UsageError(f"usage row {row!r}: {name} is missing or not a number ({value})")
             raise UsageError(
-                f"usage row {row!r}: {name}={column[row]!r} is not an exact quantity"
+                f"usage row {row!r}: {name}={value} is not an exact quantity"
                 f" (>= 0, at most {decimals} decimal places; give fractions as text)"
             )
         return np.round(values * scale).astype(np.int64)

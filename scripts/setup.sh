@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up the workbench on a fresh machine: a virtualenv in .venv with the
+# package and its test tools, plus what the browser and Spark tests need
+# (Debian's chromium; a JVM) when we are root on Debian and they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+
+# Browser tests drive Debian's chromium (Playwright's own browser download is
+# not possible here); Spark tests need Java 17+. Install both when we can.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing ${missing[*]} with apt-get" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+elif [ ! -x /usr/bin/chromium ]; then
+    echo "setup: /usr/bin/chromium not found; browser tests will be skipped (install Debian's chromium)" >&2
+fi
