@@ -1,0 +1,31 @@
+"""The one rounding rule, and exact conversions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pricing.money import Rounding, format_minor, round_scaled, to_minor
+
+
+def test_half_up_rounds_credits_away_from_zero():
+    assert to_minor(Decimal("2.345"), 2) == 235
+    assert to_minor(Decimal("-2.345"), 2) == -235
+    assert to_minor(Decimal("2.345"), 2, Rounding.HALF_EVEN) == 234
+
+
+def test_format_minor_keeps_the_currency_places():
+    assert format_minor(80, 2) == "0.80"
+    assert format_minor(-5, 2) == "-0.05"
+    assert format_minor(54000, 0) == "54000"
+    assert format_minor(38, 3) == "0.038"
+
+
+@given(st.integers(-10**15, 10**15), st.integers(0, 6), st.sampled_from(list(Rounding)))
+def test_integer_rounding_matches_decimal_rounding(numerator, shift, rounding):
+    expected = to_minor(Decimal(numerator).scaleb(-(2 + shift)), 2, rounding)
+    assert int(round_scaled(np.array([numerator], dtype=np.int64), shift, rounding)[0]) == expected
+    assert int(round_scaled(np.array([numerator], dtype=object), shift, rounding)[0]) == expected
