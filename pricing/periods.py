@@ -65,8 +65,14 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def as_utc(moment: date | datetime) -> datetime:
-    """A date is its 00:00 UTC; a naive datetime is taken as UTC."""
+def as_utc(moment: date | datetime | str) -> datetime:
+    """A date is its 00:00 UTC; a naive datetime is taken as UTC; strings are ISO 8601."""
+    if isinstance(moment, str):
+        text = moment.strip()
+        try:
+            moment = datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+        except ValueError:
+            raise SubscriptionError(f"{text!r} is not an ISO date or instant") from None
     if isinstance(moment, datetime):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return midnight(moment)

@@ -107,6 +107,8 @@ def describe(part: Fraction, convention: DayCount, period: Period) -> str:
     if convention is DayCount.EXACT_SECONDS:
         seconds = part * _micros(period.length) / 1_000_000
         total = _micros(period.length) // 1_000_000
+        if seconds.denominator == 1 and seconds.numerator % 86400 == 0 and total % 86400 == 0:
+            return f"{seconds.numerator // 86400} of {total // 86400} days (to the second)"
         return f"{_num(seconds)} of {total} seconds"
     if convention is DayCount.ACTUAL_DAYS:
         return f"{_num(part * period.days)} of {period.days} days"
