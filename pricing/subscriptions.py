@@ -96,7 +96,7 @@ class Event(_Strict):
     def model_post_init(self, __context: Any) -> None:
         for name in _NEEDS.get(self.type, ()):
             if getattr(self, name) in (None, {}):
-                raise ValueError(f"a {self.type!r} event needs {name!r}")
+                raise ValueError(f"the event needs {name!r}")
         if self.quantity is not None and self.quantity <= 0:
             raise ValueError(f"quantity must be positive, got {self.quantity}")
 
@@ -118,6 +118,15 @@ class Timeline(_Strict):
     )
     minimum_spend: Money | None = Field(None, description="contract minimum over the whole subscription, checked at termination")
     origin: str = Field("<timeline>", exclude=True, description="file name used in error messages")
+
+    @field_validator("anchor", mode="before")
+    @classmethod
+    def _anchor(cls, value: Any) -> Any:
+        ok = value in ("calendar", "start") or (
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 31)
+        if not ok:
+            raise ValueError(f"must be 'calendar', 'start' or a day number 1-31, got {value!r}")
+        return value
 
     @field_validator("usage")
     @classmethod
