@@ -301,15 +301,15 @@ class Store:
                 f" (found: {', '.join(c for c in types if c != 'file_row_number') or 'none'})"
             )
         clean, reason, raw = validation_sql(types)
-        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchone()[0])  # type: ignore[index]
+        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])  # type: ignore[index]
         try:
             accepted = self.con.execute(
                 f"INSERT INTO events SELECT {clean}, {file_id} FROM {source} WHERE ({reason}) IS NULL"
-            ).fetchone()[0]  # type: ignore[index]
+            ).fetchall()[0][0]  # type: ignore[index]
             rejected = self.con.execute(
                 f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
-            ).fetchone()[0]  # type: ignore[index]
+            ).fetchall()[0][0]  # type: ignore[index]
         except duckdb.Error as exc:
             raise MeteringError(f"{path}: cannot ingest: {_first_line(exc)}") from None
         reasons = dict(
@@ -346,12 +346,12 @@ class Store:
 
     def event_count(self, month: str | None = None) -> int:
         if month is None:
-            return int(self.con.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
+            return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])  # type: ignore[index]
         start, end = month_bounds(month)
         return int(
             self.con.execute(
                 'SELECT count(*) FROM events WHERE "timestamp" >= ? AND "timestamp" < ?', [start, end]
-            ).fetchone()[0]  # type: ignore[index]
+            ).fetchall()[0][0]  # type: ignore[index]
         )
 
     def files(self) -> pd.DataFrame:
@@ -458,7 +458,7 @@ class Store:
 
     def _ensure_metered(self, month: str) -> None:
         month_bounds(month)
-        done = self.con.execute("SELECT count(*) FROM metered_months WHERE month = ?", [month]).fetchone()
+        done = self.con.execute("SELECT count(*) FROM metered_months WHERE month = ?", [month]).fetchall()[0]
         if not done or not done[0]:
             self.meter(month)
 
