@@ -1,0 +1,378 @@
+"""Running the project's notebooks with Papermill and turning them into report pages.
+
+Every notebook in ``notebooks/`` is run the same way, by :func:`run_notebook`:
+
+1. its parameters are checked against the ones the notebook declares
+   (``papermill.inspect_notebook``) *before* a kernel starts: Papermill pastes
+   names into the injected cell unchecked, so a typo would otherwise create a
+   new variable and the report would silently use the default;
+2. values are made plain literals (Decimal, date and Path become strings; the
+   notebook parses them back);
+3. it is executed with an explicit kernel, working directory and timeout;
+4. it is converted to one self-contained HTML page without code cells:
+   plotly.js is inlined once in the page head, and no script is fetched from a
+   CDN (MathJax, require.js and the widget manager are left out);
+5. the page is written atomically (a temporary file in the same directory,
+   then ``os.replace``), so an interrupted run never leaves half a page.
+
+:func:`fingerprint` hashes a report's inputs; a sidecar ``<page>.json`` holds it,
+written after the page, so :func:`is_current` can skip a page whose inputs have
+not changed, and a run interrupted between the two simply redoes that page.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportError
+
+DEFAULT_KERNEL = "python3"
+DEFAULT_TIMEOUT = 600
+PARTIAL_SUFFIX = ".partial"  # temporary files carry it until they are moved into place
+SIDECAR_SUFFIX = ".json"
+
+# One self-contained page: the lab template minus everything it would fetch from a CDN,
+# plus plotly.js once in the head (figures are emitted as divs that call the global Plotly).
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+{%- if resources.plotly_js -%}<script type="text/javascript">{{ resources.plotly_js }}</script>{%- endif -%}
+{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+# --- where notebooks live -----------------------------------------------------------
+
+
+def notebooks_dir() -> Path:
+    """The project's ``notebooks/`` directory (``PRICING_NOTEBOOKS`` overrides it)."""
+    override = os.environ.get("PRICING_NOTEBOOKS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def notebook_path(name: str | Path) -> Path:
+    """A notebook by name (``monthly_finance``) or by path."""
+    candidate = Path(name)
+    if candidate.suffix == ".ipynb" and candidate.exists():
+        return candidate
+    path = notebooks_dir() / f"{candidate.name.removesuffix('.ipynb')}.ipynb"
+    if not path.is_file():
+        raise ReportError(f"notebook {str(name)!r} not found in {notebooks_dir()}")
+    return path
+
+
+# --- parameters ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _declared(path: str, mtime_ns: int) -> dict[str, dict[str, Any]]:
+    import papermill
+
+    return dict(papermill.inspect_notebook(path))
+
+
+def declared_parameters(name: str | Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares: name -> {inferred_type_name, default, help}."""
+    path = notebook_path(name)
+    return _declared(str(path), path.stat().st_mtime_ns)
+
+
+def plain_value(value: Any) -> str | int | float | bool | None:
+    """A parameter value as a literal Papermill can paste: Decimal, dates and paths become strings."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise ReportError(f"parameter value {value!r} of type {type(value).__name__} cannot be passed to a notebook")
+
+
+def check_parameters(name: str | Path, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as plain literals, or a one-line ReportError naming what the notebook does not declare."""
+    declared = declared_parameters(name)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ReportError(
+            f"notebook {Path(str(name)).stem!r} has no parameter {', '.join(repr(u) for u in unknown)}"
+            f" (it declares: {', '.join(declared) or 'none'})"
+        )
+    return {key: plain_value(value) for key, value in parameters.items()}
+
+
+def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
+    """A one-line error when the kernel is not installed, before anything runs."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise ReportError(
+            f"Jupyter kernel {kernel_name!r} is not installed; run scripts/setup.sh"
+            " (or: python -m ipykernel install --sys-prefix)"
+        ) from None
+
+
+# --- files --------------------------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def clean_partials(directory: Path) -> int:
+    """Remove temporary files an interrupted run left behind; returns how many."""
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for leftover in sorted(directory.rglob(f".*{PARTIAL_SUFFIX}"), reverse=True):
+        try:
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str, max_length: int = 80) -> str:
+    """A file-name part from any id or name: ASCII letters, digits, '.', '_' and '-' only.
+
+    Path separators and other characters become '_', leading dots are dropped (no
+    '..', no hidden files), and a short hash of the original keeps two different
+    names from colliding once cleaned ("a/b" and "a_b").
+    """
+    folded = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    cleaned = _SAFE.sub("_", folded).strip("._-")[:max_length] or "x"
+    if cleaned == str(text):
+        return cleaned
+    digest = hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned}-{digest}"
+
+
+# --- fingerprints -------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (Decimal, Path, _dt.date, _dt.datetime)):
+        return str(value)
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame: its rows, in order
+        return [_canonical(r) for r in value.astype(str).to_dict(orient="records")]
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def fingerprint(notebook: str | Path | None = None, parameters: Mapping[str, Any] | None = None,
+                data: Any = None) -> str:
+    """A sha256 over the notebook file, the parameters and the data a report reads.
+
+    The same inputs give the same hex digest; any change to one of them changes it.
+    """
+    digest = hashlib.sha256()
+    if notebook is not None:
+        digest.update(notebook_path(notebook).read_bytes())
+        # the package code the notebook calls is part of its inputs too
+        digest.update(_package_digest().encode())
+    payload = {"parameters": _canonical(dict(parameters or {})), "data": _canonical(data)}
+    digest.update(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _package_digest() -> str:
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def sidecar_path(page: Path) -> Path:
+    return page.with_name(page.name + SIDECAR_SUFFIX)
+
+
+def is_current(page: Path, expected: str) -> bool:
+    """True when ``page`` exists and its sidecar records the fingerprint ``expected``."""
+    side = sidecar_path(page)
+    if not page.is_file() or not side.is_file():
+        return False
+    try:
+        return json.loads(side.read_text(encoding="utf-8")).get("fingerprint") == expected
+    except (OSError, ValueError):
+        return False
+
+
+def record(page: Path, value: str, **extra: Any) -> Path:
+    """Write the sidecar of a finished page (after the page itself is in place)."""
+    data = {"fingerprint": value, "page": page.name, **{k: _canonical(v) for k, v in extra.items()}}
+    return atomic_write_text(sidecar_path(page), json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _uses_plotly(nb: Any) -> bool:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "application/vnd.plotly.v1+json" in data or "Plotly.newPlot" in str(data.get("text/html", "")):
+                return True
+    return False
+
+
+def notebook_to_html(nb: Any, title: str) -> str:
+    """One self-contained HTML page of an executed notebook, without code cells or prompts."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"pricing_report.html.j2": _TEMPLATE})],
+        template_file="pricing_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    nb.metadata["title"] = title
+    nb.metadata.pop("widgets", None)
+    resources = {"plotly_js": _plotly_js() if _uses_plotly(nb) else ""}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _error_line(exc: BaseException, name: str) -> str:
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = str(getattr(exc, "evalue", "") or exc).strip().splitlines()
+    detail = evalue[0] if evalue else ""
+    # A ReportError raised inside the notebook is a user-facing message: pass it on as is.
+    if ename in {"ReportError", "PricingError", "MeteringError", "SubscriptionError", "CatalogError", "UsageError"}:
+        return f"{name}: {detail}"
+    cell = getattr(exc, "exec_count", None)
+    where = f" in cell {cell}" if cell is not None else ""
+    return f"{name}: the notebook failed{where}: {ename}: {detail}"
+
+
+# --- running ------------------------------------------------------------------------
+
+
+def run_notebook(
+    name: str | Path,
+    parameters: Mapping[str, Any],
+    out_html: Path,
+    timeout: int = DEFAULT_TIMEOUT,
+    *,
+    kernel_name: str = DEFAULT_KERNEL,
+    cwd: Path | None = None,
+    title: str | None = None,
+    keep_notebook: Path | None = None,
+) -> Path:
+    """Execute a notebook with ``parameters`` and write its HTML page to ``out_html``.
+
+    Parameters are checked before any kernel starts; a failure in the notebook
+    becomes one ReportError line and leaves no file behind.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    path = notebook_path(name)
+    values = check_parameters(path, parameters)
+    ensure_kernel(kernel_name)
+    out_html = Path(out_html)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(cwd) if cwd is not None else Path.cwd()
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out_html.stem}.", suffix=PARTIAL_SUFFIX, dir=out_html.parent))
+    executed = str(scratch / "executed.ipynb")
+    try:
+        try:
+            papermill.execute_notebook(
+                str(path), executed, parameters=values, kernel_name=kernel_name, cwd=str(workdir),
+                execution_timeout=timeout, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False,
+                # the kernel's own log (a TCP-transport warning) would break the progress bar
+                extra_arguments=["--log-level=ERROR"],
+            )
+        except PapermillExecutionError as exc:
+            raise ReportError(_error_line(exc, path.stem)) from None
+        except TimeoutError as exc:
+            raise ReportError(f"{path.stem}: a cell ran longer than {timeout} s ({exc})") from None
+        except Exception as exc:  # kernel died, cell timeout from nbclient, ...
+            if type(exc).__name__ in {"CellTimeoutError", "DeadKernelError"}:
+                raise ReportError(f"{path.stem}: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from None
+            raise
+        nb = nbformat.read(executed, as_version=4)
+        html = notebook_to_html(nb, title or path.stem.replace("_", " "))
+        atomic_write_text(out_html, html)
+        if keep_notebook is not None:
+            atomic_write_text(Path(keep_notebook), nbformat.writes(nb))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out_html
+
+
+__all__ = [
+    "DEFAULT_KERNEL", "DEFAULT_TIMEOUT", "atomic_write_bytes", "atomic_write_text", "check_parameters",
+    "clean_partials", "declared_parameters", "ensure_kernel", "fingerprint", "is_current", "notebook_path",
+    "notebook_to_html", "notebooks_dir", "plain_value", "record", "run_notebook", "safe_name", "sidecar_path",
+]
