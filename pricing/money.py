@@ -99,15 +99,23 @@ def round_scaled(numerator: np.ndarray, shift: int, rounding: Rounding = Roundin
     minor unit. Works on int64 and on object (Python int) arrays alike, so the
     exact fallback for huge numbers shares the rule.
     """
-    if shift <= 0:
+    if shift == 0:
+        return numerator
+    if shift < 0:
         return numerator * (10 ** (-shift))
     divisor = 10**shift
-    magnitude = np.abs(numerator)
+    half = divisor // 2
+    non_negative = len(numerator) == 0 or numerator.min() >= 0
+    if rounding is Rounding.HALF_UP:
+        # NOTE: charges are almost always >= 0; skipping abs/sign there halves the work
+        if non_negative:
+            return (numerator + half) // divisor
+        magnitude = np.abs(numerator)
+        rounded = (magnitude + half) // divisor
+        return np.where(numerator < 0, -rounded, rounded)
+    magnitude = numerator if non_negative else np.abs(numerator)
     quotient, remainder = magnitude // divisor, magnitude % divisor  # divmod has no object loop
     twice = remainder * 2
-    if rounding is Rounding.HALF_UP:
-        up = twice >= divisor
-    else:
-        up = (twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))
+    up = (twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))
     rounded = quotient + up
-    return np.where(numerator < 0, -rounded, rounded)
+    return rounded if non_negative else np.where(numerator < 0, -rounded, rounded)

@@ -12,7 +12,8 @@ first, then the usage past it), minimum-spend true-up, discounts, tax.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ from .invoice import Invoice, Line, LineType
 from .money import Rounding, from_minor, round_scaled, scaled_int, to_minor
 
 Array = np.ndarray
+
+CHUNK_ROWS = 32_768  # rows rated together; small enough for each temporary to stay in cache
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class UsageColumns:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def rows(self, start: int, stop: int) -> UsageColumns:
+        """A slice of rows (views, no copies)."""
+        return UsageColumns(self.index[start:stop], {k: v[start:stop] for k, v in self.values.items()}, self.given)
 
 
 def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
@@ -143,7 +150,7 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
 def _metric(usage: UsageColumns, name: str, default: int = 0) -> Array:
     found = usage.values.get(name)
     if found is None:
-        return np.full(len(usage), default, dtype=np.int64)
+        return _constant(default, len(usage))
     return found
 
 
@@ -181,12 +188,67 @@ class LineColumns:
 
 
 @dataclass(frozen=True)
-class PlanRating:
-    plan_id: str
+class ChunkRating:
+    """One plan rated for one chunk of rows."""
+
     lines: tuple[LineColumns, ...]
     total_minor: Array
     eligible: Array
     reason: Array  # object: str or None
+
+
+@dataclass(frozen=True)
+class PlanRating:
+    """One plan rated for every row, held as chunks and joined only when asked.
+
+    Rows are rated in chunks of :data:`CHUNK_ROWS` so each chunk's temporaries
+    stay in the CPU cache; that keeps time linear in the number of rows and
+    peak memory low. A single invoice reads its own chunk directly.
+    """
+
+    plan_id: str
+    chunks: tuple[ChunkRating, ...]
+
+    def _join(self, name: str) -> Array:
+        parts = [getattr(chunk, name) for chunk in self.chunks]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    @cached_property
+    def total_minor(self) -> Array:
+        return self._join("total_minor")
+
+    @cached_property
+    def eligible(self) -> Array:
+        return self._join("eligible")
+
+    @cached_property
+    def reason(self) -> Array:
+        return self._join("reason")
+
+    @cached_property
+    def lines(self) -> tuple[LineColumns, ...]:
+        if len(self.chunks) == 1:
+            return self.chunks[0].lines
+        return tuple(_join_lines([chunk.lines[k] for chunk in self.chunks])
+                     for k in range(len(self.chunks[0].lines)))
+
+    def chunk_of(self, row: int) -> tuple[ChunkRating, int]:
+        return self.chunks[row // CHUNK_ROWS], row % CHUNK_ROWS
+
+
+def _join_lines(parts: list[LineColumns]) -> LineColumns:
+    """The same line of every chunk as one column; explanations ask the row's own chunk."""
+    first = parts[0]
+    return replace(
+        first,
+        amount_minor=np.concatenate([p.amount_minor for p in parts]),
+        exact_amount=np.concatenate([p.exact_amount for p in parts]),
+        quantity=np.concatenate([p.quantity for p in parts]),
+        explain=None if first.explain is None else
+        (lambda row: parts[row // CHUNK_ROWS].explain(row % CHUNK_ROWS)),  # type: ignore[misc]
+        tiers=None if first.tiers is None else
+        (lambda row: parts[row // CHUNK_ROWS].tiers(row % CHUNK_ROWS)),  # type: ignore[misc]
+    )
 
 
 @dataclass(frozen=True)
@@ -250,16 +312,16 @@ class RatedTable:
 
     def invoice(self, row: int, plan_id: str) -> Invoice:
         """The invoice of one row and plan, with Decimal lines and explanations."""
-        rating = self.plans[plan_id]
-        lines = tuple(col.line(row) for col in rating.lines)
+        chunk, local = self.plans[plan_id].chunk_of(row)
+        lines = tuple(col.line(local) for col in chunk.lines)
         return Invoice(
             catalog=self.catalog.id,
             plan=plan_id,
             currency=self.catalog.currency,
             decimals=self.catalog.decimals,
             lines=lines,
-            eligible=bool(rating.eligible[row]),
-            reason=rating.reason[row],
+            eligible=bool(chunk.eligible[local]),
+            reason=chunk.reason[local],
         )
 
 
@@ -278,7 +340,11 @@ def rate(
     plan_ids = list(plans) if plans is not None else list(catalog.plans)
     for plan_id in plan_ids:
         catalog.plan(plan_id)  # a clear error for an unknown plan
-    rated = {plan_id: _rate_plan(catalog, plan_id, columns, options) for plan_id in plan_ids}
+    pieces = [columns.rows(start, start + CHUNK_ROWS) for start in range(0, max(len(columns), 1), CHUNK_ROWS)]
+    rated = {
+        plan_id: PlanRating(plan_id, tuple(_rate_plan(catalog, plan_id, piece, options) for piece in pieces))
+        for plan_id in plan_ids
+    }
     return RatedTable(catalog, columns.index, rated, options)
 
 
@@ -300,17 +366,17 @@ def _constant_line(item: str, line_type: LineType, amount: Decimal, n: int, cata
     return LineColumns(
         item=item,
         line_type=line_type,
-        amount_minor=np.full(n, minor, dtype=np.int64),
-        exact_amount=np.full(n, exact_value, dtype=np.int64),
+        amount_minor=_constant(minor, n),
+        exact_amount=_constant(exact_value, n),
         exact_scale=scale,
-        quantity=np.ones(n, dtype=np.int64),
+        quantity=_constant(1, n),
         quantity_scale=0,
         unit_price=amount,
         explain=lambda row: explanation,
     )
 
 
-def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: RateOptions) -> PlanRating:
+def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: RateOptions) -> ChunkRating:
     plan = catalog.plans[plan_id]
     n = len(usage)
     lines: list[LineColumns] = []
@@ -344,13 +410,22 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
         lines.append(_tax_line(catalog, tax_percent, subtotal))
     total = _sum_minor(lines, n)
     eligible, reason = _eligibility(catalog, plan_id, plan, usage, options)
-    return PlanRating(plan_id, tuple(lines), total, eligible, reason)
+    return ChunkRating(tuple(lines), total, eligible, reason)
+
+
+def _constant(value: int, n: int) -> Array:
+    """A read-only array of one value, costing no memory per row."""
+    return np.broadcast_to(np.int64(value), (n,))
 
 
 def _sum_minor(lines: Sequence[LineColumns], n: int) -> Array:
-    total = np.zeros(n, dtype=np.int64)
-    for line in lines:
-        total = total + line.amount_minor
+    if not lines:
+        return np.zeros(n, dtype=np.int64)
+    total = lines[0].amount_minor + 0  # a writable copy, even of a broadcast constant
+    for line in lines[1:]:
+        if line.amount_minor.dtype == object and total.dtype != object:
+            total = total.astype(object)  # past int64: Python ints from here on
+        total += line.amount_minor
     return total
 
 
@@ -362,8 +437,8 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
     d = catalog.metrics[charge.metric].decimals
     n = len(usage)
     if inc.unlimited:
-        return np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
-    base = np.full(n, scaled_int(inc.quantity, d), dtype=np.int64)
+        return _constant(np.iinfo(np.int64).max // 4, n)
+    base = _constant(scaled_int(inc.quantity, d), n)
     if inc.per_unit_of is not None:
         other = _metric(usage, inc.per_unit_of)
         d_other = catalog.metrics[inc.per_unit_of].decimals
@@ -440,14 +515,14 @@ def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> Lin
         amount = round_scaled(exact_amount, p_scale, catalog.settings.rounding)
         return LineColumns(
             item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=exact_amount,
-            exact_scale=d + p_scale, quantity=np.ones(len(subtotal), dtype=np.int64), quantity_scale=0,
+            exact_scale=d + p_scale, quantity=_constant(1, len(subtotal)), quantity_scale=0,
             unit_price=None, explain=lambda row: f"{_plain(discount.percent)}% off "
             f"{catalog.currency} {from_minor(int(subtotal[row]), d)}")
     off = to_minor(discount.amount or Decimal(0), d, catalog.settings.rounding)
     amount = -np.minimum(np.maximum(subtotal, 0), off)
     return LineColumns(
         item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=amount,
-        exact_scale=d, quantity=np.ones(len(subtotal), dtype=np.int64), quantity_scale=0, unit_price=None,
+        exact_scale=d, quantity=_constant(1, len(subtotal)), quantity_scale=0, unit_price=None,
         explain=lambda row: f"{catalog.currency} {discount.amount} off, never more than the subtotal")
 
 
@@ -459,34 +534,39 @@ def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
         item=f"Tax {_plain(percent)}%", line_type=LineType.TAX,
         amount_minor=round_scaled(exact_amount, p_scale, catalog.settings.rounding),
         exact_amount=exact_amount, exact_scale=catalog.decimals + p_scale,
-        quantity=np.ones(len(net), dtype=np.int64), quantity_scale=0, unit_price=percent / 100,
+        quantity=_constant(1, len(net)), quantity_scale=0, unit_price=percent / 100,
         explain=lambda row: f"{_plain(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
 
 
 def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns,
                  options: RateOptions) -> tuple[Array, Array]:
+    """Which rows may use the plan, and why not; the first failed rule is the reason."""
     n = len(usage)
-    reason = np.full(n, None, dtype=object)
+    failures: list[tuple[Array, Callable[[int], str]]] = []
     if not options.billing_details:
         rules = catalog.account_rules
         if plan.requires_billing_details or (rules and rules.plans_without_billing_details
                                              and plan_id not in rules.plans_without_billing_details):
-            reason[:] = f"{plan.name} needs billing details (address and payment method)"
+            failures.append((np.ones(n, dtype=bool),
+                             lambda row: f"{plan.name} needs billing details (address and payment method)"))
         if rules and rules.max_tenants_without_billing_details is not None and "mat" in usage.given:
-            over = (usage.values["mat"] > rules.max_tenants_without_billing_details) & (reason == None)  # noqa: E711
-            reason[over] = (f"without billing details an account may have at most "
-                            f"{rules.max_tenants_without_billing_details} tenants")
+            cap = rules.max_tenants_without_billing_details
+            failures.append((usage.values["mat"] > cap,
+                             lambda row: f"without billing details an account may have at most {cap} tenants"))
     for limit in plan.limits:
         d = catalog.metrics[limit.metric].decimals
-        maximum = scaled_int(limit.maximum, d)
         values = _metric(usage, limit.metric)
-        over = (values > maximum) & (reason == None)  # noqa: E711
-        if over.any():
-            for row in np.flatnonzero(over):
-                reason[row] = (f"{limit.metric} {_q(values[row], d)} exceeds {plan.name}'s maximum of "
-                               f"{_plain(limit.maximum)}")
-    eligible = reason == None  # noqa: E711
-    return eligible.astype(bool), reason
+        failures.append((values > scaled_int(limit.maximum, d),
+                         lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
+                         f"{plan.name}'s maximum of {_plain(l.maximum)}"))
+    eligible = np.ones(n, dtype=bool)
+    reason = np.full(n, None, dtype=object)
+    for over, describe in failures:
+        fresh = over & eligible
+        for row in np.flatnonzero(fresh):  # only the ineligible rows pay for a message
+            reason[row] = describe(int(row))
+        eligible &= ~over
+    return eligible, reason
 
 
 # --- explanations ---------------------------------------------------------------

@@ -247,3 +247,29 @@ def test_bad_table_row_is_named():
 def test_unknown_plan_is_named():
     with pytest.raises(CatalogError, match="catalog 'quasr' has no plan 'gold'"):
         rate_one(QUASR, "gold", {})
+
+
+def test_chunked_rating_matches_single_rows(monkeypatch):
+    """Rows are rated in chunks; a table spanning several chunks still answers row by row."""
+    from pricing import rating
+
+    monkeypatch.setattr(rating, "CHUNK_ROWS", 4)
+    table = pd.DataFrame({"maa": range(0, 2000, 200), "mac": range(0, 50_000, 5000), "mat": [1, 5] * 5})
+    rated = rate(QUASR, table)
+    assert len(rated.plans["payg"].chunks) == 3  # 10 rows in chunks of 4
+    for row in range(len(table)):
+        usage = {k: int(table[k][row]) for k in ("maa", "mac", "mat")}
+        for plan in QUASR.plans:
+            single = rate_one(QUASR, plan, usage)
+            assert rated.invoice(row, plan) == single
+            assert rated.totals()[plan][row] == single.total_minor
+    merged = rated.plans["payg"].lines[0]
+    assert merged.line(9) == rate_one(QUASR, "payg", {"maa": 1800, "mac": 45_000, "mat": 5}).lines[0]
+    sums = rated.long().groupby(["row", "plan"])["amount_minor"].sum().unstack()
+    assert (sums[list(QUASR.plans)].to_numpy() == rated.totals().to_numpy()).all()
+
+
+def test_an_empty_table_rates_to_nothing():
+    rated = rate(QUASR, pd.DataFrame({"maa": pd.Series([], dtype="int64")}))
+    assert rated.totals().shape == (0, 4)
+    assert rated.long().empty
