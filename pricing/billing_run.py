@@ -1,0 +1,217 @@
+"""Bill every customer in the store for one month.
+
+What "the invoices of month M" are (the register finance closes M from):
+every invoice a subscription issues in ``(start of M, start of M+1]``. For a
+calendar-anchored subscription that is the invoice dated the 1st of M+1, which
+bills M's usage in arrears (and, for plans billed in advance, M+1's fee), plus
+any final invoice of a subscription that ended during M. The windows of
+consecutive months never overlap, so every invoice lands in exactly one month.
+
+Usage comes from the store, metered per calendar month (UTC). An invoice
+closes a billing period; it bills the metered usage of the calendar month
+holding the middle of that period. For calendar anchors that is exactly the
+period's usage; for a subscription anchored on another day it is the nearest
+calendar month (documented in docs/reports.md).
+
+Prepaid customers (ledgers) are debited daily, not invoiced: their entry in
+the register is a statement of the month's debits, one line per plan held,
+with the balance at the month's end in the notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .balances import LedgerResult, parse_ledger, simulate_ledger
+from .catalog import Catalog, load_catalog
+from .errors import PricingError, ReportError
+from .invoice import Invoice, Line, LineType
+from .metering import month_bounds, metered_metrics
+from .money import format_minor
+from .subscriptions import Timeline, invoices_between, parse_timeline, timeline_schedule
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+@dataclass(frozen=True)
+class BillingRun:
+    """The invoices of one month, in customer order."""
+
+    month: str
+    invoices: tuple[Invoice, ...]
+
+    def totals(self) -> dict[str, int]:
+        """Gross total per currency, in minor units."""
+        out: dict[str, int] = {}
+        for invoice in self.invoices:
+            out[invoice.currency] = out.get(invoice.currency, 0) + invoice.total_minor
+        return out
+
+    def lines(self) -> list[str]:
+        decimals = {i.currency: i.decimals for i in self.invoices}
+        totals = ", ".join(f"{c} {format_minor(v, decimals[c])}" for c, v in sorted(self.totals().items()))
+        customers = len({i.customer_id for i in self.invoices})
+        return [f"{self.month}: {len(self.invoices)} invoices for {customers} customers; gross {totals or 'nothing'}"]
+
+
+def check_month(store: Store, month: str) -> None:
+    """A one-line ReportError unless the store holds events of ``month``."""
+    try:
+        month_bounds(month)
+    except PricingError as exc:
+        raise ReportError(str(exc)) from None
+    months = store.months()
+    if month not in months:
+        known = f"{months[0]} to {months[-1]}" if months else "none: ingest events first"
+        raise ReportError(f"month {month!r} has no events in {store.path} (months with events: {known})")
+
+
+def month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _midpoint(start: datetime, end: datetime) -> datetime:
+    return start + (end - start) / 2
+
+
+def usage_by_month(store: Store, months: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+    """month -> customer_id -> metric -> metered value, for months that have events."""
+    known = set(store.months())
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for month in months:
+        if month not in known:
+            continue
+        frame = store.customer_usage(month)
+        metrics = [c for c in frame.columns if c not in {"customer_id", "catalog"}]
+        out[month] = {
+            str(row["customer_id"]): {m: int(row[m]) for m in metrics} for _, row in frame.iterrows()
+        }
+    return out
+
+
+def _catalog_usage(catalog: Catalog, values: Mapping[str, int] | None) -> dict[str, int] | None:
+    if values is None:
+        return None
+    return {m: int(values.get(m, 0)) for m in metered_metrics(catalog)}
+
+
+def timeline_invoices(catalog: Catalog, timeline: Timeline, month: str,
+                      usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[Invoice]:
+    """The invoices ``timeline`` issues in ``(start of month, start of next month]``.
+
+    ``usage`` is month -> customer -> metric -> value; each closed period gets
+    the usage of the calendar month holding its middle.
+    """
+    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    schedule = timeline_schedule(catalog, timeline)
+    table: dict[datetime, Mapping[str, Any]] = {}
+    for period in schedule.periods_from(start - timedelta(days=400 if catalog.interval.value == "year" else 100)):
+        if period.start > end:
+            break
+        values = usage.get(month_of(_midpoint(period.start, period.end)), {}).get(timeline.customer_id)
+        per_catalog = _catalog_usage(catalog, values)
+        if per_catalog is not None:
+            table[period.start] = per_catalog
+    issued = invoices_between(catalog, timeline, start, end, usage=table)
+    return [item.invoice for item in issued if start < item.issued_at <= end]
+
+
+def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:
+    """The month's debits of a prepaid ledger as one statement (None if nothing happened in it)."""
+    start, end = month_bounds(month)
+    days = [r for r in result.rows if start.date() <= r.day < end.date()]
+    if not days:
+        return None
+    lines: list[Line] = []
+    for plan_id in dict.fromkeys(r.plan for r in days):
+        mine = [r for r in days if r.plan == plan_id]
+        debited = [r for r in mine if r.debit]
+        amount = sum(r.debit for r in mine)
+        if not debited and amount == 0:
+            continue
+        name = catalog.plans[plan_id].name if plan_id in catalog.plans else plan_id
+        first, last = (debited[0].day, debited[-1].day) if debited else (mine[0].day, mine[-1].day)
+        lines.append(Line(
+            item=f"{name}: daily debits", line_type=LineType.RECURRING, quantity=Decimal(len(debited)),
+            unit_price=None, amount_minor=amount, exact_amount=Decimal(amount).scaleb(-catalog.decimals),
+            explanation=f"{len(debited)} day(s) debited from the prepaid balance, {first.isoformat()} to {last.isoformat()}",
+            service_start=datetime.combine(first, datetime.min.time()),
+            service_end=datetime.combine(last + timedelta(days=1), datetime.min.time()),
+        ))
+    closing = days[-1]
+    notes = [
+        f"prepaid statement: debited from the balance; balance on {closing.day.isoformat()}"
+        f" {format_minor(closing.balance, catalog.decimals)} (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
+    ]
+    notes += [f"low-balance notice on {d.isoformat()}" for d in result.notices if start.date() <= d < end.date()]
+    notes += [f"suspended on {d.isoformat()}" for d in result.suspensions if start.date() <= d < end.date()]
+    return Invoice(
+        catalog=catalog.id, plan=closing.plan, currency=catalog.currency, decimals=catalog.decimals,
+        lines=tuple(lines), period_start=start, period_end=end, customer_id=result.customer_id,
+        notes=tuple(notes),
+    )
+
+
+def load_timelines(store: Store) -> dict[str, Timeline]:
+    out: dict[str, Timeline] = {}
+    for customer_id, text in store.timelines().items():
+        out[customer_id] = parse_timeline(yaml.safe_load(text), f"timeline of {customer_id}")
+    return out
+
+
+def ledger_results(store: Store, month: str) -> dict[str, LedgerResult]:
+    """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out)."""
+    _, end = month_bounds(month)
+    last_day = (end - timedelta(days=1)).date()
+    out: dict[str, LedgerResult] = {}
+    catalogs: dict[str, Catalog] = {}
+    for customer_id, text in store.ledgers().items():
+        ledger = parse_ledger(yaml.safe_load(text), f"ledger of {customer_id}")
+        if ledger.start > last_day:
+            continue
+        catalog = catalogs.setdefault(ledger.catalog, load_catalog(ledger.catalog))
+        out[customer_id] = simulate_ledger(catalog, ledger, last_day)
+    return out
+
+
+def previous_month(month: str) -> str:
+    start, _ = month_bounds(month)
+    before = start - timedelta(days=1)
+    return month_of(before)
+
+
+def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
+    """Bill every customer of the store for ``month``; store the invoices (replacing the month's) and return them."""
+    check_month(store, month)
+    before = previous_month(month)
+    usage = usage_by_month(store, [before, month])
+    catalogs: dict[str, Catalog] = {}
+    invoices: list[Invoice] = []
+    for customer_id, timeline in load_timelines(store).items():
+        catalog = catalogs.setdefault(timeline.catalog, load_catalog(timeline.catalog))
+        try:
+            invoices.extend(timeline_invoices(catalog, timeline, month, usage))
+        except PricingError as exc:
+            raise ReportError(f"customer {customer_id}: {exc}") from None
+    for customer_id, result in ledger_results(store, month).items():
+        catalog = catalogs.setdefault(result.catalog, load_catalog(result.catalog))
+        statement = prepaid_statement(catalog, result, month)
+        if statement is not None:
+            invoices.append(statement)
+    invoices.sort(key=lambda i: (i.customer_id or "", str(i.period_start or "")))
+    if write:
+        store.replace_invoices(month, invoices)
+    return BillingRun(month, tuple(invoices))
+
+
+__all__ = [
+    "BillingRun", "bill_month", "check_month", "ledger_results", "load_timelines", "prepaid_statement",
+    "previous_month", "timeline_invoices", "usage_by_month",
+]
