@@ -395,6 +395,7 @@ class _Replay:
         self.pending: list[Line] = []  # prorations not yet invoiced
         self.segments: list[tuple[datetime, dict[str, RecurringItem]]] = []  # in-arrears accrual
         self.spend: int = 0  # minor units attributed to the open period
+        self.plan_since: datetime = self.billing_start  # when the plan now held began, for its minimum
         self.issued: list[IssuedInvoice] = []
         self._usage_notes: list[str] = []
         self._eligible: tuple[bool, str | None] = (True, None)
@@ -562,6 +563,7 @@ class _Replay:
                 target, index = self.state.downgrade
                 self._check_plan(index, target, "downgrade")
                 self.state.plan, self.state.downgrade = target, None
+                self.plan_since = boundary
             while i < len(events) and events[i].at == boundary:
                 self.apply(i, None)
                 i += 1
@@ -649,7 +651,9 @@ class _Replay:
         plan = self._plan(self.state.plan)
         if plan.minimum_spend is None:
             return []
-        part = share(window, end, period, self.dc)
+        # NOTE: prorated for the part of the period the plan was held; the whole period's spend counts
+        since = max(window, self.plan_since)
+        part = share(since, end, period, self.dc)
         minimum, _ = prorated_minor(plan.minimum_spend.amount, part, self.decimals, self.rounding)
         shortfall = minimum - self.spend
         if shortfall <= 0:
@@ -658,7 +662,7 @@ class _Replay:
         return [Line("Minimum spend true-up", LineType.MINIMUM, Decimal(1), None, shortfall,
                      Decimal(shortfall).scaleb(-self.decimals),
                      f"minimum {plan.minimum_spend.amount} for {span} = {format_minor(minimum, self.decimals)};"
-                     f" spent {format_minor(self.spend, self.decimals)}", None, window, end)]
+                     f" spent {format_minor(self.spend, self.decimals)}", None, since, end)]
 
     def _contract_minimum(self, final_lines: Sequence[Line]) -> list[Line]:
         """The timeline's contract minimum, checked once at termination."""
@@ -755,6 +759,10 @@ class _Replay:
             if state.downgrade is not None:
                 state.downgrade = None  # an upgrade replaces a reserved downgrade
             state.plan = event.plan
+            for name, qty in event.commitments.items():  # new contingents with the new plan, at once
+                self._check_metric(index, name, (MetricKind.COMMITMENT,))
+                state.commitments[name] = Decimal(qty)
+            self.plan_since = t
             why = f"upgrade {before.plan} -> {event.plan}"
         elif kind == "downgrade":
             assert event.plan is not None
