@@ -1,0 +1,239 @@
+"""Benchmark: metering throughput and peak memory, the workbook against pandas.
+
+Generates one month of sample events as Parquet (in chunks, so generating is
+bounded in memory too), then meters it in separate processes, each reporting
+its own wall time and peak RSS:
+
+* ``workbook (parquet)``: the Ibis metering on DuckDB, reading the Parquet file
+  directly (the same input pandas gets);
+* ``workbook (store)``: ``Store.ingest`` (checks, rejects, idempotency) then
+  ``Store.meter``, the path the CLI takes;
+* ``pandas``: the same aggregation written with pandas on the same Parquet.
+
+All three must produce identical metrics. Usage::
+
+    python benchmarks/bench_metering.py                       # 10 million events
+    python benchmarks/bench_metering.py --events 100_000_000 --skip-pandas
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MONTH = "2026-01"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# --- workers (each in its own process) ---------------------------------------------
+
+
+def _mapping(out: Path) -> dict[str, str]:
+    return json.loads((out / "customers.json").read_text())
+
+
+def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
+    import duckdb
+    import ibis
+
+    from pricing.metering import meter_events
+
+    mapping = _mapping(out)
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"SET temp_directory = '{out / 'spill'}'")
+    # The Parquet timestamp is zoned (UTC); the metering wants a UTC timestamp without zone.
+    con.execute(
+        "CREATE VIEW events AS SELECT * REPLACE (\"timestamp\" AT TIME ZONE 'UTC' AS \"timestamp\")"
+        f" FROM read_parquet('{out / 'events'}/*.parquet')"
+    )
+    result = meter_events(ibis.duckdb.from_connection(con).table("events"), mapping, month=MONTH)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "json": result.to_json(MONTH)}
+
+
+def work_store(out: Path, memory_limit: str, threads: int) -> dict:
+    import pandas as pd
+
+    from pricing.store import Store
+
+    db = out / "workbook.duckdb"
+    for stale in (db, db.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    customers = pd.read_parquet(out / "customers.parquet")
+    started = time.perf_counter()
+    with Store(db, memory_limit=memory_limit, threads=threads) as store:
+        store.con.execute(f"SET temp_directory = '{out / 'spill'}'")
+        store.con.register("_c", customers)
+        store.con.execute("INSERT INTO customers BY NAME SELECT * FROM _c")
+        store.con.unregister("_c")
+        report = store.ingest([out / "events"])
+        ingested = time.perf_counter()
+        result = store.meter(MONTH)
+    done = time.perf_counter()
+    return {
+        "seconds": done - started, "ingest_seconds": ingested - started, "meter_seconds": done - ingested,
+        "peak_rss_mib": _peak_rss_mib(), "accepted": report.accepted, "rejected": report.rejected,
+        "store_mib": db.stat().st_size / 2**20, "json": result.to_json(MONTH),
+    }
+
+
+def work_pandas(out: Path, memory_limit: str, threads: int) -> dict:
+    """The same metrics in plain pandas: read, filter by catalog rules, group, count."""
+    import pandas as pd
+
+    from pricing.catalog import load_catalog
+
+    mapping = _mapping(out)
+    started = time.perf_counter()
+    frames = [pd.read_parquet(p) for p in sorted((out / "events").glob("*.parquet"))]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    del frames
+    ts = df["timestamp"].dt.tz_convert("UTC")
+    df = df[(ts >= pd.Timestamp(f"{MONTH}-01", tz="UTC")) & (ts < pd.Timestamp(f"{MONTH}-01", tz="UTC") + pd.offsets.MonthBegin(1))]
+    df = df.assign(catalog=df["customer_id"].map(mapping))
+    keys = ["customer_id", "tenant_id"]
+    tenants: list[dict] = []
+    customers: list[dict] = []
+    for catalog_id, sub in df.groupby("catalog", sort=True):
+        catalog = load_catalog(str(catalog_id))
+        metered = [m for m, spec in catalog.metrics.items() if spec.meter is not None]
+        if not metered:
+            continue
+        table = sub.groupby(keys).size().rename("_n").to_frame()
+        ok = sub["status"].between(200, 299)
+        for name in metered:
+            spec = catalog.metrics[name].meter
+            if spec.aggregate == "active_tenants":
+                table[name] = (table[list(spec.active_if)] > 0).any(axis=1).astype("int64")
+                continue
+            mask = pd.Series(False, index=sub.index)
+            for call in spec.calls:
+                mask |= (sub["method"] == call.method) & (sub["endpoint"] == call.endpoint) & sub[
+                    "account_kind"].isin(call.account_kinds)
+            if spec.success_only:
+                mask &= ok
+            hits = sub[mask].groupby(keys)["account_id"]
+            values = hits.nunique() if spec.aggregate == "distinct_accounts" else hits.size()
+            table[name] = values.reindex(table.index, fill_value=0).astype("int64")
+        table = table.drop(columns="_n").reset_index()
+        for row in table.itertuples(index=False):
+            tenants.append({"customer_id": row.customer_id, "tenant_id": row.tenant_id, "catalog": catalog_id,
+                            **{m: int(getattr(row, m)) for m in metered}})
+        rolled = table.groupby("customer_id")[metered].sum().reset_index()
+        for row in rolled.itertuples(index=False):
+            customers.append({"customer_id": row.customer_id, "catalog": catalog_id,
+                              **{m: int(getattr(row, m)) for m in metered}})
+    seconds = time.perf_counter() - started
+    result = {
+        "month": MONTH,
+        "tenants": sorted(tenants, key=lambda r: (r["customer_id"], r["tenant_id"])),
+        "customers": sorted(customers, key=lambda r: r["customer_id"]),
+    }
+    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "json": result}
+
+
+WORKERS = {"duckdb_parquet": work_duckdb_parquet, "store": work_store, "pandas": work_pandas}
+
+
+# --- driver ------------------------------------------------------------------------
+
+
+def generate(out: Path, events: int, seed: int) -> tuple[int, float]:
+    import pyarrow.parquet as pq
+
+    from pricing.sample_data import generate_book, write_events
+
+    probe = generate_book(2_000, 1, seed, end_month=MONTH)
+    per_customer = probe.expected_events() / 2_000
+    customers = max(10, round(events / per_customer))
+    started = time.perf_counter()
+    book = generate_book(customers, 1, seed, end_month=MONTH)
+    (out / "events").mkdir(parents=True, exist_ok=True)
+    for old in (out / "events").glob("*"):
+        old.unlink()
+    paths = write_events(book, out / "events")
+    seconds = time.perf_counter() - started
+    mapping = dict(zip(book.customers["customer_id"], book.customers["catalog"]))
+    (out / "customers.json").write_text(json.dumps(mapping))
+    book.customers.to_parquet(out / "customers.parquet")
+    rows = sum(pq.read_metadata(p).num_rows for p in paths)
+    size = sum(p.stat().st_size for p in paths) / 2**20
+    print(f"generated {rows:,} events of {customers:,} customers in {seconds:.1f} s"
+          f" ({rows / seconds / 1e6:.2f} M events/s); Parquet {size:,.0f} MiB")
+    return rows, seconds
+
+
+def run_worker(name: str, out: Path, memory_limit: str, threads: int) -> dict:
+    command = [sys.executable, __file__, "--worker", name, "--out", str(out),
+               "--memory-limit", memory_limit, "--threads", str(threads)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {name} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=10_000_000)
+    parser.add_argument("--out", type=Path, default=Path("data/bench"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory_limit")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skip-pandas", action="store_true", help="pandas needs the events in memory")
+    parser.add_argument("--skip-store", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="reuse events already generated in --out")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        result = WORKERS[args.worker](args.out, args.memory_limit, args.threads)
+        print(json.dumps(result))
+        return
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.reuse and (args.out / "customers.json").exists():
+        import pyarrow.parquet as pq
+
+        rows = sum(pq.read_metadata(p).num_rows for p in (args.out / "events").glob("*.parquet"))
+        print(f"reusing {rows:,} events in {args.out / 'events'}")
+    else:
+        rows, _ = generate(args.out, args.events, args.seed)
+    print(f"machine: {os.cpu_count()} CPUs; DuckDB memory_limit {args.memory_limit}, threads {args.threads}")
+
+    names = ["duckdb_parquet"] + ([] if args.skip_store else ["store"]) + ([] if args.skip_pandas else ["pandas"])
+    labels = {"duckdb_parquet": "workbook (Ibis on DuckDB, Parquet)", "store": "workbook (ingest + meter)",
+              "pandas": "pandas (same aggregation)"}
+    results = {name: run_worker(name, args.out, args.memory_limit, args.threads) for name in names}
+    print(f"\n{'engine':38} {'seconds':>9} {'M events/s':>11} {'peak RSS MiB':>13}")
+    for name in names:
+        r = results[name]
+        print(f"{labels[name]:38} {r['seconds']:9.1f} {rows / r['seconds'] / 1e6:11.2f} {r['peak_rss_mib']:13.0f}")
+    if "store" in results:
+        s = results["store"]
+        print(f"  store: ingest {s['ingest_seconds']:.1f} s ({rows / s['ingest_seconds'] / 1e6:.2f} M events/s),"
+              f" meter {s['meter_seconds']:.1f} s ({rows / s['meter_seconds'] / 1e6:.2f} M events/s),"
+              f" {s['accepted']:,} accepted, {s['rejected']:,} rejected, file {s['store_mib']:,.0f} MiB")
+    reference = results["duckdb_parquet"]["json"]
+    for name in names[1:]:
+        same = results[name]["json"] == reference
+        print(f"  {labels[name]} metrics identical to the workbook's: {'yes' if same else 'NO'}")
+    if "pandas" in results:
+        speedup = results["pandas"]["seconds"] / results["duckdb_parquet"]["seconds"]
+        print(f"  workbook vs pandas throughput: {speedup:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
