@@ -885,7 +885,7 @@ def _default_horizon(timeline: Timeline, schedule: Schedule) -> datetime:
     return period.start
 
 
-def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime,
+def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,
                      usage: Mapping[str, Any] | None = None) -> IssuedInvoice:
     """The invoice issued in the period containing ``at``: the latest issued at or before
     ``at`` (a date means the end of that day), else the period's first.
@@ -894,7 +894,10 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime,
     ended, or the final period's); without it the timeline's ``usage`` block applies.
     """
     schedule = timeline_schedule(catalog, timeline)
-    moment = as_utc(at) if isinstance(at, datetime) else midnight(at) + timedelta(days=1, microseconds=-1)
+    if isinstance(at, str) and "T" not in at:
+        at = as_utc(at).date()
+    moment = as_utc(at) if not isinstance(at, date) or isinstance(at, datetime) else (
+        midnight(at) + timedelta(days=1, microseconds=-1))
     target = schedule.period_containing(moment)
     table = _timeline_usage(timeline, schedule)
 
@@ -913,7 +916,7 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime,
     return before[-1] if before else mine[0]
 
 
-def bill_period(catalog: Catalog, timeline: Timeline, at: date | datetime,
+def bill_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,
                 usage: Mapping[str, Any] | None = None) -> Invoice:
     """The invoice issued for the period that contains ``at`` (see :func:`issued_in_period`)."""
     return issued_in_period(catalog, timeline, at, usage).invoice
