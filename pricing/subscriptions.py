@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -50,7 +50,7 @@ from .catalog import BillingTiming, Catalog, CreditBasis, MetricKind, Money, Pla
 from .errors import SubscriptionError
 from .invoice import Invoice, Line, LineType
 from .money import format_minor, to_minor
-from .periods import AnchorSpec, Period, Schedule, as_utc, midnight
+from .periods import Period, Schedule, as_utc, midnight
 from .proration import describe, prorated_minor, remaining_share, share
 
 EventType = Literal[
@@ -843,9 +843,8 @@ class _Replay:
     def snapshot(self) -> SubscriptionState:
         assert self.state is not None
         s = self.state
-        cancel_at = None
         return SubscriptionState(s.plan, dict(s.quantities), dict(s.commitments), s.billing_details,
-                                 s.suspended, False, s.downgrade[0] if s.downgrade else None, cancel_at,
+                                 s.suspended, False, s.downgrade[0] if s.downgrade else None, None,
                                  s.ended_at)
 
 
@@ -932,4 +931,7 @@ def state_at(catalog: Catalog, timeline: Timeline, at: date | datetime) -> Subsc
     replay = _Replay(catalog, trimmed, lambda p, t: None)
     replay.run(moment)
     snap = replay.snapshot()
-    return replace(snap, trial=moment < replay.billing_start)
+    cancel_at = None
+    if replay.state is not None and replay.state.cancel is not None and snap.ended_at is None:
+        cancel_at = replay.schedule.period_containing(max(moment, replay.billing_start)).end
+    return replace(snap, trial=moment < replay.billing_start, cancel_at=cancel_at)

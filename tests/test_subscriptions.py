@@ -465,3 +465,31 @@ def test_recurring_items_charge_only_units_past_the_included_quantity():
     items = recurring_items(LOGTO, "pro", {"api_resources": Decimal(7), "m2m_apps": Decimal(1), "mfa": Decimal(1)})
     assert {k: (v.quantity, v.unit_price) for k, v in items.items()} == {
         "plan": (1, Decimal("16.00")), "api_resources": (4, Decimal("4.00")), "mfa": (1, Decimal("48.00"))}
+
+
+def test_a_pending_cancellation_can_be_withdrawn():
+    events = [
+        {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro"},
+        {"at": "2026-01-10T00:00:00Z", "type": "cancel"},
+    ]
+    assert state_at(LOGTO, timeline("logto", events), utc(2026, 1, 15)).cancel_at == utc(2026, 2, 1)
+    kept = timeline("logto", events + [{"at": "2026-01-12T00:00:00Z", "type": "withdraw_cancel"}])
+    assert issued_in_period(LOGTO, kept, utc(2026, 2, 1)).kind == "renewal"
+
+
+def test_billing_details_removed_while_on_a_plan_that_needs_them_is_refused():
+    tl = timeline("quasr", [
+        {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "startup"},
+        {"at": "2026-01-08T00:00:00Z", "type": "set_billing_details", "value": False},
+    ])
+    with pytest.raises(SubscriptionError, match=r"events\[1\] \(set_billing_details .*needs billing details"):
+        invoices_between(QUASR, tl)
+
+
+def test_upgrade_with_new_commitments_prorates_both_contingents():
+    tl = load_timeline(EXAMPLES / "quasr_gravitate.yaml")
+    april = bill_period(QUASR, tl, utc(2026, 4, 1))
+    maa = [l.amount_minor for l in april.lines if l.item == "Monthly Active Accounts (committed)"]
+    # 16 of 31 days: gravitate 2,000 x 0.035 credited; enterprise 50,000 x 0.025 charged; then April in full
+    assert maa == [-3613, 64516, 125000]
+    assert april.plan == "enterprise"
