@@ -493,3 +493,10 @@ def test_upgrade_with_new_commitments_prorates_both_contingents():
     # 16 of 31 days: gravitate 2,000 x 0.035 credited; enterprise 50,000 x 0.025 charged; then April in full
     assert maa == [-3613, 64516, 125000]
     assert april.plan == "enterprise"
+
+
+def test_more_than_three_tenants_without_billing_details_is_reported_on_the_invoice():
+    tl = timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"}],
+                  billing_details=False)
+    feb = bill_period(QUASR, tl, utc(2026, 2, 1), usage={"maa": 50, "mat": 4, "mac": 0})
+    assert not feb.eligible and "at most 3 tenants" in (feb.reason or "")
