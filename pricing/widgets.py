@@ -1,0 +1,673 @@
+"""Interactive views for sales and product: plan comparison and price tuning.
+
+Widgets only gather input and show output; every number comes from the
+engine (:func:`pricing.comparison.compare`, :func:`pricing.comparison.cost_curve`,
+:func:`pricing.forecast.forecast`, :func:`pricing.commitment.analyse_commitment`,
+:func:`pricing.backtest.backtest`). Each view keeps its last result in plain
+attributes (``state``, ``figure.data``), so tests drive it without a browser:
+set a widget's ``.value`` or call ``Button.click()`` and read the state.
+
+Stable CSS classes (``pw-...``) name the elements a browser test looks for:
+``pw-usage-<metric>`` on each number box, ``pw-cheapest`` on the cheapest-plan
+label (its ``data-plan`` attribute holds the plan id).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .backtest import Backtest, backtest, sensitivity
+from .candidates import apply_overrides, price_parameters
+from .catalog import Catalog, MetricKind, bundled_catalog_ids, load_catalog
+from .commitment import CommitmentAnalysis, analyse_commitment, commitment_options
+from .comparison import Comparison, break_even, compare, cost_curve
+from .errors import PricingError
+from .forecast import Forecast, forecast
+from .money import format_money, from_minor
+from .rating import RateOptions
+
+CURVE_POINTS = 241
+MONTHS_PER_YEAR = 12
+
+
+# --- pure helpers (tested directly) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Where the cheapest eligible plan changes along the chart's metric."""
+
+    quantity: int
+    before: str
+    after: str
+    total_minor: int  # the new cheapest plan's total at ``quantity``
+
+
+def cheapest_along(curve: pd.DataFrame, plans: list[str]) -> list[str | None]:
+    """The cheapest eligible plan at each row of a cost curve (ties: first listed)."""
+    out: list[str | None] = []
+    totals = curve[plans].to_numpy()
+    eligible = curve[[f"{p}_eligible" for p in plans]].to_numpy()
+    for row_totals, row_ok in zip(totals, eligible):
+        if not row_ok.any():
+            out.append(None)
+            continue
+        best = min((int(t), i) for i, (t, ok) in enumerate(zip(row_totals, row_ok)) if ok)
+        out.append(plans[best[1]])
+    return out
+
+
+def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], high: int,
+                      options: RateOptions | None = None, points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
+    """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
+
+    Each change seen between two grid points is narrowed to the unit with
+    :func:`pricing.comparison.break_even` on that stretch.
+    """
+    quantities = np.unique(np.linspace(0, max(high, 1), points).round().astype(np.int64))
+    curve = cost_curve(catalog, metric, quantities, usage, None, options)
+    plans = list(catalog.plans)
+    best = cheapest_along(curve, plans)
+    switches: list[Switch] = []
+    for i in range(1, len(best)):
+        before, after = best[i - 1], best[i]
+        if before is None or after is None or before == after:
+            continue
+        lo, hi = int(quantities[i - 1]), int(quantities[i])
+        found = break_even(catalog, before, after, metric, usage, low=lo, high=hi, options=options, grid=16)
+        point = found[0].quantity if found else hi
+        total = int(cost_curve(catalog, metric, [point], usage, [after], options)[after].iloc[0])
+        switches.append(Switch(point, before, after, total))
+    return curve, switches
+
+
+def plan_rows(comparison: Comparison, forecast_: Forecast | None) -> list[dict[str, Any]]:
+    """The comparison table: one dict per plan, cheapest eligible first, exact integer amounts."""
+    catalog = comparison.catalog
+    cheapest = comparison.cheapest.plan if comparison.cheapest else None
+    rows = []
+    for invoice in comparison.invoices:
+        monthly = invoice.total_minor
+        rows.append({
+            "plan": invoice.plan,
+            "name": catalog.plans[invoice.plan].name,
+            "eligible": invoice.eligible,
+            "reason": invoice.reason or "",
+            "monthly_minor": monthly,
+            "annual_minor": monthly * MONTHS_PER_YEAR,
+            "term_minor": forecast_.total(invoice.plan) if forecast_ is not None else None,
+            "cheapest": invoice.plan == cheapest,
+            "lines": [(line.item, line.amount_minor, line.explanation) for line in invoice.lines],
+        })
+    return rows
+
+
+def rows_frame(rows: list[dict[str, Any]], catalog: Catalog) -> pd.DataFrame:
+    """The table as text amounts, for display and export."""
+    def money(minor: int | None) -> str:
+        return "" if minor is None else format_money(minor, catalog.currency, catalog.decimals)
+
+    return pd.DataFrame([{
+        "plan": r["plan"], "name": r["name"], "monthly": money(r["monthly_minor"]),
+        "annual": money(r["annual_minor"]), "term total": money(r["term_minor"]),
+        "eligible": r["eligible"], "reason": r["reason"], "cheapest": "\u2605" if r["cheapest"] else "",
+    } for r in rows])
+
+
+def _major(minor: Any, decimals: int) -> float:
+    return float(from_minor(int(minor), decimals))  # floats for charts only
+
+
+def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: list[Switch],
+                      prospect: tuple[int, int | None] | None, figure: go.Figure | None = None) -> go.Figure:
+    """Cost against ``metric`` for every plan (gaps where ineligible), break-evens and the prospect's point."""
+    fig = figure if figure is not None else go.Figure()
+    d = catalog.decimals
+    x = curve[metric].tolist()
+    traces: list[go.Scatter] = []
+    for plan_id, plan in catalog.plans.items():
+        y = [(_major(t, d) if ok else None) for t, ok in zip(curve[plan_id], curve[f"{plan_id}_eligible"])]
+        traces.append(go.Scatter(x=x, y=y, mode="lines", name=plan.name, meta=plan_id,
+                                 hovertemplate=f"{plan.name}<br>%{{x:,}} {metric}: {catalog.currency} %{{y:,.2f}}"
+                                 "<extra></extra>"))
+    traces.append(go.Scatter(
+        x=[s.quantity for s in switches], y=[_major(s.total_minor, d) for s in switches], mode="markers+text",
+        name="break-even", meta="break-even", marker={"symbol": "diamond", "size": 11, "color": "black"},
+        text=[f"{s.quantity:,}" for s in switches], textposition="top center",
+        customdata=[f"{s.before} \u2192 {s.after}" for s in switches],
+        hovertemplate="%{customdata} at %{x:,}<extra></extra>"))
+    if prospect is not None:
+        q, total = prospect
+        traces.append(go.Scatter(
+            x=[q], y=[None if total is None else _major(total, d)], mode="markers", name="your usage",
+            meta="prospect", marker={"symbol": "star", "size": 16, "color": "crimson"}))
+    layout = {"title": f"Monthly cost by {catalog.metrics[metric].name} ({catalog.currency})",
+              "xaxis": {"title": catalog.metrics[metric].name}, "yaxis": {"title": catalog.currency},
+              "legend": {"orientation": "h"}, "margin": {"t": 50, "l": 60, "r": 20, "b": 40}, "height": 420}
+    if isinstance(fig, go.FigureWidget):
+        with fig.batch_update():
+            fig.data = ()
+            fig.add_traces(traces)
+            fig.update_layout(**layout)
+    else:
+        fig.add_traces(traces)
+        fig.update_layout(**layout)
+    return fig
+
+
+def _escape(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def render_table(rows: list[dict[str, Any]], catalog: Catalog, term_months: int) -> str:
+    def money(minor: int | None) -> str:
+        return "" if minor is None else _escape(format_money(minor, catalog.currency, catalog.decimals))
+
+    head = ("<tr><th>Plan</th><th>Monthly</th><th>Annual</th>"
+            f"<th>{term_months}-month total (with growth)</th><th>Status</th></tr>")
+    body = []
+    for r in rows:
+        style = ' style="background:#e6f4ea;font-weight:bold"' if r["cheapest"] else (
+            ' style="color:#888"' if not r["eligible"] else "")
+        status = "cheapest" if r["cheapest"] else ("eligible" if r["eligible"] else f"not eligible: {r['reason']}")
+        lines = "".join(
+            f"<tr><td>{_escape(item)}</td><td style='text-align:right'>{money(amount)}</td>"
+            f"<td style='color:#555'>{_escape(explain)}</td></tr>" for item, amount, explain in r["lines"])
+        body.append(
+            f'<tr class="pw-plan-row" data-plan="{_escape(r["plan"])}"{style}>'
+            f"<td><details><summary>{_escape(r['name'])}</summary><table>{lines}</table></details></td>"
+            f"<td style='text-align:right'>{money(r['monthly_minor'])}</td>"
+            f"<td style='text-align:right'>{money(r['annual_minor'])}</td>"
+            f"<td style='text-align:right'>{money(r['term_minor'])}</td><td>{_escape(status)}</td></tr>")
+    return f'<table class="pw-plans" style="border-collapse:collapse">{head}{"".join(body)}</table>'
+
+
+# --- the plan comparison app ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonState:
+    """Everything the comparison view shows, derived from the engine in one refresh."""
+
+    catalog: Catalog
+    usage: dict[str, Any]
+    billing_details: bool
+    comparison: Comparison
+    rows: list[dict[str, Any]]
+    cheapest: str | None
+    chart_metric: str
+    curve: pd.DataFrame
+    switches: list[Switch]
+    forecast: Forecast
+    growth_percent: Decimal
+    term_months: int
+    error: str | None = None
+
+
+def _slider_max(catalog: Catalog, metric: str, value: int) -> int:
+    kind = catalog.metrics[metric].kind
+    floor = 1000 if kind in (MetricKind.METERED, MetricKind.COMMITMENT, MetricKind.AMOUNT) else 20
+    return int(max(floor, value * 4))
+
+
+def _chartable(catalog: Catalog) -> list[str]:
+    return [m for m in catalog.charged_metrics()
+            if catalog.metrics[m].kind in (MetricKind.METERED, MetricKind.COUNT, MetricKind.AMOUNT)]
+
+
+class PlanComparisonApp:
+    """Choose a catalog, enter expected usage, see every plan's cost, chart and commitment advice."""
+
+    def __init__(self, catalog: str = "quasr", usage: Mapping[str, Any] | None = None,
+                 billing_details: bool = True, growth_percent: str | float = "3", term_months: int = 24,
+                 chart_metric: str | None = None, catalogs: list[str] | None = None) -> None:
+        self._building = True
+        self.catalog_select = W.Dropdown(options=catalogs or bundled_catalog_ids(), value=catalog,
+                                         description="Catalog")
+        self.catalog_select.add_class("pw-catalog")
+        self.billing_details = W.Checkbox(value=billing_details, description="Billing details on file",
+                                          indent=False)
+        self.billing_details.add_class("pw-billing-details")
+        self.growth = W.BoundedFloatText(value=float(growth_percent), min=-50, max=100, step=0.5,
+                                         description="Growth %/mo")
+        self.growth.add_class("pw-growth")
+        self.term = W.IntSlider(value=term_months, min=12, max=36, step=1, description="Term (months)",
+                                continuous_update=False)
+        self.term.add_class("pw-term")
+        self.chart_metric = W.Dropdown(description="Chart by")
+        self.chart_metric.add_class("pw-chart-metric")
+        self.usage_panel = W.VBox()
+        self.boxes: dict[str, W.Widget] = {}
+        self.sliders: dict[str, W.IntSlider] = {}
+        self.status = W.HTML()
+        self.status.add_class("pw-status")
+        self.cheapest_label = W.HTML()
+        self.cheapest_label.add_class("pw-cheapest-label")
+        self.table = W.HTML()
+        self.table.add_class("pw-table")
+        self.figure = go.FigureWidget()
+        self.state: ComparisonState | None = None
+        self.commitment = CommitmentPanel(self)
+
+        self.catalog_select.observe(self._on_catalog, "value")
+        for control in (self.billing_details, self.growth, self.term, self.chart_metric):
+            control.observe(lambda change: self.refresh(), "value")
+        self._load_catalog(catalog, usage, chart_metric)
+        self._building = False
+        self.refresh()
+
+        controls = W.VBox([
+            W.HTML("<b>Prospect</b>"), self.catalog_select, self.billing_details, self.usage_panel,
+            W.HTML("<b>Outlook</b>"), self.growth, self.term, self.chart_metric,
+        ], layout=W.Layout(width="420px"))
+        results = W.VBox([self.status, self.cheapest_label, self.table, self.figure, self.commitment.widget],
+                         layout=W.Layout(flex="1"))
+        self.widget = W.HBox([controls, results])
+        self.widget.add_class("pw-plan-comparison")
+
+    # --- building the usage inputs ---
+
+    def _load_catalog(self, catalog_id: str, usage: Mapping[str, Any] | None, chart_metric: str | None) -> None:
+        catalog = load_catalog(catalog_id)
+        self.catalog = catalog
+        start = {k: v for k, v in catalog.sample_usage.items()}
+        if usage:
+            start.update(usage)
+        self.boxes, self.sliders = {}, {}
+        rows: list[W.Widget] = []
+        for metric in catalog.charged_metrics():
+            spec = catalog.metrics[metric]
+            value = start.get(metric, 0)
+            label = f"{spec.name} ({metric})"
+            if spec.kind is MetricKind.FLAG:
+                box = W.Checkbox(value=bool(int(value)), description=label, indent=False)
+                box.add_class(f"pw-usage-{metric}")
+                box.observe(lambda change: self.refresh(), "value")
+                self.boxes[metric] = box
+                rows.append(box)
+                continue
+            if spec.decimals:
+                box = W.Text(value=str(value), description=metric, continuous_update=False)
+                box.add_class(f"pw-usage-{metric}")
+                box.observe(lambda change: self.refresh(), "value")
+                self.boxes[metric] = box
+                rows.append(W.VBox([W.HTML(_escape(label)), box]))
+                continue
+            number = int(Decimal(str(value)))
+            box = W.BoundedIntText(value=number, min=0, max=10**12, description=metric,
+                                   layout=W.Layout(width="200px"))
+            box.add_class(f"pw-usage-{metric}")
+            slider = W.IntSlider(value=number, min=0, max=_slider_max(catalog, metric, number),
+                                 continuous_update=False, readout=False, layout=W.Layout(width="200px"))
+            slider.add_class(f"pw-slider-{metric}")
+            slider.observe(lambda change, m=metric: self._slider_moved(m, change["new"]), "value")
+            box.observe(lambda change, m=metric: self._box_changed(m, change["new"]), "value")
+            self.boxes[metric], self.sliders[metric] = box, slider
+            rows.append(W.VBox([W.HTML(_escape(label)), W.HBox([box, slider])]))
+        self.usage_panel.children = tuple(rows)
+        options = _chartable(catalog)
+        self.chart_metric.unobserve_all("value")
+        self.chart_metric.options = options
+        self.chart_metric.value = chart_metric if chart_metric in options else (options[0] if options else None)
+        self.chart_metric.observe(lambda change: self.refresh(), "value")
+        self.commitment.load(catalog)
+
+    def _on_catalog(self, change: dict[str, Any]) -> None:
+        self._building = True
+        try:
+            self._load_catalog(change["new"], None, None)
+        finally:
+            self._building = False
+        self.refresh()
+
+    def _slider_moved(self, metric: str, value: int) -> None:
+        box = self.boxes[metric]
+        if box.value != value:
+            box.value = value  # the box's observer refreshes
+
+    def _box_changed(self, metric: str, value: int) -> None:
+        slider = self.sliders[metric]
+        if value > slider.max:
+            slider.max = int(value * 2)
+        if slider.value != value:
+            slider.value = value
+        self.refresh()
+
+    # --- reading inputs ---
+
+    def usage(self) -> dict[str, Any]:
+        """The usage the widgets hold, metric -> quantity (int, or text for fractional metrics)."""
+        out: dict[str, Any] = {}
+        for metric, box in self.boxes.items():
+            if isinstance(box, W.Checkbox):
+                out[metric] = int(box.value)
+            elif isinstance(box, W.Text):
+                out[metric] = box.value.strip()
+            else:
+                out[metric] = int(box.value)
+        return out
+
+    def set_usage(self, **values: Any) -> None:
+        for metric, value in values.items():
+            box = self.boxes[metric]
+            box.value = bool(value) if isinstance(box, W.Checkbox) else (
+                str(value) if isinstance(box, W.Text) else int(value))
+
+    def options(self) -> RateOptions:
+        return RateOptions(billing_details=bool(self.billing_details.value))
+
+    # --- the one place results are computed ---
+
+    def refresh(self) -> None:
+        if self._building:
+            return
+        try:
+            self.state = self.compute()
+        except PricingError as exc:
+            self.status.value = f'<span style="color:#b00">{_escape(exc)}</span>'
+            return
+        self.status.value = ""
+        self._render(self.state)
+
+    def compute(self) -> ComparisonState:
+        catalog = self.catalog
+        usage = self.usage()
+        options = self.options()
+        comparison = compare(catalog, usage, options=options)
+        growth = Decimal(str(round(float(self.growth.value), 4)))
+        term = int(self.term.value)
+        outlook = forecast(catalog, usage, growth, term, options=options)
+        rows = plan_rows(comparison, outlook)
+        metric = self.chart_metric.value
+        if metric is None:
+            curve, switches = pd.DataFrame(), []
+        else:
+            current = int(Decimal(str(usage.get(metric, 0))))
+            sample = int(catalog.sample_usage.get(metric, 0))
+            high = max(current * 3, sample * 2, 10 if catalog.metrics[metric].kind is MetricKind.COUNT else 1000)
+            curve, switches = cheapest_switches(catalog, metric, usage, high, options)
+        cheapest = comparison.cheapest.plan if comparison.cheapest else None
+        return ComparisonState(catalog, usage, options.billing_details, comparison, rows, cheapest,
+                               metric or "", curve, switches, outlook, growth, term)
+
+    def _render(self, state: ComparisonState) -> None:
+        catalog = state.catalog
+        best = state.comparison.cheapest
+        if best is None:
+            self.cheapest_label.value = ('<div class="pw-cheapest" data-plan="">No plan is eligible for this usage'
+                                         "</div>")
+        else:
+            name = catalog.plans[best.plan].name
+            money = format_money(best.total_minor, catalog.currency, catalog.decimals)
+            self.cheapest_label.value = (
+                f'<div class="pw-cheapest" data-plan="{_escape(best.plan)}" style="font-size:1.2em">'
+                f"Cheapest: <b>{_escape(name)}</b> at {_escape(money)} a month</div>")
+        self.table.value = render_table(state.rows, catalog, state.term_months)
+        if state.chart_metric:
+            prospect_q = int(Decimal(str(state.usage.get(state.chart_metric, 0))))
+            comparison_figure(catalog, state.chart_metric, state.curve, state.switches,
+                              (prospect_q, best.total_minor if best else None), self.figure)
+
+    # --- readable state for tests and notebooks ---
+
+    @property
+    def cheapest(self) -> str | None:
+        return self.state.cheapest if self.state else None
+
+    def table_frame(self) -> pd.DataFrame:
+        assert self.state is not None
+        return rows_frame(self.state.rows, self.state.catalog)
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - display hook
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# --- commitment advice -------------------------------------------------------------------
+
+
+class CommitmentPanel:
+    """Pick a plan's commitment, give a usage range, find the level with the lowest expected cost."""
+
+    def __init__(self, app: PlanComparisonApp) -> None:
+        self.app = app
+        self.choice = W.Dropdown(description="Commitment")
+        self.choice.add_class("pw-commitment-choice")
+        self.low = W.BoundedIntText(min=0, max=10**12, description="Low")
+        self.expected = W.BoundedIntText(min=0, max=10**12, description="Expected")
+        self.high = W.BoundedIntText(min=0, max=10**12, description="High")
+        self.method = W.ToggleButtons(options=[("Low / expected / high", "scenarios"),
+                                               ("Triangular (Monte Carlo)", "triangular")], value="triangular")
+        self.samples = W.BoundedIntText(value=2000, min=10, max=50_000, description="Samples")
+        self.button = W.Button(description="Find best commitment", button_style="primary")
+        self.button.add_class("pw-commitment-run")
+        self.button.on_click(lambda _: self.run())
+        self.result = W.HTML()
+        self.result.add_class("pw-commitment-result")
+        self.figure = go.FigureWidget()
+        self.analysis: CommitmentAnalysis | None = None
+        self.choice.observe(lambda change: self._defaults(), "value")
+        self.widget = W.VBox([
+            W.HTML("<b>Commitment</b>: the level that minimises expected cost over a usage range"),
+            self.choice, W.HBox([self.low, self.expected, self.high]), W.HBox([self.method, self.samples]),
+            self.button, self.result, self.figure,
+        ])
+
+    def load(self, catalog: Catalog) -> None:
+        found = commitment_options(catalog)
+        self.choice.options = [(f"{catalog.plans[o.plan].name}: {o.commitment_metric}", o.key) for o in found]
+        self.choice.value = found[0].key if found else None
+        self.widget.layout.display = None if found else "none"
+        self.analysis = None
+        self.result.value = ""
+        self._defaults()
+
+    def _defaults(self) -> None:
+        option = self.option()
+        if option is None:
+            return
+        expected = int(self.app.usage().get(option.metric, 0)) if self.app.boxes else 0
+        expected = expected or int(self.app.catalog.sample_usage.get(option.metric, 0))
+        self.expected.value = expected
+        self.low.value = expected // 2
+        self.high.value = expected * 2
+
+    def option(self) -> Any:
+        catalog = self.app.catalog
+        return next((o for o in commitment_options(catalog) if o.key == self.choice.value), None)
+
+    def run(self) -> CommitmentAnalysis | None:
+        option = self.option()
+        if option is None:
+            return None
+        catalog = self.app.catalog
+        try:
+            analysis = analyse_commitment(
+                catalog, option.plan, self.app.usage(), int(self.low.value), int(self.expected.value),
+                int(self.high.value), option.commitment_metric, self.method.value, int(self.samples.value),
+                seed=0, options=RateOptions(billing_details=True))  # commitments need billing details
+        except PricingError as exc:
+            self.result.value = f'<span style="color:#b00">{_escape(exc)}</span>'
+            return None
+        self.analysis = analysis
+        best = analysis.best
+        d, cur = catalog.decimals, catalog.currency
+        none = analysis.at(0) if (analysis.levels["level"] == 0).any() else None
+
+        def money(value: float) -> str:
+            return _escape(format_money(int(round(value)), cur, d))
+
+        saving = "" if none is None else (
+            f"; {money(none['expected_minor'] - best['expected_minor'])} a month less than no commitment")
+        self.result.value = (
+            f'<div class="pw-commitment-best" data-level="{int(best["level"])}">'
+            f"Commit to <b>{int(best['level']):,}</b> {_escape(option.commitment_metric)}: expected "
+            f"{money(best['expected_minor'])} a month{saving}. Risk of paying for unused commitment: "
+            f"{best['prob_unused']:.0%} of months, {money(best['expected_unused_minor'])} expected, "
+            f"{money(best['p95_unused_minor'])} at the 95th percentile.</div>")
+        levels = analysis.levels
+        with self.figure.batch_update():
+            self.figure.data = ()
+            self.figure.add_scatter(x=levels["level"], y=levels["expected_minor"] / 10**d, name="expected cost",
+                                    mode="lines+markers")
+            self.figure.add_scatter(x=levels["level"], y=levels["prob_unused"], name="P(unused commitment)",
+                                    yaxis="y2", mode="lines", line={"dash": "dot"})
+            self.figure.update_layout(
+                title=f"Expected monthly cost by committed {option.metric}", height=320,
+                yaxis={"title": cur}, yaxis2={"overlaying": "y", "side": "right", "range": [0, 1],
+                                              "title": "probability"},
+                margin={"t": 40, "l": 60, "r": 60, "b": 40}, legend={"orientation": "h"})
+        return analysis
+
+
+# --- price tuning ----------------------------------------------------------------------
+
+
+def revenue_figure(result: Backtest) -> go.Figure:
+    """Revenue today and under the candidate, per month (bars)."""
+    d = result.current.decimals
+    months = result.by_month()
+    fig = go.Figure()
+    fig.add_bar(x=months["month"], y=months["current_minor"] / 10**d, name="today")
+    fig.add_bar(x=months["month"], y=months["candidate_minor"] / 10**d, name="candidate")
+    fig.update_layout(title="Revenue by month", barmode="group", yaxis_title=result.current.currency, height=360)
+    return fig
+
+
+def delta_histogram_figure(result: Backtest, bins: int = 40) -> go.Figure:
+    """How per-customer bills change over the history: who pays more, who pays less, by how much."""
+    d = result.current.decimals
+    hist = result.histogram(bins)
+    fig = go.Figure()
+    fig.add_bar(x=(hist["low"] + hist["high"]) / 2 / 10**d, y=hist["customers"],
+                width=(hist["high"] - hist["low"]) / 10**d, name="customers")
+    fig.update_layout(title="Change in each customer's bill over the history", height=360,
+                      xaxis_title=f"change ({result.current.currency})", yaxis_title="customers")
+    return fig
+
+
+def tornado_figure(table: pd.DataFrame, catalog: Catalog, top: int = 15) -> go.Figure:
+    """Revenue change for -x% and +x% on each price parameter, largest swing on top."""
+    d = catalog.decimals
+    shown = table.head(top).iloc[::-1]
+    pct = shown["percent"].iloc[0] if len(shown) else 0
+    fig = go.Figure()
+    fig.add_bar(y=shown["key"], x=pd.to_numeric(shown["low_delta_minor"]) / 10**d, orientation="h",
+                name=f"-{pct}%")
+    fig.add_bar(y=shown["key"], x=pd.to_numeric(shown["high_delta_minor"]) / 10**d, orientation="h",
+                name=f"+{pct}%")
+    fig.update_layout(title="Revenue sensitivity (tornado)", barmode="overlay", height=120 + 24 * len(shown),
+                      xaxis_title=f"revenue change ({catalog.currency})", margin={"l": 260})
+    return fig
+
+
+class PriceTuningApp:
+    """Edit a catalog's price parameters with widgets, backtest the candidate, see the tornado."""
+
+    def __init__(self, catalog: Catalog, history: pd.DataFrame, sensitivity_percent: int = 10) -> None:
+        self.catalog = catalog
+        self.history = history
+        self.fields: dict[str, W.Text] = {}
+        sections = []
+        titles = []
+        for plan_id in catalog.plans:
+            boxes = []
+            for param in price_parameters(catalog, [plan_id]):
+                box = W.Text(value=format(param.value, "f"), description=param.key.split(".", 1)[1],
+                             continuous_update=False, style={"description_width": "220px"},
+                             layout=W.Layout(width="380px"))
+                box.add_class(f"pw-param-{param.key.replace('.', '-')}")
+                self.fields[param.key] = box
+                boxes.append(box)
+            sections.append(W.VBox(boxes))
+            titles.append(catalog.plans[plan_id].name)
+        self.editor = W.Accordion(children=sections, titles=tuple(titles))
+        self.percent = W.BoundedIntText(value=sensitivity_percent, min=1, max=90, description="Tornado \u00b1%")
+        self.run_button = W.Button(description="Backtest candidate", button_style="primary")
+        self.run_button.on_click(lambda _: self.run())
+        self.tornado_button = W.Button(description="Sensitivity (tornado)")
+        self.tornado_button.on_click(lambda _: self.run_sensitivity())
+        self.status = W.HTML()
+        self.summary = W.HTML()
+        self.output = W.Output()
+        self.tornado_output = W.Output()
+        self.candidate: Catalog | None = None
+        self.result: Backtest | None = None
+        self.sensitivity: pd.DataFrame | None = None
+        self.widget = W.VBox([self.editor, W.HBox([self.run_button, self.percent, self.tornado_button]),
+                              self.status, self.summary, self.output, self.tornado_output])
+
+    def overrides(self) -> dict[str, str]:
+        """Only the parameters whose text differs from the catalog's value."""
+        current = {p.key: p.value for p in price_parameters(self.catalog)}
+        out = {}
+        for key, box in self.fields.items():
+            text = box.value.strip()
+            try:
+                same = Decimal(text) == current[key]
+            except Exception:
+                same = False
+            if not same:
+                out[key] = text
+        return out
+
+    def run(self) -> Backtest | None:
+        try:
+            self.candidate = apply_overrides(self.catalog, self.overrides())
+            self.result = backtest(self.catalog, self.candidate, self.history)
+        except PricingError as exc:
+            self.status.value = f'<span style="color:#b00">{_escape(exc)}</span>'
+            return None
+        self.status.value = ""
+        totals = self.result.totals()
+        cat = self.catalog
+        p = self.result.percentiles()
+
+        def money(minor: int) -> str:
+            return _escape(format_money(minor, cat.currency, cat.decimals))
+
+        self.summary.value = (
+            f'<div class="pw-backtest-summary" data-delta="{totals["delta_minor"]}">Revenue today '
+            f"{money(totals['current_minor'])}, candidate {money(totals['candidate_minor'])}, change "
+            f"<b>{money(totals['delta_minor'])}</b>. Per-customer change p50 {money(p['p50'])}, "
+            f"p95 {money(p['p95'])}; {len(self.result.switched_customers())} customers' cheapest plan changes."
+            "</div>")
+        self.output.clear_output()
+        with self.output:
+            from IPython.display import display
+
+            display(revenue_figure(self.result))
+            display(delta_histogram_figure(self.result))
+            display(self.result.top_movers(10))
+        return self.result
+
+    def run_sensitivity(self) -> pd.DataFrame:
+        self.sensitivity = sensitivity(self.catalog, self.history, int(self.percent.value))
+        self.tornado_output.clear_output()
+        with self.tornado_output:
+            from IPython.display import display
+
+            display(tornado_figure(self.sensitivity, self.catalog))
+        return self.sensitivity
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - display hook
+        from IPython.display import display
+
+        display(self.widget)
+
+
+__all__ = [
+    "CommitmentPanel", "ComparisonState", "PlanComparisonApp", "PriceTuningApp", "Switch", "cheapest_along",
+    "cheapest_switches", "comparison_figure", "delta_histogram_figure", "plan_rows", "render_table",
+    "revenue_figure", "rows_frame", "tornado_figure",
+]
