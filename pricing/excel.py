@@ -1,0 +1,133 @@
+"""The invoice register as an Excel workbook finance can open: ``invoices.xlsx``.
+
+Two sheets: ``Invoices`` (one row per invoice: net, discount, tax, gross) and
+``Lines`` (every invoice line). Amounts are numbers with the currency's number
+format (``"EUR" #,##0.00``, ``"JPY" #,##0``), so Excel can sum them. They are
+held as exact ``Decimal`` until the cell is written; Excel itself stores a
+double, which is exact to the cent for any amount below 2^53 minor units. A
+totals row per currency sits under the invoices, as a value (not a formula),
+so a reader without a calculation engine sees the same number.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .notebook_runner import atomic_write_bytes
+
+INVOICE_COLUMNS = [
+    ("Invoice", "invoice_id"), ("Customer", "customer_id"), ("Name", "name"), ("Catalog", "catalog"),
+    ("Plan", "plan"), ("Currency", "currency"), ("Period start", "period_start"), ("Period end", "period_end"),
+    ("Net", "net"), ("Discount", "discount"), ("Tax", "tax"), ("Gross", "gross"),
+]
+LINE_COLUMNS = [
+    ("Invoice", "invoice_id"), ("Line", "line_no"), ("Customer", "customer_id"), ("Item", "item"),
+    ("Type", "line_type"), ("Category", "category"), ("Quantity", "quantity"), ("Unit price", "unit_price"),
+    ("Currency", "currency"), ("Amount", "amount"), ("Explanation", "explanation"),
+]
+MONEY = {"net", "discount", "tax", "gross", "amount"}
+
+
+def currency_format(currency: str, decimals: int) -> str:
+    """An Excel number format showing the currency code and exactly its minor-unit places."""
+    places = "." + "0" * decimals if decimals else ""
+    return f'"{currency}" #,##0{places};[Red]-"{currency}" #,##0{places}'
+
+
+def _cell(value: Any) -> Any:
+    """Decimal -> number at the last moment; pandas NaT/NaN -> empty; timestamps -> naive datetimes."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime().replace(tzinfo=None)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _quantity(text: Any) -> Any:
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return None
+    try:
+        return _cell(Decimal(str(text)))
+    except ArithmeticError:
+        return str(text)
+
+
+def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> bytes:
+    """The register workbook as bytes (see the module docstring for its shape)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Invoices"
+    bold = Font(bold=True)
+    sheet.append([label for label, _ in INVOICE_COLUMNS])
+    for cell in sheet[1]:
+        cell.font = bold
+    for _, row in reg.iterrows():
+        sheet.append([_cell(row[key]) for _, key in INVOICE_COLUMNS])
+        fmt = currency_format(str(row["currency"]), int(row["decimals"]))
+        for index, (_, key) in enumerate(INVOICE_COLUMNS, start=1):
+            cell = sheet.cell(row=sheet.max_row, column=index)
+            if key in MONEY:
+                cell.number_format = fmt
+            elif key.startswith("period"):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+    # one totals row per currency: sums of the rows above, exact
+    sheet.append([])
+    for currency, group in reg.groupby("currency", sort=True):
+        decimals = int(group["decimals"].iloc[0])
+        values = {key: sum(group[key], Decimal(0)) for key in ("net", "discount", "tax", "gross")}
+        sheet.append([f"Total {currency}", None, f"{len(group)} invoices", None, None, currency, None, None,
+                      *(_cell(values[k]) for k in ("net", "discount", "tax", "gross"))])
+        for index, (_, key) in enumerate(INVOICE_COLUMNS, start=1):
+            cell = sheet.cell(row=sheet.max_row, column=index)
+            cell.font = bold
+            if key in MONEY:
+                cell.number_format = currency_format(currency, decimals)
+    sheet.freeze_panes = "A2"
+
+    detail = book.create_sheet("Lines")
+    detail.append([label for label, _ in LINE_COLUMNS])
+    for cell in detail[1]:
+        cell.font = bold
+    for _, row in lines.iterrows():
+        values = []
+        for _, key in LINE_COLUMNS:
+            values.append(_quantity(row[key]) if key in {"quantity", "unit_price"} else _cell(row[key]))
+        detail.append(values)
+        fmt = currency_format(str(row["currency"]), int(row["decimals"]))
+        detail.cell(row=detail.max_row, column=[k for _, k in LINE_COLUMNS].index("amount") + 1).number_format = fmt
+    detail.freeze_panes = "A2"
+
+    for ws, columns in ((sheet, INVOICE_COLUMNS), (detail, LINE_COLUMNS)):
+        for index, (label, key) in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = 48 if key == "explanation" else max(12, len(label) + 4)
+    if title:
+        book.properties.title = title
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def write_register_xlsx(reg: pd.DataFrame, lines: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Write ``invoices.xlsx`` atomically."""
+    return atomic_write_bytes(Path(path), workbook_bytes(reg, lines, title))
+
+
+__all__ = ["currency_format", "workbook_bytes", "write_register_xlsx"]
