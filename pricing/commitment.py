@@ -9,8 +9,9 @@ triangular distribution sampled by Monte Carlo.
 
 Every (level, usage sample) pair is one row of a usage table rated in one
 vectorized call, so each cost is exact; only the weighting (expectation,
-probabilities, percentiles) uses floats. Other metered metrics move in
-proportion to the charge's metric (API calls grow with accounts).
+probabilities, percentiles) uses floats. Counted metrics (API calls,
+tokens) move in proportion to the charge's metric; tenants, counts and flags
+stay as given.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def analyse_commitment(
             raise UsageError("commitment levels must be >= 0")
     n_levels, n_samples = len(level_values), len(values)
 
-    # other metered metrics scale with the charge's metric; counts, flags and commitments stay
+    # counted metrics (calls, tokens) scale with the charge's metric; tenants, counts, flags and commitments stay
     base_metric = Decimal(parse_quantity(option.metric, usage.get(option.metric, expected), 0))
     table: dict[str, Any] = {}
     for name, raw in usage.items():
@@ -176,7 +177,9 @@ def analyse_commitment(
             continue
         decimals = catalog.metrics[name].decimals
         quantity = parse_quantity(name, raw, decimals)
-        if catalog.metrics[name].kind is MetricKind.METERED and base_metric > 0 and decimals == 0:
+        spec = catalog.metrics[name]
+        calls = spec.kind is MetricKind.METERED and spec.meter is not None and spec.meter.aggregate == "count"
+        if calls and base_metric > 0 and decimals == 0:
             column = np.round(quantity * values / float(base_metric)).astype(np.int64)
         else:
             column = np.full(n_samples, quantity, dtype=np.int64)
