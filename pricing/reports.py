@@ -222,7 +222,10 @@ def revenue_matrix(lines: pd.DataFrame) -> pd.DataFrame:
                               aggfunc="sum", fill_value=0)
     table = table[[c for c in CATEGORY_ORDER if c in table.columns]].astype("int64")
     table["total"] = table.sum(axis=1)
-    return table.reset_index()
+    table = table.reset_index()
+    decimals = lines.groupby("currency")["decimals"].first()
+    table.insert(1, "decimals", table["currency"].map(decimals).astype("int64"))
+    return table
 
 
 # --- metered totals ----------------------------------------------------------------------------------
@@ -725,5 +728,77 @@ __all__ = [
     "included_use", "metric_totals", "mrr_bridge", "mrr_by_customer", "mrr_movements", "plan_rules",
     "prepaid_balances", "register", "register_lines", "register_totals", "report_inputs", "report_meta",
     "revenue_by", "revenue_matrix", "tenant_daily_usage", "tenant_metrics", "tenants_of", "top_accounts",
-    "top_customers",
+    "top_customers", "table_html", "figure_html", "heading_html", "paragraph_html",
 ]
+
+
+# --- rendering helpers the notebooks share ---------------------------------------------------------------------
+
+
+def table_html(frame: pd.DataFrame, columns: dict[str, str] | None = None, percent: Iterable[str] = (),
+               max_rows: int | None = None) -> str:
+    """A DataFrame as an escaped HTML table: Decimal with thousands separators, ratios as percents."""
+    shown = frame if columns is None else frame[list(columns)].rename(columns=columns)
+    percent_cols = {(columns or {}).get(c, c) for c in percent}
+    if max_rows is not None:
+        shown = shown.head(max_rows)
+    shown = shown.copy()
+    for column in shown.columns:
+        if column in percent_cols:
+            shown[column] = [("" if v is None or pd.isna(v) else f"{float(v):.1%}") for v in shown[column]]
+        else:
+            shown[column] = [_display(v) for v in shown[column]]
+    if shown.empty:
+        return "<p><em>none</em></p>"
+    return shown.to_html(index=False, escape=True, border=0, classes="report-table")
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _display(value.item())
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return value
+
+
+def figure_html(fig: Any, div_id: str) -> str:
+    """A plotly figure as a div calling the page's one copy of plotly.js (inlined by the runner).
+
+    The div id is fixed so the same inputs render the same page.
+    """
+    return fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def heading_html(text: str, level: int = 2) -> str:
+    import html
+
+    return f"<h{level}>{html.escape(text)}</h{level}>"
+
+
+def paragraph_html(*lines: str) -> str:
+    import html
+
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+
+
+def tenant_metrics_frame(store: Store, month: str, customer: str, tenant: str) -> pd.DataFrame:
+    """The tenant's metered values of the month (as stored by metering), one row per metric."""
+    values = tenant_metrics(store, month, customer, tenant)
+    catalog = load_catalog(str(customer_row(store, customer)["catalog"]))
+    return pd.DataFrame([{"metric": m, "name": catalog.metrics[m].name if m in catalog.metrics else m, "value": v}
+                         for m, v in values.items()], columns=["metric", "name", "value"])
+
+
+def with_money(frame: pd.DataFrame, columns: Iterable[str], decimals_column: str = "decimals") -> pd.DataFrame:
+    """A copy with integer minor-unit ``columns`` turned into exact Decimal amounts (for display)."""
+    out = frame.copy()
+    for column in columns:
+        out[column] = [_money(v, d) for v, d in zip(out[column], out[decimals_column])]
+    return out
