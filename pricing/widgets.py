@@ -29,7 +29,7 @@ from .backtest import Backtest, backtest, sensitivity
 from .candidates import apply_overrides, price_parameters
 from .catalog import Catalog, MetricKind, bundled_catalog_ids, load_catalog
 from .commitment import CommitmentAnalysis, analyse_commitment, commitment_options
-from .comparison import Comparison, break_even, compare, cost_curve
+from .comparison import Comparison, compare, cost_curve
 from .errors import PricingError
 from .forecast import Forecast, forecast
 from .money import format_money, from_minor
@@ -70,23 +70,33 @@ def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], h
                       options: RateOptions | None = None, points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
     """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
 
-    Each change seen between two grid points is narrowed to the unit with
-    :func:`pricing.comparison.break_even` on that stretch.
+    Each change seen between two grid points is narrowed to the unit by
+    bisection on the engine's answer, so a switch at ``q`` means: at ``q - 1``
+    the old plan is the cheapest eligible one, at ``q`` it is not.
     """
     quantities = np.unique(np.linspace(0, max(high, 1), points).round().astype(np.int64))
     curve = cost_curve(catalog, metric, quantities, usage, None, options)
     plans = list(catalog.plans)
     best = cheapest_along(curve, plans)
+
+    def cheapest_at(q: int) -> str | None:
+        return cheapest_along(cost_curve(catalog, metric, [q], usage, None, options), plans)[0]
+
     switches: list[Switch] = []
     for i in range(1, len(best)):
         before, after = best[i - 1], best[i]
         if before is None or after is None or before == after:
             continue
         lo, hi = int(quantities[i - 1]), int(quantities[i])
-        found = break_even(catalog, before, after, metric, usage, low=lo, high=hi, options=options, grid=16)
-        point = found[0].quantity if found else hi
-        total = int(cost_curve(catalog, metric, [point], usage, [after], options)[after].iloc[0])
-        switches.append(Switch(point, before, after, total))
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if cheapest_at(mid) == before:
+                lo = mid
+            else:
+                hi = mid
+        new = cheapest_at(hi) or after
+        total = int(cost_curve(catalog, metric, [hi], usage, [new], options)[new].iloc[0])
+        switches.append(Switch(hi, before, new, total))
     return curve, switches
 
 
