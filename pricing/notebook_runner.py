@@ -117,7 +117,13 @@ def check_parameters(name: str | Path, parameters: Mapping[str, Any]) -> dict[st
             f"notebook {Path(str(name)).stem!r} has no parameter {', '.join(repr(u) for u in unknown)}"
             f" (it declares: {', '.join(declared) or 'none'})"
         )
-    return {key: plain_value(value) for key, value in parameters.items()}
+    values = {key: plain_value(value) for key, value in parameters.items()}
+    for key, value in values.items():
+        # NOTE: Papermill quotes a string without escaping backslashes: refuse what it would paste wrongly.
+        if isinstance(value, str) and any(ch == "\\" or ord(ch) < 32 for ch in value):
+            raise ReportError(f"parameter {key!r}: {value!r} holds a backslash or control character, which"
+                              " cannot be passed to a notebook")
+    return values
 
 
 def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
@@ -351,7 +357,7 @@ def run_notebook(
                 execution_timeout=timeout, progress_bar=False, log_output=False,
                 request_save_on_cell_execute=False,
                 # the kernel's own log (a TCP-transport warning) would break the progress bar
-                extra_arguments=["--log-level=ERROR"],
+                extra_arguments=["--log-level=CRITICAL"],
             )
         except PapermillExecutionError as exc:
             raise ReportError(_error_line(exc, path.stem)) from None

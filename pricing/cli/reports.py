@@ -1,9 +1,336 @@
-"""CLI subcommands: placeholder until this group is built."""
+"""``pricing report monthly``, ``report tenants`` and ``report quote``.
+
+    pricing report monthly --month 2026-03 [--store PATH] [--out reports] [--force] [--param NAME=VALUE]
+    pricing report tenants --month 2026-03 [--customer ID] [--jobs 2] [--store PATH] [--out reports] [--force]
+    pricing report quote --prospect NAME --catalog ID --usage M=Q ... [--plan P] [--term MONTHS] [--discount PCT] [--out DIR]
+
+Pages go to ``<out>/<month>/``: ``monthly_finance.html``, ``invoices.xlsx``,
+``tenants/<customer>/<tenant>.html`` and ``index.html`` linking them all.
+Everything is checked before a kernel starts; a page whose inputs (notebook,
+package code, parameters, store data) have not changed since it was made is
+skipped; an interrupted run leaves no half-written file, and the next run
+redoes only what is missing.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReportError, UsageError
+from ..store import DEFAULT_STORE
+
+DEFAULT_OUT = Path("reports")
+MONTHLY_NOTEBOOK = "monthly_finance"
+TENANT_NOTEBOOK = "tenant_usage"
+MONTHLY_PAGE = "monthly_finance.html"
+REGISTER_FILE = "invoices.xlsx"
+
+
+@dataclass(frozen=True)
+class PageResult:
+    path: Path
+    status: str  # 'rendered' or 'skipped'
+    label: str = ""
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _open_store(path: Path) -> Any:
+    from ..store import Store
+
+    if not Path(path).is_file():
+        raise ReportError(f"{path}: no such store; run `pricing demo` or `pricing sample-data --ingest` first")
+    return Store(path, read_only=True)
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ReportError(f"--param {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _jobs(value: int | None) -> int:
+    if value is not None:
+        if value < 1:
+            raise ReportError(f"--jobs {value}: must be at least 1")
+        return value
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def month_dir(out: Path, month: str) -> Path:
+    return Path(out) / month
+
+
+# --- the monthly report -----------------------------------------------------------------------
+
+
+def build_monthly(store_path: Path, month: str, out: Path, *, force: bool = False,
+                  extra: dict[str, str] | None = None, timeout: int = 600) -> list[PageResult]:
+    """The monthly finance page and the Excel register of ``month`` (skipped when unchanged)."""
+    from .. import notebook_runner as nr
+    from .. import reports as R
+    from ..excel import write_register_xlsx
+
+    target = month_dir(out, month)
+    store_path = Path(store_path).resolve()
+    params = {"store": str(store_path), "month": month, **(extra or {})}
+    values = nr.check_parameters(MONTHLY_NOTEBOOK, params)
+    with _open_store(store_path) as store:
+        R.check_month(store, month)
+        R.check_billed(store, month)
+        inputs = R.report_inputs(store, month)
+        reg = R.register(store, month)
+        lines = R.register_lines(store, month)
+    nr.clean_partials(target)
+    results = []
+    page = target / MONTHLY_PAGE
+    digest = nr.fingerprint(MONTHLY_NOTEBOOK, values, inputs)
+    if force or not nr.is_current(page, digest):
+        nr.run_notebook(MONTHLY_NOTEBOOK, values, page, timeout, cwd=store_path.parent,
+                        title=f"Monthly finance report {month}")
+        nr.record(page, digest, kind="monthly", month=month)
+        results.append(PageResult(page, "rendered", "Monthly finance report"))
+    else:
+        results.append(PageResult(page, "skipped", "Monthly finance report"))
+    register_path = target / REGISTER_FILE
+    register_digest = nr.fingerprint(None, {"month": month, "file": REGISTER_FILE}, inputs)
+    if force or not nr.is_current(register_path, register_digest):
+        write_register_xlsx(reg, lines, register_path, title=f"Invoice register {month}")
+        nr.record(register_path, register_digest, kind="register", month=month)
+        results.append(PageResult(register_path, "rendered", "Invoice register (Excel)"))
+    else:
+        results.append(PageResult(register_path, "skipped", "Invoice register (Excel)"))
+    return results
+
+
+# --- tenant reports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantJob:
+    customer: str
+    name: str
+    tenant: str
+    page: Path
+    values: dict[str, Any]
+    digest: str
+
+
+def tenant_page(out: Path, month: str, customer: str, tenant: str) -> Path:
+    from ..notebook_runner import safe_name
+
+    return month_dir(out, month) / "tenants" / safe_name(customer) / f"{safe_name(tenant)}.html"
+
+
+def plan_tenants(store_path: Path, month: str, out: Path, customer: str | None = None,
+                 extra: dict[str, str] | None = None) -> list[TenantJob]:
+    """Every tenant page to make (checked, with its inputs fingerprint), before any kernel starts."""
+    from .. import notebook_runner as nr
+    from .. import reports as R
+
+    store_path = Path(store_path).resolve()
+    nr.check_parameters(TENANT_NOTEBOOK, {"store": "", "month": month, "customer": "", "tenant": "", **(extra or {})})
+    jobs = []
+    with _open_store(store_path) as store:
+        R.check_month(store, month)
+        if customer is not None:
+            R.check_customer(store, customer)
+        tenants = R.tenants_of(store, month, customer)
+        if customer is not None and tenants.empty:
+            raise ReportError(f"customer {customer!r} has no events in {month}")
+        names = dict(zip(store.customers()["customer_id"], store.customers()["name"]))
+        for cust, tenant in zip(tenants["customer_id"], tenants["tenant_id"]):
+            values = nr.check_parameters(TENANT_NOTEBOOK, {"store": str(store_path), "month": month,
+                                                           "customer": cust, "tenant": tenant, **(extra or {})})
+            digest = nr.fingerprint(TENANT_NOTEBOOK, values, R.report_inputs(store, month, cust, tenant))
+            jobs.append(TenantJob(cust, str(names.get(cust) or cust), tenant,
+                                  tenant_page(out, month, cust, tenant), values, digest))
+    return jobs
+
+
+def _render_tenant(job: TenantJob, timeout: int) -> Path:
+    from .. import notebook_runner as nr
+
+    nr.run_notebook(TENANT_NOTEBOOK, job.values, job.page, timeout, cwd=Path(job.values["store"]).parent,
+                    title=f"Tenant {job.tenant} ({job.customer})")
+    nr.record(job.page, job.digest, kind="tenant", customer=job.customer, name=job.name, tenant=job.tenant)
+    return job.page
+
+
+def build_tenants(store_path: Path, month: str, out: Path, *, customer: str | None = None, jobs: int | None = None,
+                  force: bool = False, extra: dict[str, str] | None = None, timeout: int = 600,
+                  progress: bool = True) -> list[PageResult]:
+    """Tenant pages of ``month`` (one customer's or all), in parallel, skipping unchanged ones."""
+    from tqdm import tqdm
+
+    from .. import notebook_runner as nr
+
+    planned = plan_tenants(store_path, month, out, customer, extra)
+    nr.clean_partials(month_dir(out, month))
+    todo = [j for j in planned if force or not nr.is_current(j.page, j.digest)]
+    results = [PageResult(j.page, "skipped", j.tenant) for j in planned if j not in todo]
+    workers = min(_jobs(jobs), max(1, len(todo)))
+    bar = tqdm(total=len(planned), initial=len(planned) - len(todo), unit="tenant", desc=f"tenants {month}",
+               disable=not progress, file=sys.stderr)
+    try:
+        if workers == 1:
+            for job in todo:
+                results.append(PageResult(_render_tenant(job, timeout), "rendered", job.tenant))
+                bar.update()
+        else:
+            # separate processes, each driving its own kernel; 'spawn' so no DuckDB handle is inherited
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_render_tenant, job, timeout): job for job in todo}
+                try:
+                    for future in as_completed(futures):
+                        results.append(PageResult(future.result(), "rendered", futures[future].tenant))
+                        bar.update()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:
+        bar.close()
+    return results
+
+
+# --- index ----------------------------------------------------------------------------------------
+
+
+def write_month_index(out: Path, month: str, store_path: Path | None = None) -> Path:
+    """``<out>/<month>/index.html`` linking every finished page found there (names from the sidecars)."""
+    from .. import notebook_runner as nr
+    from ..report_index import Entry, write_index
+
+    target = month_dir(out, month)
+    entries: list[Entry] = []
+    for name, label in ((MONTHLY_PAGE, "Monthly finance report"), (REGISTER_FILE, "Invoice register (Excel)")):
+        if (target / name).is_file() and nr.sidecar_path(target / name).is_file():
+            entries.append(Entry(name, label, "Finance"))
+    tenants = []
+    for side in sorted((target / "tenants").rglob(f"*.html{nr.SIDECAR_SUFFIX}")):
+        page = side.with_name(side.name.removesuffix(nr.SIDECAR_SUFFIX))
+        if not page.is_file():
+            continue
+        try:
+            data = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        tenants.append((str(data.get("customer", "")), str(data.get("tenant", "")), str(data.get("name", "")), page))
+    for customer, tenant, name, page in sorted(tenants):
+        entries.append(Entry(page.relative_to(target).as_posix(), tenant, f"Tenant usage: {name} ({customer})"))
+    meta = []
+    if store_path is not None and Path(store_path).is_file():
+        from .. import reports as R
+
+        with _open_store(Path(store_path)) as store:
+            meta = R.report_meta(store, month).lines()
+    return write_index(target / "index.html", f"Reports for {month}", entries, meta)
+
+
+# --- commands ---------------------------------------------------------------------------------------
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add this module's subcommands (none yet)."""
+    report = subparsers.add_parser("report", help="monthly finance, per-tenant usage and quote reports")
+    sub = report.add_subparsers(dest="report_command", metavar="REPORT", parser_class=type(report))
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--month", required=True, help="YYYY-MM")
+        p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store file (default {DEFAULT_STORE})")
+        p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"reports directory (default {DEFAULT_OUT})")
+        p.add_argument("--force", action="store_true", help="render even when the inputs have not changed")
+        p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="an extra notebook parameter (checked against the notebook's declared ones)")
+        p.add_argument("--timeout", type=int, default=600, help="seconds a notebook cell may run (default 600)")
+
+    p = sub.add_parser("monthly", help="the monthly finance report and the Excel invoice register")
+    common(p)
+    p.set_defaults(handler=cmd_monthly)
+
+    p = sub.add_parser("tenants", help="a usage report per tenant (all customers, or one)")
+    common(p)
+    p.add_argument("--customer", help="only this customer's tenants")
+    p.add_argument("--jobs", type=int, default=None, help="tenants rendered at once (default: CPU count, at most 4)")
+    p.set_defaults(handler=cmd_tenants)
+
+    p = sub.add_parser("quote", help="a quote document for a prospect")
+    p.add_argument("--prospect", required=True, help="the prospect's name")
+    p.add_argument("--catalog", required=True, help="bundled catalog id or path")
+    p.add_argument("--usage", action="append", default=[], metavar="METRIC=QTY", help="expected usage (repeatable)")
+    p.add_argument("--plan", default=None, help="the plan to quote (default: the cheapest eligible)")
+    p.add_argument("--term", type=int, default=12, metavar="MONTHS", help="contract term in months (default 12)")
+    p.add_argument("--discount", default=None, metavar="PCT", help="percent off")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "quotes", help="directory (default reports/quotes)")
+    p.set_defaults(handler=cmd_quote)
+
+
+def _print_results(results: list[PageResult]) -> None:
+    rendered = sum(r.status == "rendered" for r in results)
+    skipped = len(results) - rendered
+    print(f"{rendered} written, {skipped} unchanged (skipped)")
+
+
+def cmd_monthly(args: argparse.Namespace) -> int:
+    results = build_monthly(args.store, args.month, args.out, force=args.force, extra=parse_params(args.param),
+                            timeout=args.timeout)
+    for result in results:
+        print(f"{result.status}: {result.path}")
+    index = write_month_index(args.out, args.month, args.store)
+    print(f"index: {index}")
+    return 0
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    results = build_tenants(args.store, args.month, args.out, customer=args.customer, jobs=args.jobs,
+                            force=args.force, extra=parse_params(args.param), timeout=args.timeout)
+    _print_results(results)
+    index = write_month_index(args.out, args.month, args.store)
+    print(f"index: {index}")
+    return 0
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    from .core import parse_usage
+
+    try:
+        from ..quote_document import write_quote_report
+    except ImportError:
+        raise ReportError("quote documents are not available in this version (pricing.quote_document is missing)") from None
+    discount: Decimal | None = None
+    if args.discount is not None:
+        try:
+            discount = Decimal(args.discount)
+        except InvalidOperation:
+            raise UsageError(f"--discount {args.discount!r} is not a number") from None
+        if not discount.is_finite() or not Decimal(0) <= discount <= Decimal(100):
+            raise UsageError(f"--discount {args.discount!r} must be between 0 and 100")
+    if args.term < 1:
+        raise UsageError(f"--term {args.term}: must be at least 1 month")
+    paths = write_quote_report(args.prospect, args.catalog, parse_usage(args.usage), args.plan, args.term,
+                               discount, args.out)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+__all__: list[str] = [
+    "PageResult", "TenantJob", "build_monthly", "build_tenants", "parse_params", "plan_tenants", "register",
+    "tenant_page", "write_month_index",
+]
