@@ -1,9 +1,65 @@
-"""CLI subcommands: placeholder until this group is built."""
+"""``pricing app``: the plan comparison as a web app for people who never open a notebook.
+
+Runs Voila on ``notebooks/plan_comparison.ipynb``, bound to 127.0.0.1 only,
+with code cells hidden. The command line is built by :func:`voila_command`,
+which the browser test uses too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import PricingError
+
+APP_NOTEBOOK = "plan_comparison.ipynb"
+DEFAULT_PORT = 8866
+
+
+def app_notebook() -> Path:
+    """``notebooks/plan_comparison.ipynb`` of the project (``PRICING_NOTEBOOKS`` overrides the directory)."""
+    override = os.environ.get("PRICING_NOTEBOOKS")
+    directory = Path(override) if override else Path(__file__).resolve().parents[2] / "notebooks"
+    path = directory / APP_NOTEBOOK
+    if not path.is_file():
+        raise PricingError(f"the app notebook {path} is missing (run from a checkout of the project)")
+    return path
+
+
+def voila_command(port: int, open_browser: bool = False, notebook: Path | None = None) -> list[str]:
+    """The Voila command line serving the app on 127.0.0.1:``port``."""
+    if not 1 <= port <= 65535:
+        raise PricingError(f"--port must be between 1 and 65535, got {port}")
+    command = [
+        sys.executable, "-m", "voila", str(notebook or app_notebook()),
+        f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--strip_sources=True",
+        "--show_tracebacks=False", "--theme=light",
+    ]
+    if not open_browser:
+        command.append("--no-browser")
+    return command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add this module's subcommands (none yet)."""
+    p = subparsers.add_parser(
+        "app", help="serve the plan comparison as a web app (Voila) on localhost",
+        description="Serve notebooks/plan_comparison.ipynb with Voila on http://127.0.0.1:PORT/ until Ctrl-C.")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("--print-command", action="store_true", help="print the Voila command instead of running it")
+    p.set_defaults(handler=cmd_app)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    command = voila_command(args.port, open_browser=not args.no_browser)
+    if args.print_command:
+        print(" ".join(command))
+        return 0
+    print(f"serving the plan comparison on http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(command, cwd=str(app_notebook().parent.parent))
+    except FileNotFoundError as exc:  # pragma: no cover - the interpreter itself vanished
+        raise PricingError(f"cannot start Voila: {exc}") from None

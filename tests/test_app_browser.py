@@ -1,0 +1,111 @@
+"""End to end: `pricing app` (Voila) in headless Chromium; changing a usage box changes the cheapest plan
+exactly as the engine predicts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from pricing.catalog import load_catalog
+from pricing.cli.app import voila_command
+from pricing.comparison import compare
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+START_TIMEOUT = 40  # seconds for Voila to answer
+RENDER_TIMEOUT_MS = 45_000  # first render includes starting a kernel and running the notebook
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def voila_server(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "voila.log", "wb")
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(voila_command(port), stdout=log, stderr=subprocess.STDOUT, env=env,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"voila exited early: {(tmp_path / 'voila.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"voila did not answer on {url} in {START_TIMEOUT} s")
+                time.sleep(0.3)
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+def expected_cheapest(usage: dict) -> str:
+    best = compare(load_catalog("quasr"), usage).cheapest
+    assert best is not None
+    return best.plan
+
+
+@pytest.mark.browser
+def test_changing_usage_changes_the_cheapest_plan(voila_server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    quasr = load_catalog("quasr")
+    start = {m: int(v) for m, v in quasr.sample_usage.items()}
+    start.update({m: 0 for m in quasr.charged_metrics() if m not in start})
+    changed = dict(start, maa=50)
+    before, after = expected_cheapest(start), expected_cheapest(changed)
+    assert before != after, "pick a usage change that moves the cheapest plan"
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            page.goto(voila_server, wait_until="domcontentloaded")
+            label = page.locator(".pw-cheapest")
+            label.wait_for(state="visible")
+            page.wait_for_function(
+                "p => document.querySelector('.pw-cheapest')?.dataset.plan === p", arg=before)
+
+            box = page.locator(".pw-usage-maa input")
+            box.fill("50")
+            box.press("Enter")
+            page.wait_for_function(
+                "p => document.querySelector('.pw-cheapest')?.dataset.plan === p", arg=after,
+                timeout=20_000)
+            assert label.get_attribute("data-plan") == after
+            row = page.locator(f'tr.pw-plan-row[data-plan="{after}"]')
+            assert row.count() == 1
+        finally:
+            browser.close()
+
+
+def test_app_command_binds_localhost_and_serves_the_notebook(capsys):
+    from pricing.cli import main
+
+    assert main(["app", "--port", "9123", "--no-browser", "--print-command"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "voila" in line and "plan_comparison.ipynb" in line
+    assert "--Voila.ip=127.0.0.1" in line and "--port=9123" in line and "--no-browser" in line
+    assert main(["app", "--port", "0", "--print-command"]) == 2
