@@ -105,3 +105,22 @@ def test_synthetic_history_shape(quasr):
     assert len(history) == 200 and history["customer_id"].nunique() == 50
     assert history["month"].nunique() == 4
     assert np.issubdtype(history["maa"].dtype, np.integer)
+
+
+def test_history_from_the_store_backtests(tmp_path, quasr):
+    from pricing.backtest import history_from_store
+    from pricing.sample_data import generate_book, write_events
+    from pricing.store import Store
+
+    book = generate_book(12, 2, seed=3)
+    write_events(book, tmp_path / "events")
+    with Store(tmp_path / "w.duckdb") as store:
+        store.write_book(book)
+        store.ingest([tmp_path / "events"])
+        history = history_from_store(store, "quasr")
+    on_quasr = (book.customers["catalog"] == "quasr").sum()
+    assert len(history) == on_quasr * 2 and set(history["month"]) == set(book.months)
+    assert {"customer_id", "month", "plan", "maa", "mac", "mat"} <= set(history.columns)
+    result = backtest(quasr, scale_parameter(quasr, "payg.maa.unit_price", 10), history)
+    assert len(result.per_customer()) == on_quasr
+    assert result.totals()["delta_minor"] >= 0
