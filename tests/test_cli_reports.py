@@ -1,0 +1,127 @@
+"""``pricing report``: notebooks executed on the small store, checks with status 2, safe names, resume."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, ReportStore, report_store  # noqa: F401
+
+from pricing import reports as R
+from pricing.cli import main
+from pricing.cli import reports as cli_reports
+from pricing.money import format_minor
+from pricing.store import Store
+
+
+def _text(page: Path) -> str:
+    """The visible text of a page (scripts dropped, tags stripped, entities decoded)."""
+    body = re.sub(r"<script.*?</script>", " ", page.read_text(encoding="utf-8"), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["report", "monthly", "--month", "2026-13"], "expected YYYY-MM"),
+    (["report", "monthly", "--month", "2024-01"], "no events"),
+    (["report", "monthly", "--month", MONTH, "--param", "colour=red"], "has no parameter 'colour'"),
+    (["report", "tenants", "--month", MONTH, "--customer", "nobody"], "not in the customer book"),
+    (["report", "tenants", "--month", MONTH, "--param", "tennant=x"], "has no parameter 'tennant'"),
+])
+def test_bad_parameters_exit_2_with_one_line(report_store: ReportStore, tmp_path: Path, capsys, argv, needle) -> None:
+    status = main([*argv, "--store", str(report_store.path), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1 and needle in err
+    assert not any(tmp_path.rglob("*.html"))
+
+
+def test_monthly_report_numbers_match_the_register(report_store: ReportStore, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "reports"
+    assert main(["report", "monthly", "--month", MONTH, "--store", str(report_store.path), "--out", str(out)]) == 0
+    page = out / MONTH / "monthly_finance.html"
+    text = _text(page)
+    with Store(report_store.path, read_only=True) as store:
+        totals = R.register_totals(R.register(store, MONTH))
+        invoices = store.invoices(MONTH)
+    for _, row in totals.iterrows():
+        assert f"{row['currency']} {row['invoices']} " in text
+        assert f"{row['gross']:,}" in text
+    for invoice_id in invoices["invoice_id"]:
+        assert invoice_id in text
+    assert "version 2026-11-a" in text and "Made:" in text and "Data: 2026-03-" in text
+    assert "import plotly" not in text and "R.register" not in text  # no code cells
+    assert HOSTILE_NAME not in page.read_text(encoding="utf-8")  # escaped
+    assert HOSTILE_NAME in text
+    assert (out / MONTH / "invoices.xlsx").is_file()
+    index = (out / MONTH / "index.html").read_text(encoding="utf-8")
+    assert 'href="monthly_finance.html"' in index and 'href="invoices.xlsx"' in index
+    # unchanged inputs: nothing is rendered again
+    capsys.readouterr()
+    assert main(["report", "monthly", "--month", MONTH, "--store", str(report_store.path), "--out", str(out)]) == 0
+    assert "skipped: " in capsys.readouterr().out
+    assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
+
+
+def test_tenant_reports_resume_after_an_interrupt(report_store: ReportStore, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "reports"
+    planned = cli_reports.plan_tenants(report_store.path, MONTH, out, "c0001")
+    assert len(planned) >= 2
+    real = cli_reports._render_tenant
+    calls: list[str] = []
+
+    def interrupted(job, timeout):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(job.tenant)
+        return real(job, timeout)
+
+    monkeypatch.setattr(cli_reports, "_render_tenant", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    monkeypatch.setattr(cli_reports, "_render_tenant", real)
+    assert len(list(out.rglob("*.html"))) == 1
+
+    results = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    assert sorted(r.status for r in results) == ["rendered"] * (len(planned) - 1) + ["skipped"]
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == len(planned) == len({p.name for p in pages})
+    assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
+    again = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    assert {r.status for r in again} == {"skipped"}
+
+    # the hostile tenant id: a safe file name inside the month's folder, escaped in the page and the index
+    hostile = cli_reports.tenant_page(out, MONTH, "c0001", HOSTILE_TENANT)
+    assert hostile.is_file() and hostile.resolve().is_relative_to((out / MONTH).resolve())
+    assert "/" not in hostile.name and "<" not in hostile.name
+    raw = hostile.read_text(encoding="utf-8")
+    assert HOSTILE_TENANT not in raw and HOSTILE_NAME not in raw
+    text = _text(hostile)
+    assert HOSTILE_TENANT in text and HOSTILE_NAME in text
+    index = cli_reports.write_month_index(out, MONTH, report_store.path)
+    links = re.findall(r'href="([^"]+)"', index.read_text(encoding="utf-8"))
+    assert len([l for l in links if l.startswith("tenants/")]) == len(planned)
+    assert HOSTILE_NAME not in index.read_text(encoding="utf-8")
+    side = json.loads((hostile.parent / (hostile.name + ".json")).read_text())
+    assert side["tenant"] == HOSTILE_TENANT
+
+    # tenant numbers in the page agree with the rating engine's invoice lines and with metering
+    with Store(report_store.path, read_only=True) as store:
+        metered = R.tenant_metrics(store, MONTH, "c0001", HOSTILE_TENANT)
+        lines = R.customer_invoice_lines(store, MONTH, "c0001")
+    for value in metered.values():
+        assert f"{value:,}" in text
+    for _, line in lines.iterrows():
+        assert format_minor(int(line["amount_minor"]), int(line["decimals"])) in text.replace(",", "")
+
+
+def test_quote_without_the_module_is_one_line(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pricing.quote_document", None)
+    status = main(["report", "quote", "--prospect", "Acme", "--catalog", "quasr", "--usage", "maa=10",
+                   "--out", str(tmp_path)])
+    assert status == 2 and "quote documents are not available" in capsys.readouterr().err
