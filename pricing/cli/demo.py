@@ -20,7 +20,7 @@ from .reports import DEFAULT_OUT
 
 # Defaults sized for a few minutes on a 2-core machine: most of the time goes to
 # starting one Jupyter kernel per tenant report.
-DEFAULT_CUSTOMERS = 12
+DEFAULT_CUSTOMERS = 24
 DEFAULT_MONTHS = 3
 DEFAULT_SEED = 7
 
