@@ -163,15 +163,17 @@ def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switch
     layout = {"title": f"Monthly cost by {catalog.metrics[metric].name} ({catalog.currency})",
               "xaxis": {"title": catalog.metrics[metric].name}, "yaxis": {"title": catalog.currency},
               "legend": {"orientation": "h"}, "margin": {"t": 50, "l": 60, "r": 20, "b": 40}, "height": 420}
-    if isinstance(fig, go.FigureWidget):
-        with fig.batch_update():
-            fig.data = ()
-            fig.add_traces(traces)
-            fig.update_layout(**layout)
-    else:
-        fig.add_traces(traces)
-        fig.update_layout(**layout)
+    fig.add_traces(traces)
+    fig.update_layout(**layout)
     return fig
+
+
+def _swap_figure(owner: Any, attribute: str, box: W.Box, figure: go.FigureWidget) -> None:
+    """Show ``figure`` in ``box`` in place of the previous one, and close the old widget's model."""
+    old = getattr(owner, attribute)
+    setattr(owner, attribute, figure)
+    box.children = (figure,)
+    old.close()
 
 
 def _escape(text: Any) -> str:
@@ -264,7 +266,11 @@ class PlanComparisonApp:
         self.cheapest_label.add_class("pw-cheapest-label")
         self.table = W.HTML()
         self.table.add_class("pw-table")
+        # a fresh FigureWidget per refresh: its data then travels in the widget's initial state, which
+        # a view created later (Voila renders after the notebook ran) receives; incremental trace
+        # messages sent before a view exists would be lost
         self.figure = go.FigureWidget()
+        self.figure_box = W.Box([self.figure])
         self.state: ComparisonState | None = None
         self.commitment = CommitmentPanel(self)
 
@@ -279,7 +285,7 @@ class PlanComparisonApp:
             W.HTML("<b>Prospect</b>"), self.catalog_select, self.billing_details, self.usage_panel,
             W.HTML("<b>Outlook</b>"), self.growth, self.term, self.chart_metric,
         ], layout=W.Layout(width="420px"))
-        results = W.VBox([self.status, self.cheapest_label, self.table, self.figure, self.commitment.widget],
+        results = W.VBox([self.status, self.cheapest_label, self.table, self.figure_box, self.commitment.widget],
                          layout=W.Layout(flex="1"))
         self.widget = W.HBox([controls, results])
         self.widget.add_class("pw-plan-comparison")
@@ -325,10 +331,9 @@ class PlanComparisonApp:
             rows.append(W.VBox([W.HTML(_escape(label)), W.HBox([box, slider])]))
         self.usage_panel.children = tuple(rows)
         options = _chartable(catalog)
-        self.chart_metric.unobserve_all("value")
+        # refresh() does nothing while _building is set, so these assignments trigger no recomputation
         self.chart_metric.options = options
         self.chart_metric.value = chart_metric if chart_metric in options else (options[0] if options else None)
-        self.chart_metric.observe(lambda change: self.refresh(), "value")
         self.commitment.load(catalog)
 
     def _on_catalog(self, change: dict[str, Any]) -> None:
@@ -424,8 +429,9 @@ class PlanComparisonApp:
         self.table.value = render_table(state.rows, catalog, state.term_months)
         if state.chart_metric:
             prospect_q = int(Decimal(str(state.usage.get(state.chart_metric, 0))))
-            comparison_figure(catalog, state.chart_metric, state.curve, state.switches,
-                              (prospect_q, best.total_minor if best else None), self.figure)
+            figure = comparison_figure(catalog, state.chart_metric, state.curve, state.switches,
+                                       (prospect_q, best.total_minor if best else None))
+            _swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))
 
     # --- readable state for tests and notebooks ---
 
@@ -465,12 +471,13 @@ class CommitmentPanel:
         self.result = W.HTML()
         self.result.add_class("pw-commitment-result")
         self.figure = go.FigureWidget()
+        self.figure_box = W.Box([self.figure], layout=W.Layout(display="none"))
         self.analysis: CommitmentAnalysis | None = None
         self.choice.observe(lambda change: self._defaults(), "value")
         self.widget = W.VBox([
             W.HTML("<b>Commitment</b>: the level that minimises expected cost over a usage range"),
             self.choice, W.HBox([self.low, self.expected, self.high]), W.HBox([self.method, self.samples]),
-            self.button, self.result, self.figure,
+            self.button, self.result, self.figure_box,
         ])
 
     def load(self, catalog: Catalog) -> None:
@@ -480,6 +487,7 @@ class CommitmentPanel:
         self.widget.layout.display = None if found else "none"
         self.analysis = None
         self.result.value = ""
+        self.figure_box.layout.display = "none"
         self._defaults()
 
     def _defaults(self) -> None:
@@ -526,17 +534,17 @@ class CommitmentPanel:
             f"{best['prob_unused']:.0%} of months, {money(best['expected_unused_minor'])} expected, "
             f"{money(best['p95_unused_minor'])} at the 95th percentile.</div>")
         levels = analysis.levels
-        with self.figure.batch_update():
-            self.figure.data = ()
-            self.figure.add_scatter(x=levels["level"], y=levels["expected_minor"] / 10**d, name="expected cost",
-                                    mode="lines+markers")
-            self.figure.add_scatter(x=levels["level"], y=levels["prob_unused"], name="P(unused commitment)",
-                                    yaxis="y2", mode="lines", line={"dash": "dot"})
-            self.figure.update_layout(
-                title=f"Expected monthly cost by committed {option.metric}", height=320,
-                yaxis={"title": cur}, yaxis2={"overlaying": "y", "side": "right", "range": [0, 1],
-                                              "title": "probability"},
-                margin={"t": 40, "l": 60, "r": 60, "b": 40}, legend={"orientation": "h"})
+        self.figure_box.layout.display = None
+        figure = go.Figure()
+        figure.add_scatter(x=levels["level"], y=levels["expected_minor"] / 10**d, name="expected cost",
+                           mode="lines+markers")
+        figure.add_scatter(x=levels["level"], y=levels["prob_unused"], name="P(unused commitment)",
+                           yaxis="y2", mode="lines", line={"dash": "dot"})
+        figure.update_layout(
+            title=f"Expected monthly cost by committed {option.metric}", height=320,
+            yaxis={"title": cur}, yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "probability"},
+            margin={"t": 40, "l": 60, "r": 60, "b": 40}, legend={"orientation": "h"})
+        _swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))
         return analysis
 
 
