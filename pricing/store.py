@@ -434,6 +434,20 @@ class Store:
                 self.con.unregister("_unmapped")
         catalogs = self._catalogs()
         result = meter_events(events, mapping, catalogs, month)
+        self.save_metrics(month, result)
+        return result
+
+    def save_metrics(self, month: str, result: MeterResult) -> None:
+        """Store a month's metrics, replacing that month's rows.
+
+        :meth:`meter` calls this; call it yourself with the result of
+        :func:`pricing.metering.meter_events` run on a warehouse or Spark.
+        """
+        month_bounds(month)
+        result = MeterResult(
+            tenants=result.tenants[result.tenants["month"] == month],
+            customers=result.customers[result.customers["month"] == month],
+        )
         with self._transaction():
             self.con.execute("DELETE FROM tenant_metrics WHERE month = ?", [month])
             self.con.execute("DELETE FROM customer_metrics WHERE month = ?", [month])
@@ -454,7 +468,6 @@ class Store:
                 "INSERT INTO metered_months VALUES (?, ?)",
                 [month, datetime.now(timezone.utc).replace(tzinfo=None)],
             )
-        return result
 
     def _ensure_metered(self, month: str) -> None:
         month_bounds(month)
