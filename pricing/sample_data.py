@@ -252,13 +252,16 @@ def _timeline(c: _CustomerDraw) -> tuple[str, str, bool]:
             "mfa": int(rng.random() < 0.4), "organizations": int(rng.random() < 0.25),
             "tenant_members": int(rng.integers(1, 7)),
         }
-        for _ in range(int(rng.poisson(1.5))):
-            if (m := c.moment(after)) is None:
-                break
+        moments = sorted(m for _ in range(int(rng.poisson(1.5))) if (m := c.moment(after)) is not None)
+        held = {k: int(v) for k, v in quantities.items()}  # type: ignore[call-overload]
+        for m in moments:  # in time order, so a removal never exceeds what is held
             item = str(rng.choice(["api_resources", "m2m_apps", "tenant_members"]))
-            if rng.random() < 0.65 or int(quantities[item]) == 0:  # type: ignore[call-overload]
-                changes.append((m, "{at: \"%s\", type: add, item: %s, quantity: %d}" % (_at(m), item, rng.integers(1, 4))))
+            if rng.random() < 0.65 or held[item] == 0:
+                count = int(rng.integers(1, 4))
+                held[item] += count
+                changes.append((m, "{at: \"%s\", type: add, item: %s, quantity: %d}" % (_at(m), item, count)))
             else:
+                held[item] -= 1
                 changes.append((m, "{at: \"%s\", type: remove, item: %s, quantity: 1}" % (_at(m), item)))
     else:  # license_jp
         plan = "business" if c.size >= 3_000 else "starter" if c.size >= 60 else "free"

@@ -134,3 +134,19 @@ def test_the_default_demo_is_generated_in_seconds(tmp_path):
     rows = sum(pq.read_metadata(p).num_rows for p in paths)
     assert 200_000 < rows < 5_000_000
     assert abs(rows - demo.expected_events()) < 0.2 * rows
+
+
+def test_the_subscription_engine_replays_every_timeline_and_ledger():
+    from datetime import date
+
+    from pricing.balances import parse_ledger, simulate_ledger
+    from pricing.subscriptions import invoices_between, parse_timeline
+
+    for seed in (1, 2):
+        book = generate_book(150, 3, seed=seed)
+        for customer_id, text in book.timelines.items():
+            timeline = parse_timeline(yaml.safe_load(text), customer_id)
+            invoices_between(load_catalog(timeline.catalog), timeline)
+        for customer_id, text in book.ledgers.items():
+            ledger = parse_ledger(yaml.safe_load(text), customer_id)
+            simulate_ledger(load_catalog("prepaid_auth"), ledger, date(2026, 4, 1))
