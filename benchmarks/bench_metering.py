@@ -32,6 +32,17 @@ MONTH = "2026-01"
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak resident size.
+
+    NOTE: VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a
+    worker started by a driver that once held 1.8 GiB would report 1.8 GiB.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -235,7 +246,7 @@ def main() -> None:
     labels = {"duckdb_parquet": "workbook (Ibis on DuckDB, Parquet)", "store": "workbook (ingest + meter)",
               "pandas": "pandas (same aggregation)"}
     results = {name: run_worker(name, args.out, args.memory_limit, args.threads) for name in names}
-    # peak RSS: the kernel's high-water mark (ru_maxrss) reported by the worker itself,
+    # peak RSS: the kernel's high-water mark (VmHWM) reported by the worker itself,
     # and the highest resident size the driver saw sampling it every 20 ms.
     print(f"\n{'engine':38} {'seconds':>9} {'M events/s':>11} {'peak RSS MiB':>13} {'(sampled)':>10}")
     for name in names:
