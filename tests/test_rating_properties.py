@@ -129,3 +129,29 @@ def test_bundled_catalogs_round_trip_through_yaml():
         again = read_catalog_text(catalog.to_yaml(), catalog.id)
         assert again == catalog
         assert rate(again, catalog.sample_usage).totals().equals(rate(catalog, catalog.sample_usage).totals())
+
+
+@SETTINGS
+@given(plan_charges=st.lists(st.lists(charges(), min_size=1, max_size=3), min_size=1, max_size=3),
+       rows=st.lists(st.tuples(quantities, quantities), min_size=1, max_size=12),
+       chunk=st.integers(1, 5), data=st.data())
+def test_random_catalogs_rate_a_table_row_for_row(plan_charges, rows, chunk, data):
+    """Over random catalogs, and chunk sizes that split the table, the table path equals single rows."""
+    import pricing.rating as rating
+
+    plan_charges = [[{**c, "metric": data.draw(st.sampled_from(["q", "r"]))} for c in cs] for cs in plan_charges]
+    catalog = catalog_with(*plan_charges)
+    table = pd.DataFrame(rows, columns=["q", "r"])
+    saved, rating.CHUNK_ROWS = rating.CHUNK_ROWS, chunk
+    try:
+        rated = rate(catalog, table)
+        long = rated.long()
+        for i, (q, r) in enumerate(rows):
+            for plan in catalog.plans:
+                single = rate_one(catalog, plan, {"q": q, "r": r})
+                assert rated.invoice(i, plan) == single
+                assert rated.totals()[plan][i] == single.total_minor
+                mine = long[(long["row"] == i) & (long["plan"] == plan)]["amount_minor"].tolist()
+                assert mine == [line.amount_minor for line in single.lines]
+    finally:
+        rating.CHUNK_ROWS = saved
