@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+
+
+from timing import best_of  # benchmarks/ is on sys.path when run as a script
 
 from pricing.backtest import backtest, sensitivity, synthetic_history
 from pricing.candidates import price_parameters, scale_parameter
 from pricing.catalog import load_catalog
-
-
-def best_of(fn: Callable[[], Any], repeats: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:

@@ -28,18 +28,9 @@ import time
 from typing import Any
 
 import numpy as np
+from timing import best_of  # benchmarks/ is on sys.path when run as a script
 
-REPEATS = 3
 ONE_AT_A_TIME_ROWS = 300
-
-
-def _best(fn, repeats: int = REPEATS) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def _peak_rss_mib() -> float:
@@ -62,7 +53,7 @@ def worker(catalog_id: str, rows: int, seed: int) -> dict[str, Any]:
     catalog = load_catalog(catalog_id)
     usage = generate_usage_table(catalog, rows, seed)
     rate(catalog, usage.head(1000)).totals()  # warm up imports and caches
-    seconds, rated = _best(lambda: rate(catalog, usage).totals())
+    seconds, rated = best_of(lambda: rate(catalog, usage).totals())
     result: dict[str, Any] = {
         "catalog": catalog_id, "rows": rows, "plans": len(catalog.plans), "seconds": seconds,
         "rows_per_second": rows / seconds,
@@ -77,8 +68,8 @@ def worker(catalog_id: str, rows: int, seed: int) -> dict[str, Any]:
     result["one_at_a_time_rows_per_second"] = len(records) / single_seconds
     if catalog_id == "quasr":
         maa, mac, mat = (usage[c].to_numpy() for c in ("maa", "mac", "mat"))
-        float_seconds, floats = _best(lambda: payg_float_totals(maa, mac, mat))
-        exact_seconds, exact = _best(lambda: rate(catalog, usage, ["payg"]).totals()["payg"].to_numpy())
+        float_seconds, floats = best_of(lambda: payg_float_totals(maa, mac, mat))
+        exact_seconds, exact = best_of(lambda: rate(catalog, usage, ["payg"]).totals()["payg"].to_numpy())
         result["payg_float_seconds"] = float_seconds
         result["payg_exact_seconds"] = exact_seconds
         result["payg_float_wrong_cents"] = int((np.round(floats * 100).astype(np.int64) != exact).sum())

@@ -38,7 +38,8 @@ from .errors import SubscriptionError
 from .money import format_minor, to_minor
 from .periods import Schedule, add_months, midnight
 from .proration import prorated_minor, share
-from .subscriptions import _read_yaml, limit_problem, recurring_items
+from .subscriptions import limit_problem, recurring_items
+from .yaml_files import read_yaml
 
 _PROJECTION_DAYS = 3660  # how far the runway looks ahead (ten years)
 
@@ -171,7 +172,7 @@ def parse_ledger(data: Any, origin: str = "<ledger>") -> Ledger:
 
 
 def load_ledger(path: str | Path) -> Ledger:
-    return parse_ledger(_read_yaml(Path(path)), str(path))
+    return parse_ledger(read_yaml(Path(path), SubscriptionError), str(path))
 
 
 # --- simulation ----------------------------------------------------------------------

@@ -26,15 +26,14 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .balances import LedgerResult, parse_ledger, simulate_ledger
 from .catalog import Catalog, load_catalog
-from .errors import PricingError, ReportError
+from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
 from .metering import month_bounds, metered_metrics
 from .money import format_minor
 from .subscriptions import Timeline, invoices_between, parse_timeline, timeline_schedule
+from .yaml_files import parse_yaml
 
 if TYPE_CHECKING:
     from .store import Store
@@ -162,7 +161,8 @@ def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Inv
 def load_timelines(store: Store) -> dict[str, Timeline]:
     out: dict[str, Timeline] = {}
     for customer_id, text in store.timelines().items():
-        out[customer_id] = parse_timeline(yaml.safe_load(text), f"timeline of {customer_id}")
+        origin = f"timeline of {customer_id}"
+        out[customer_id] = parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
     return out
 
 
@@ -173,7 +173,8 @@ def ledger_results(store: Store, month: str) -> dict[str, LedgerResult]:
     out: dict[str, LedgerResult] = {}
     catalogs: dict[str, Catalog] = {}
     for customer_id, text in store.ledgers().items():
-        ledger = parse_ledger(yaml.safe_load(text), f"ledger of {customer_id}")
+        origin = f"ledger of {customer_id}"
+        ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
         if ledger.start > last_day:
             continue
         catalog = catalogs.setdefault(ledger.catalog, load_catalog(ledger.catalog))

@@ -35,6 +35,7 @@ from pydantic import (
 
 from .errors import CatalogError, PricingError
 from .money import Rounding, minor_unit_of
+from .yaml_files import parse_yaml, read_yaml
 
 # --- field types -----------------------------------------------------------
 
@@ -543,14 +544,7 @@ def parse_catalog(data: Any, origin: str = "<catalog>") -> Catalog:
 
 
 def read_catalog_text(text: str, origin: str) -> Catalog:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogError(f"{origin}:{where}: not valid YAML: {problem}") from None
-    return parse_catalog(data, origin)
+    return parse_catalog(parse_yaml(text, origin, CatalogError), origin)
 
 
 def load_catalog(name_or_path: str | Path) -> Catalog:
@@ -559,13 +553,7 @@ def load_catalog(name_or_path: str | Path) -> Catalog:
         return _load_bundled(name_or_path)
     path = Path(name_or_path)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CatalogError(f"{path}: no such catalog file") from None
-        except OSError as exc:
-            raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
-        return read_catalog_text(text, str(path))
+        return parse_catalog(read_yaml(path, CatalogError, missing="no such catalog file"), str(path))
     raise CatalogError(
         f"unknown catalog {str(name_or_path)!r} (bundled: {', '.join(bundled_catalog_ids())};"
         " or give the path of a YAML file)"

@@ -20,11 +20,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Discount, MetricKind, Plan
+from .catalog import Catalog, Discount, Plan
 from .charges import ModelResult, apply_model, exact, price_scale
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
-from .money import Rounding, from_minor, round_scaled, scaled_int, to_minor
+from .money import from_minor, round_scaled, scaled_int, to_minor
 
 Array = np.ndarray
 

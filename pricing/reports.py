@@ -133,8 +133,8 @@ def _iso(moment: datetime | None) -> str:
     return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def report_meta(store: Store, month: str, customer: str | None = None, tenant: str | None = None,
-                made_at: datetime | None = None) -> ReportMeta:
+def _event_filter(month: str, customer: str | None, tenant: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) selecting one month's events, optionally one customer/tenant."""
     start, end = _bounds(month)
     where, params = ['"timestamp" >= ?', '"timestamp" < ?'], [start, end]
     if customer is not None:
@@ -143,6 +143,12 @@ def report_meta(store: Store, month: str, customer: str | None = None, tenant: s
     if tenant is not None:
         where.append("tenant_id = ?")
         params.append(tenant)
+    return where, params
+
+
+def report_meta(store: Store, month: str, customer: str | None = None, tenant: str | None = None,
+                made_at: datetime | None = None) -> ReportMeta:
+    where, params = _event_filter(month, customer, tenant)
     row = store.con.execute(
         f'SELECT min("timestamp"), max("timestamp"), count(*) FROM events WHERE {" AND ".join(where)}', params
     ).fetchone()
@@ -681,14 +687,7 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
 
 
 def _events_digest(store: Store, month: str, customer: str | None = None, tenant: str | None = None) -> list[Any]:
-    start, end = _bounds(month)
-    where, params = ['"timestamp" >= ?', '"timestamp" < ?'], [start, end]
-    if customer is not None:
-        where.append("customer_id = ?")
-        params.append(customer)
-    if tenant is not None:
-        where.append("tenant_id = ?")
-        params.append(tenant)
+    where, params = _event_filter(month, customer, tenant)
     row = store.con.execute(
         "SELECT count(*), min(\"timestamp\"), max(\"timestamp\"),"
         " sum(hash(\"timestamp\", customer_id, tenant_id, account_id, account_kind, method, endpoint, status)::HUGEINT)"

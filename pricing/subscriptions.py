@@ -43,7 +43,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .catalog import BillingTiming, Catalog, CreditBasis, MetricKind, Money, Plan, Quantity
@@ -52,6 +51,7 @@ from .invoice import Invoice, Line, LineType
 from .money import format_minor, to_minor
 from .periods import Period, Schedule, as_utc, midnight
 from .proration import describe, prorated_minor, remaining_share, share
+from .yaml_files import read_yaml
 
 EventType = Literal[
     "start", "add", "remove", "upgrade", "downgrade", "withdraw_downgrade", "cancel",
@@ -243,23 +243,7 @@ def parse_timeline(data: Any, origin: str = "<timeline>") -> Timeline:
 
 
 def load_timeline(path: str | Path) -> Timeline:
-    return parse_timeline(_read_yaml(Path(path)), str(path))
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SubscriptionError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise SubscriptionError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SubscriptionError(f"{path}:{where} not valid YAML: {problem}") from None
+    return parse_timeline(read_yaml(Path(path), SubscriptionError), str(path))
 
 
 def _validation_message(origin: str, data: Mapping[str, Any], error: ValidationError) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml

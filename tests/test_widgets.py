@@ -7,7 +7,7 @@ import pytest
 from pricing.backtest import backtest, synthetic_history
 from pricing.candidates import apply_overrides
 from pricing.catalog import load_catalog
-from pricing.comparison import compare, cost_curve
+from pricing.comparison import compare
 from pricing.forecast import forecast
 from pricing.rating import RateOptions
 from pricing.widgets import PlanComparisonApp, PriceTuningApp, cheapest_switches
