@@ -625,7 +625,13 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
         elif metric.kind is MetricKind.FLAG:
             values = (rng.random(rows) < 0.3).astype(np.int64)
         elif metric.kind is MetricKind.COMMITMENT:
-            values = np.where(rng.random(rows) < 0.3, np.round(base * rng.uniform(0.5, 1.2, rows), -2), 0)
+            # a commitment sits near the usage of the metric it commits (accounts or tenants)
+            committed = next((c.metric for p in cat.plans.values() for c in p.charges
+                              if c.commitment is not None and c.commitment.quantity_metric == name), None)
+            target = columns.get(committed, base) if committed else base
+            level = target * rng.uniform(0.5, 1.2, rows)
+            level = np.round(level, -2) if np.median(target) >= 1_000 else np.ceil(level)
+            values = np.where(rng.random(rows) < 0.3, level, 0)
         elif metric.unit in {"user", "account", "member"} and metric.kind is MetricKind.COUNT and name != "tenant_members":
             values = np.floor(base * rng.uniform(1.5, 4, rows))
         else:
