@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Discount, Plan
+from .catalog import Catalog, Discount, MetricKind, Plan
 from .charges import ModelResult, apply_model, exact, price_scale
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
@@ -589,9 +589,12 @@ def _num(value: Decimal) -> str:
 
 def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
                     committed: Array | None, blocked: Array | None, result: ModelResult) -> str:
-    d = catalog.metrics[charge.metric].decimals
-    unit = catalog.metrics[charge.metric].unit
-    parts = [f"{_q(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
+    metric = catalog.metrics[charge.metric]
+    d, unit = metric.decimals, metric.unit
+    if metric.kind is MetricKind.FLAG:
+        parts = ["switched on" if int(quantity[row]) else "switched off"]
+    else:
+        parts = [f"{_q(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
     if included is not None:
         inc = charge.included
         if inc.unlimited:
@@ -618,7 +621,7 @@ def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, in
         parts.append(f"{_plain(charge.rate)}% of {_q(result.quantity[row], d)}"
                      + (f" plus a fixed {charge.fixed_fee}" if charge.fixed_fee else ""))
     elif model == "flat":
-        parts.append(f"feature fee {charge.fee}" if int(result.quantity[row]) else "feature off, no fee")
+        parts.append(f"feature fee {charge.fee} per {catalog.interval.value}" if int(result.quantity[row]) else "no fee")
     else:
         tiers = _tier_detail(charge, row, result, d)
         described = "; ".join(
