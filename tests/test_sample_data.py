@@ -145,7 +145,11 @@ def test_the_subscription_engine_replays_every_timeline_and_ledger():
         book = generate_book(150, 3, seed=seed)
         for customer_id, text in book.timelines.items():
             timeline = parse_timeline(yaml.safe_load(text), customer_id)
-            invoices_between(load_catalog(timeline.catalog), timeline)
+            issued = invoices_between(load_catalog(timeline.catalog), timeline)
+            assert issued, f"{customer_id}: a timeline that replays bills at least once"
+            for item in issued:
+                assert item.invoice.total_minor == sum(line.amount_minor for line in item.invoice.lines)
         for customer_id, text in book.ledgers.items():
             ledger = parse_ledger(yaml.safe_load(text), customer_id)
-            simulate_ledger(load_catalog("prepaid_auth"), ledger, date(2026, 4, 1))
+            result = simulate_ledger(load_catalog("prepaid_auth"), ledger, date(2026, 4, 1))
+            assert result.rows, f"{customer_id}: a ledger simulates day by day"
