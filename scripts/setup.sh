@@ -7,7 +7,12 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
+    # Some distributions ship Python without the venv module; virtualenv from PyPI then does the job.
+    "$PYTHON" -m venv .venv 2>/dev/null || {
+        rm -rf .venv
+        "$PYTHON" -m pip install --quiet --user virtualenv
+        "$PYTHON" -m virtualenv --quiet .venv
+    }
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
