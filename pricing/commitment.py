@@ -26,7 +26,7 @@ import pandas as pd
 
 from .catalog import Catalog, MetricKind
 from .errors import UsageError
-from .money import round_scaled, scaled_int
+from .money import decimal_places, round_scaled, scaled_int
 from .rating import RateOptions, _included, parse_quantity, rate, usage_columns
 
 Method = Literal["scenarios", "triangular"]
@@ -201,7 +201,7 @@ def analyse_commitment(
     c_scale = catalog.metrics[option.commitment_metric].decimals
     committed = columns.values[option.commitment_metric] * 10**q_scale // 10**c_scale
     unused_units = np.maximum(committed - billable, 0)
-    p_scale = max(0, -int(option.unit_price.normalize().as_tuple().exponent or 0))
+    p_scale = decimal_places(option.unit_price)
     price = scaled_int(option.unit_price, p_scale)
     unused_minor = round_scaled(unused_units * price, q_scale + p_scale - catalog.decimals,
                                 catalog.settings.rounding).reshape(n_levels, n_samples)

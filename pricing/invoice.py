@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from .money import format_minor, format_money
+from .money import format_minor, format_money, plain_number
 
 
 class LineType(str, Enum):
@@ -50,10 +50,10 @@ class Line:
         data: dict[str, Any] = {
             "item": self.item,
             "type": self.line_type.value,
-            "quantity": _plain(self.quantity),
+            "quantity": plain_number(self.quantity),
             "unit_price": None if self.unit_price is None else str(self.unit_price),
             "amount": format_minor(self.amount_minor, decimals),
-            "exact_amount": _plain(self.exact_amount),
+            "exact_amount": plain_number(self.exact_amount),
             "explanation": self.explanation,
         }
         if self.metric is not None:
@@ -137,14 +137,6 @@ class Invoice:
         if self.notes:
             data["notes"] = list(self.notes)
         return data
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal as a plain string without exponent or trailing zeros ('1200', '0.004')."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    text = format(value.normalize(), "f")
-    return text
 
 
 def _iso(moment: datetime) -> str:

@@ -84,6 +84,11 @@ def decimal_places(value: Decimal) -> int:
     return max(0, -exponent)
 
 
+def plain_number(value: Decimal) -> str:
+    """A Decimal for data: no exponent, no trailing zeros, no separators ('1200', '0.004')."""
+    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
 def scaled_int(value: Decimal, scale: int) -> int:
     """``value * 10**scale`` as an int; the caller guarantees it is whole."""
     scaled = value.scaleb(scale)

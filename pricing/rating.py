@@ -24,7 +24,7 @@ from .catalog import Catalog, Discount, MetricKind, Plan
 from .charges import ModelResult, apply_model, exact, price_scale
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
-from .money import from_minor, round_scaled, scaled_int, to_minor
+from .money import decimal_places, from_minor, plain_number, round_scaled, scaled_int, to_minor
 
 Array = np.ndarray
 
@@ -361,7 +361,7 @@ def rate_one(
 def _constant_line(item: str, line_type: LineType, amount: Decimal, n: int, catalog: Catalog,
                    explanation: str) -> LineColumns:
     minor = to_minor(amount, catalog.decimals, catalog.settings.rounding)
-    scale = max(catalog.decimals, -int(amount.normalize().as_tuple().exponent or 0), 0)
+    scale = max(catalog.decimals, decimal_places(amount))
     exact_value = scaled_int(amount, scale)
     return LineColumns(
         item=item,
@@ -442,7 +442,7 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
     if inc.per_unit_of is not None:
         other = _metric(usage, inc.per_unit_of)
         d_other = catalog.metrics[inc.per_unit_of].decimals
-        t_scale = max(0, -int(inc.times.normalize().as_tuple().exponent or 0))
+        t_scale = decimal_places(inc.times)
         times = scaled_int(inc.times, t_scale)
         # floor: a fraction of a free unit is not a free unit
         base = base + exact(other, times * 10**d) * times * 10**d // 10 ** (t_scale + d_other)
@@ -509,7 +509,7 @@ def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
 def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
     d = catalog.decimals
     if discount.percent is not None:
-        p_scale = max(0, -int(discount.percent.normalize().as_tuple().exponent or 0)) + 2
+        p_scale = decimal_places(discount.percent) + 2
         rate = scaled_int(discount.percent / 100, p_scale)
         exact_amount = -(exact(subtotal, rate) * rate)
         amount = round_scaled(exact_amount, p_scale, catalog.settings.rounding)
@@ -527,7 +527,7 @@ def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> Lin
 
 
 def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
-    p_scale = max(0, -int(percent.normalize().as_tuple().exponent or 0)) + 2
+    p_scale = decimal_places(percent) + 2
     rate = scaled_int(percent / 100, p_scale)
     exact_amount = exact(net, rate) * rate
     return LineColumns(
@@ -582,11 +582,6 @@ def _q(scaled: Any, scale: int) -> str:
     return _plain(Decimal(int(scaled)).scaleb(-scale))
 
 
-def _num(value: Decimal) -> str:
-    """A plain number for data (no thousands separators): '1000', '0.035'."""
-    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
-
-
 def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
                     committed: Array | None, blocked: Array | None, result: ModelResult) -> str:
     metric = catalog.metrics[charge.metric]
@@ -638,17 +633,17 @@ def _tier_detail(charge: Any, row: int, result: ModelResult, qscale: int) -> tup
             entered = bool(result.detail["tier_entered"][i][row])
             units = result.detail["tier_units"][i][row]
             out.append({
-                "tier": i + 1, "up_to": None if tier.up_to is None else _num(tier.up_to),
-                "units": _num(Decimal(int(units)).scaleb(-qscale)), "unit_price": _num(tier.unit_price),
-                "flat_fee": _num(tier.flat_fee) if entered else "0",
+                "tier": i + 1, "up_to": None if tier.up_to is None else plain_number(tier.up_to),
+                "units": plain_number(Decimal(int(units)).scaleb(-qscale)), "unit_price": plain_number(tier.unit_price),
+                "flat_fee": plain_number(tier.flat_fee) if entered else "0",
             })
     else:
         index = int(result.detail["tier_index"][row])
         tier = charge.tiers[index]
         out.append({
-            "tier": index + 1, "up_to": None if tier.up_to is None else _num(tier.up_to),
-            "units": _num(Decimal(int(result.quantity[row])).scaleb(-qscale)), "unit_price": _num(tier.unit_price),
-            "flat_fee": _num(tier.flat_fee),
+            "tier": index + 1, "up_to": None if tier.up_to is None else plain_number(tier.up_to),
+            "units": plain_number(Decimal(int(result.quantity[row])).scaleb(-qscale)), "unit_price": plain_number(tier.unit_price),
+            "flat_fee": plain_number(tier.flat_fee),
         })
     return tuple(out)
 

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, Discount, bundled_catalog_ids, iter_bundled, json_schema, load_catalog
+from ..catalog import Discount, iter_bundled, json_schema, load_catalog
 from ..comparison import Comparison, break_even, compare
 from ..errors import PricingError, UsageError
 from ..invoice import Invoice
@@ -191,5 +191,3 @@ def cmd_break_even(args: argparse.Namespace) -> int:
                   f"{row['cheaper_below']} ({args.plans[0]} {row[args.plans[0]]}, {args.plans[1]} {row[args.plans[1]]})")
     return 0
 
-
-__all__ = ["register", "parse_usage", "render_comparison", "render_invoice", "bundled_catalog_ids", "Catalog"]
