@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,8 +38,10 @@ from .catalog import Catalog, DayCount, Money, Quantity
 from .errors import SubscriptionError
 from .money import format_minor, to_minor
 from .periods import Schedule, add_months, midnight
-from .proration import prorated_minor, share
-from .subscriptions import limit_problem, recurring_items
+from .proration import share
+from .rating import limit_problem
+from .rating_segments import prorated_minor, recurring_amount
+from .segments import Holding
 from .yaml_files import read_yaml
 
 _PROJECTION_DAYS = 3660  # how far the runway looks ahead (ten years)
@@ -198,6 +201,7 @@ class _Account:
         self.objects = {k: Decimal(v) for k, v in ledger.objects.items()}
         self.status: Status = "active"
         self.noticed = False
+        self._period_price: dict[Holding, Fraction] = {}
         self._check(ledger.plan, None)
 
     def fail(self, index: int | None, message: str) -> SubscriptionError:
@@ -214,12 +218,18 @@ class _Account:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
     def daily_price(self, day: date) -> int:
-        """The active plan's price for one day: one share of the period, rounded once."""
+        """The active plan's price for one day: one share of the period, rounded once.
+
+        The period's price is what rating charges the holding (plan fee and
+        held objects past what is included), the same lines as its quote.
+        """
         period = self.schedule.period_containing(day)
-        items = recurring_items(self.cat, self.plan, self.objects)
-        full = sum((item.amount for item in items.values()), Decimal(0))
+        holding = Holding.of(self.plan, self.objects)
+        full = self._period_price.get(holding)
+        if full is None:
+            full = self._period_price[holding] = recurring_amount(self.cat, holding)
         part = share(midnight(day), midnight(day + timedelta(days=1)), period, self.convention)
-        return prorated_minor(full, part, self.cat.decimals, self.cat.settings.rounding)[0]
+        return prorated_minor(self.cat, full, part)
 
     def credit_limit(self, day: date) -> int:
         if not self.ledger.credit_enabled or not self.terms.credit_percent_of_last_12_months:

@@ -157,14 +157,37 @@ class BillingTiming(str, Enum):
     IN_ARREARS = "in_arrears"
 
 
+class Effective(str, Enum):
+    """When a plan change takes effect."""
+
+    NOW = "now"
+    END_OF_PERIOD = "end_of_period"
+
+
+class ChangeInvoice(str, Enum):
+    """Where the prorations of a change are invoiced."""
+
+    NEXT_INVOICE = "next_invoice"  # carried to the next periodic invoice (Stripe's default)
+    IMMEDIATELY = "immediately"  # an invoice of its own at the change (Kill Bill; Lago on upgrades)
+
+
 class Settings(_Strict):
-    """Semantics on which billing engines differ, named with their defaults."""
+    """Semantics on which billing engines differ, named with their defaults.
+
+    Plan changes: ``upgrade_effective`` and ``downgrade_effective`` are the
+    defaults a timeline event may override (Lago: upgrades now, downgrades at
+    the period end; Stripe: both now). An upgrade is a move to a plan whose
+    recurring fee is at least the current one's.
+    """
 
     rounding: Rounding = Rounding.HALF_UP
     tier_bounds: TierBounds = TierBounds.UP_TO_INCLUSIVE
     package_rounding: PackageRounding = PackageRounding.UP
     day_count: DayCount = DayCount.EXACT_SECONDS
     credit_basis: CreditBasis = CreditBasis.CURRENT_PRICE
+    upgrade_effective: Effective = Effective.NOW
+    downgrade_effective: Effective = Effective.END_OF_PERIOD
+    change_invoice: ChangeInvoice = ChangeInvoice.NEXT_INVOICE
 
 
 # --- metrics and metering ----------------------------------------------------
@@ -264,6 +287,8 @@ class _ChargeBase(_Strict):
     commitment: Commitment | None = None
     source: Source
     description: str = ""
+    prorated: bool = Field(
+        True, description="a recurring charge billed for part of a period: prorated (default) or in full")
 
     @property
     def label(self) -> str:
@@ -345,6 +370,7 @@ Charge = Annotated[
 class Fee(_Strict):
     amount: Money
     source: Source
+    prorated: bool = Field(True, description="billed for part of a period: prorated (default) or in full")
 
 
 class Limit(_Strict):
@@ -387,6 +413,8 @@ class Plan(_Strict):
     requires_billing_details: bool = False
     cancellable: bool = True
     hidden: bool = False
+    interval: Interval | None = Field(None, description="overrides the catalog's interval (a yearly plan)")
+    interval_count: int | None = Field(None, ge=1, le=36)
 
 
 class AccountRules(_Strict):
@@ -419,6 +447,7 @@ class Catalog(_Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     minor_unit: int | None = Field(None, ge=0, le=4)
     interval: Interval = Interval.MONTH
+    interval_count: int = Field(1, ge=1, le=36, description="intervals per billing period (2: every 2 months)")
     settings: Settings = Settings()
     tax_percent: Percent = Decimal(0)
     metrics: dict[MetricName, Metric]
@@ -483,6 +512,13 @@ class Catalog(_Strict):
             raise CatalogError(
                 f"catalog {self.id!r} has no plan {plan_id!r} (plans: {', '.join(self.plans)})"
             ) from None
+
+    def billing_interval(self, plan_id: str) -> tuple[Interval, int]:
+        """The plan's billing interval and count (the catalog's unless the plan overrides them)."""
+        plan = self.plan(plan_id)
+        interval = plan.interval or self.interval
+        count = plan.interval_count or (self.interval_count if plan.interval is None else 1)
+        return interval, count
 
     def charged_metrics(self) -> list[str]:
         """Metrics any plan charges on, limits or derives from, in declaration order."""

@@ -1,8 +1,11 @@
 """Billing periods: where one period ends and the next begins.
 
 A period is the half-open interval ``[start, end)`` of two UTC instants.
-Boundaries fall at 00:00 UTC on the anchor day; a subscription that starts at
-09:30 pays from 09:30 (its first period is partial and prorated).
+Boundaries fall at 00:00 UTC on the anchor day, or at the anchor's time of
+day when the anchor is an instant (Stripe's ``billing_cycle_anchor`` is a
+timestamp: a subscription created at 14:05:09 renews at 14:05:09). A
+subscription that starts at 09:30 on a midnight anchor pays from 09:30 (its
+first period is partial and prorated).
 
 Anchors (:class:`Schedule`):
 
@@ -11,6 +14,11 @@ Anchors (:class:`Schedule`):
 - ``start``: the anniversary of the first billed instant (the end of a trial,
   as Stripe moves the anchor to the trial end).
 - a day number 1-31 (a weekday 1-7, Monday = 1, for weekly billing).
+- an instant: its day (and month phase) and its time of day.
+
+A schedule may step by several intervals (``count``: every 2 months, every
+6 months, every 2 weeks); the phase is counted from the anchor's month (or,
+for weeks, from the anchor's week).
 
 NOTE: the anchor day is kept, not the previous boundary: an anchor on the 31st
 gives Jan 31, Feb 28 (29 in a leap year), Mar 31, Apr 30. Carrying the clamped
@@ -28,7 +36,7 @@ from typing import Literal
 from .catalog import Interval
 from .errors import SubscriptionError
 
-AnchorSpec = Literal["calendar", "start"] | int
+AnchorSpec = Literal["calendar", "start"] | int | datetime
 
 _MONTHS = {Interval.MONTH: 1, Interval.QUARTER: 3, Interval.YEAR: 12}
 
@@ -94,13 +102,18 @@ class Schedule:
     """Where the period boundaries of one subscription fall.
 
     ``day``: day of month 1-31 (month-based intervals) or ISO weekday 1-7
-    (weeks). ``month``: 1-12, the month a quarter or year starts in (any
-    month of the same phase for quarters).
+    (weeks). ``month``: 1-12, the month a multi-month period starts in (any
+    month of the same phase). ``count``: intervals per period. ``at``: the
+    time of day of every boundary (UTC). ``week_of``: for periods of several
+    weeks, a Monday of a week the periods start in.
     """
 
     interval: Interval
     day: int = 1
     month: int = 1
+    count: int = 1
+    at: time = time(0)
+    week_of: date = date(2024, 1, 1)
 
     def __post_init__(self) -> None:
         top = 7 if self.interval is Interval.WEEK else 31
@@ -108,43 +121,67 @@ class Schedule:
             raise ValueError(f"anchor day must be 1-{top} for {self.interval.value}ly billing, got {self.day}")
         if not 1 <= self.month <= 12:
             raise ValueError(f"anchor month must be 1-12, got {self.month}")
+        if self.count < 1:
+            raise ValueError(f"an interval count must be at least 1, got {self.count}")
+
+    @property
+    def months(self) -> int:
+        """Months per period (0 for weekly schedules)."""
+        return 0 if self.interval is Interval.WEEK else _MONTHS[self.interval] * self.count
 
     @classmethod
-    def anchored(cls, interval: Interval, anchor: AnchorSpec, first_billed: datetime) -> Schedule:
+    def anchored(cls, interval: Interval, anchor: AnchorSpec, first_billed: datetime, count: int = 1) -> Schedule:
         """The schedule for an anchor spec and the first billed instant."""
         first = as_utc(first_billed).date()
+        # only several-week periods need a phase week
+        monday = first - timedelta(days=first.weekday()) if interval is Interval.WEEK and count > 1 else date(2024, 1, 1)
         if anchor == "calendar":
-            return cls(interval, 1, 1)
+            # NOTE: several months per period keep the calendar phase (Jan, Jul for 6 months)
+            return cls(interval, 1, 1, count)
         if anchor == "start":
             day = first.isoweekday() if interval is Interval.WEEK else first.day
-            return cls(interval, day, first.month)
+            return cls(interval, day, first.month, count, week_of=monday)
+        if isinstance(anchor, datetime):
+            moment = as_utc(anchor)
+            day = moment.isoweekday() if interval is Interval.WEEK else moment.day
+            if interval is Interval.WEEK and count > 1:
+                monday = moment.date() - timedelta(days=moment.weekday())
+            return cls(interval, day, moment.month, count, moment.timetz().replace(tzinfo=None), monday)
         if isinstance(anchor, int) and not isinstance(anchor, bool):
             # NOTE: a day-number anchor keeps the first billed month as the quarter/year phase
             try:
-                return cls(interval, anchor, first.month)
+                return cls(interval, anchor, first.month, count, week_of=monday)
             except ValueError as exc:
                 raise SubscriptionError(str(exc)) from None
-        raise SubscriptionError(f"anchor must be 'calendar', 'start' or a day number, got {anchor!r}")
+        raise SubscriptionError(f"anchor must be 'calendar', 'start', a day number or an instant, got {anchor!r}")
+
+    def _at(self, day: date) -> datetime:
+        return datetime.combine(day, self.at, tzinfo=UTC)
 
     def boundary_at_or_before(self, moment: datetime) -> datetime:
         moment = as_utc(moment)
-        today = moment.date()
+        # a boundary is at ``self.at`` on its day: shift so the date arithmetic sees whole days
+        shift = timedelta(hours=self.at.hour, minutes=self.at.minute, seconds=self.at.second,
+                          microseconds=self.at.microsecond)
+        today = (moment - shift).date()
         if self.interval is Interval.WEEK:
             back = (today.isoweekday() - self.day) % 7
-            return midnight(today - timedelta(days=back))
-        step = _MONTHS[self.interval]
+            candidate = today - timedelta(days=back)
+            weeks = ((candidate - self.week_of).days // 7) % self.count
+            return self._at(candidate - timedelta(weeks=weeks))
+        step = self.months
         index = today.year * 12 + today.month - 1
         index -= (index - (self.month - 1)) % step  # the latest month in phase
         candidate = clamped(index // 12, index % 12 + 1, self.day)
         if candidate > today:
             candidate = add_months(candidate, -step, self.day)
-        return midnight(candidate)
+        return self._at(candidate)
 
     def next_boundary(self, boundary: datetime) -> datetime:
         """The boundary after ``boundary`` (which must itself be a boundary)."""
         if self.interval is Interval.WEEK:
-            return boundary + timedelta(days=7)
-        return midnight(add_months(boundary.date(), _MONTHS[self.interval], self.day))
+            return boundary + timedelta(days=7 * self.count)
+        return self._at(add_months(boundary.date(), self.months, self.day))
 
     def period_containing(self, moment: date | datetime) -> Period:
         start = self.boundary_at_or_before(as_utc(moment))

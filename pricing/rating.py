@@ -29,6 +29,7 @@ from .money import decimal_places, from_minor, plain_number, round_scaled, scale
 Array = np.ndarray
 
 CHUNK_ROWS = 32_768  # rows rated together; small enough for each temporary to stay in cache
+_HELD = (MetricKind.COUNT, MetricKind.FLAG)  # metrics a customer holds: billed per period, prorated
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RateOptions:
     charge_kinds: frozenset[str] | None = None
     include_recurring: bool = True
     include_minimum: bool = True
+    include_plan_discounts: bool = True
     discounts: tuple[Discount, ...] = ()
     tax_percent: Decimal | None = None
     billing_details: bool = True
@@ -172,6 +174,8 @@ class LineColumns:
     metric: str | None = None
     explain: Callable[[int], str] | None = None
     tiers: Callable[[int], tuple[dict[str, Any], ...]] | None = None
+    prorated: bool = True  # a recurring line billed for part of a period is prorated
+    recurring: bool = False  # held, not metered: billed per period whatever the usage
 
     def line(self, row: int) -> Line:
         return Line(
@@ -359,7 +363,7 @@ def rate_one(
 
 
 def _constant_line(item: str, line_type: LineType, amount: Decimal, n: int, catalog: Catalog,
-                   explanation: str) -> LineColumns:
+                   explanation: str, prorated: bool = True) -> LineColumns:
     minor = to_minor(amount, catalog.decimals, catalog.settings.rounding)
     scale = max(catalog.decimals, decimal_places(amount))
     exact_value = scaled_int(amount, scale)
@@ -373,6 +377,8 @@ def _constant_line(item: str, line_type: LineType, amount: Decimal, n: int, cata
         quantity_scale=0,
         unit_price=amount,
         explain=lambda row: explanation,
+        prorated=prorated,
+        recurring=True,
     )
 
 
@@ -385,7 +391,7 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
     if options.include_recurring and plan.recurring is not None:
         lines.append(_constant_line(
             f"{plan.name} fee", LineType.RECURRING, plan.recurring.amount, n, catalog,
-            f"recurring {plan.name} fee per {catalog.interval.value}"))
+            f"recurring {plan.name} fee per {catalog.interval.value}", plan.recurring.prorated))
     for charge in plan.charges:
         if options.charge_kinds is not None and charge.kind not in options.charge_kinds:
             continue
@@ -481,6 +487,7 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             explain=lambda row, cov=covered: (
                 f"{_q(committed[row], c_scale)} committed at {commitment.unit_price}, charged whatever the usage;"
                 f" {_q(cov[row], qscale)} of the usage fell within it"),
+            prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
     result = apply_model(charge, billable, qscale, pscale, catalog.settings)
@@ -496,12 +503,14 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
         metric=charge.metric,
         explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result),
         tiers=(lambda row: _tier_detail(charge, row, result, qscale)) if charge.model in ("graduated", "volume") else None,
+        prorated=charge.prorated, recurring=metric.kind in _HELD,
     ))
     return lines
 
 
 def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
-    chosen = [d for d in plan.discounts if d.periods is None or options.period_index < d.periods]
+    chosen = [d for d in plan.discounts if options.include_plan_discounts
+              and (d.periods is None or options.period_index < d.periods)]
     chosen += [d for d in options.discounts if d.periods is None or options.period_index < d.periods]
     return chosen
 
@@ -553,12 +562,7 @@ def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns
             cap = rules.max_tenants_without_billing_details
             failures.append((usage.values["mat"] > cap,
                              lambda row: f"without billing details an account may have at most {cap} tenants"))
-    for limit in plan.limits:
-        d = catalog.metrics[limit.metric].decimals
-        values = _metric(usage, limit.metric)
-        failures.append((values > scaled_int(limit.maximum, d),
-                         lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
-                         f"{plan.name}'s maximum of {_plain(l.maximum)}"))
+    failures.extend(_limit_failures(catalog, plan, usage))
     eligible = np.ones(n, dtype=bool)
     reason = np.full(n, None, dtype=object)
     for over, describe in failures:
@@ -567,6 +571,35 @@ def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns
             reason[row] = describe(int(row))
         eligible &= ~over
     return eligible, reason
+
+
+def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[tuple[Array, Callable[[int], str]]]:
+    """Rows past each of the plan's hard limits, and the words for them."""
+    out: list[tuple[Array, Callable[[int], str]]] = []
+    for limit in plan.limits:
+        d = catalog.metrics[limit.metric].decimals
+        values = _metric(usage, limit.metric)
+        out.append((values > scaled_int(limit.maximum, d),
+                    lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
+                    f"{plan.name}'s maximum of {_plain(l.maximum)}"))
+    return out
+
+
+def limit_problem(catalog: Catalog, plan_id: str, quantities: Mapping[str, Any]) -> str | None:
+    """Why the objects held do not fit a plan's limits (seeds 002, 003), or None: the quote's own rule."""
+    plan = catalog.plan(plan_id)
+    if not plan.limits:
+        return None
+    held = {name: value for name, value in quantities.items() if name in catalog.metrics}
+    for over, describe in _limit_failures(catalog, plan, usage_columns(catalog, held)):
+        if bool(over[0]):
+            return describe(0)
+    return None
+
+
+def included_units(catalog: Catalog, charge: Any, usage: pd.DataFrame | Mapping[str, Any]) -> Array | None:
+    """Free units of a charge per usage row (scaled by the metric's decimals); None without an allowance."""
+    return _included(catalog, charge, usage_columns(catalog, usage))
 
 
 # --- explanations ---------------------------------------------------------------

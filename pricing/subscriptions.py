@@ -1,22 +1,26 @@
 """Subscription timelines: a customer's events, replayed into the invoices they produce.
 
 A :class:`Timeline` (YAML or Python) lists events at UTC instants: start on a
-plan, add or remove add-on units, upgrade now, downgrade at the end of the
-period (withdrawable), cancel, suspend and reactivate, delete the account.
-:func:`invoices_between` replays it period by period; :func:`bill_period`
-gives the invoice issued in one period.
+plan, add or remove add-on units, change plan now or at the end of the period
+(withdrawable), cancel, suspend and reactivate, add a trial, delete the
+account. The replay here is a state machine that never computes money: for
+each invoice it writes a :class:`pricing.segments.Draft` of what was held and
+for which share of its billing period, and
+:func:`pricing.rating_segments.price_drafts` prices the drafts with the same
+rating engine that prices a quote.
 
 What an invoice holds (Stripe's "invoice at period start"):
 
-1. the recurring fee for the coming period, billed in advance (a plan may
-   bill ``in_arrears`` instead: then the fee for the period just ended,
-   weighted by how long each state lasted);
+1. the recurring lines for the coming period, billed in advance (a plan may
+   bill ``in_arrears`` instead: then the lines of the period just ended,
+   for as long as each state lasted);
 2. the prorated lines of changes made since the last invoice, each with its
-   service dates (a change is billed on the next invoice, not at once);
-3. usage for the period just ended, rated by :func:`pricing.rating.rate_one`
-   with the usage charges only (commitments are billed in advance, above);
+   service dates (or, with ``invoice: now`` or the catalog's
+   ``change_invoice: immediately``, an invoice of their own at the change);
+3. usage for the period just ended, rated on the holding in force when the
+   period closed (commitments were billed in advance, above);
 4. a minimum-spend true-up for the period just ended, prorated for a partial
-   period.
+   period; then discounts and tax on the invoice.
 
 Conventions (documented in docs/subscriptions.md):
 
@@ -27,41 +31,45 @@ Conventions (documented in docs/subscriptions.md):
   applied before the renewal invoice, so they cost nothing in the old period.
 - A trial of N days is free: the first billed instant is start + N days, the
   anchor ``start`` means that instant, and changes during the trial cost
-  nothing.
-- Usage of a period is rated on the plan held when the period closes.
+  nothing. A ``trial`` event on a running subscription credits the rest of
+  the period and moves the anchor to the trial's end (Stripe's ``trial_end``).
+- A plan change to a plan with another billing interval starts a new period
+  at the change (its anchor moves there).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .catalog import BillingTiming, Catalog, CreditBasis, MetricKind, Money, Plan, Quantity
+from .catalog import (
+    BillingTiming, Catalog, ChangeInvoice, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
+)
 from .errors import SubscriptionError
-from .invoice import Invoice, Line, LineType
-from .money import format_minor, to_minor
+from .invoice import Invoice
 from .periods import Period, Schedule, as_utc, midnight
-from .proration import describe, prorated_minor, remaining_share, share
+from .proration import remaining_share, share
+from .segments import (
+    Change, ContractMinimum, Draft, Holding, InvoiceKind, Minimum, Placed, Recurring, UsageCharge,
+)
 from .yaml_files import read_yaml
 
 EventType = Literal[
-    "start", "add", "remove", "upgrade", "downgrade", "withdraw_downgrade", "cancel",
-    "withdraw_cancel", "suspend", "reactivate", "delete_account", "set_billing_details", "commit",
+    "start", "add", "remove", "upgrade", "downgrade", "change_plan", "withdraw_downgrade", "cancel",
+    "withdraw_cancel", "suspend", "reactivate", "delete_account", "set_billing_details", "commit", "trial",
 ]
 
 _NEEDS: dict[str, tuple[str, ...]] = {
     "start": ("plan",), "add": ("item", "quantity"), "remove": ("item", "quantity"),
-    "upgrade": ("plan",), "downgrade": ("plan",), "set_billing_details": ("value",),
-    "commit": ("commitments",),
+    "upgrade": ("plan",), "downgrade": ("plan",), "change_plan": ("plan",), "set_billing_details": ("value",),
+    "commit": ("commitments",), "trial": ("until",),
 }
 
 
@@ -83,15 +91,23 @@ class Event(_Strict):
     item: str | None = None
     quantity: Quantity | None = None
     value: bool | None = None
-    effective: Literal["end_of_period", "now"] = Field(
-        "end_of_period", description="cancel: at the end of the period (default) or now (add-ons refunded)"
-    )
+    effective: Literal["end_of_period", "now"] | None = Field(
+        None, description="plan changes: now or at the end of the period (default: the catalog's settings);"
+                          " cancel: at the end of the period (default) or now")
+    prorate: bool = Field(True, description="a change now: prorated (default), or free until the next period")
+    invoice: Literal["now", "next"] | None = Field(
+        None, description="a change's prorations: on an invoice of its own now, or on the next invoice"
+                          " (default: the catalog's change_invoice)")
+    refund: Literal["add_ons", "all", "none"] = Field(
+        "add_ons", description="cancel now / delete: what is credited for the unused time (Logto: add-ons;"
+                               " Lago's termination credit note: all)")
+    until: datetime | None = Field(None, description="trial: when the trial ends and billing resumes")
     note: str = ""
 
-    @field_validator("at")
+    @field_validator("at", "until")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(value)
 
     def model_post_init(self, __context: Any) -> None:
         for name in _NEEDS.get(self.type, ()):
@@ -99,6 +115,8 @@ class Event(_Strict):
                 raise ValueError(f"the event needs {name!r}")
         if self.quantity is not None and self.quantity <= 0:
             raise ValueError(f"quantity must be positive, got {self.quantity}")
+        if self.until is not None and self.until <= self.at:
+            raise ValueError("'until' must be after the event")
 
     def describe(self) -> str:
         return f"{self.type} at {_iso(self.at)}"
@@ -110,22 +128,38 @@ class Timeline(_Strict):
     customer_id: str
     catalog: str
     billing_details: bool = True
-    anchor: Literal["calendar", "start"] | Annotated[int, Field(ge=1, le=31)] = "calendar"
+    anchor: Literal["calendar", "start"] | Annotated[int, Field(ge=1, le=31)] | datetime = "calendar"
     trial_days: int = Field(0, ge=0)
     events: tuple[Event, ...] = Field(min_length=1)
     usage: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage per period: 'YYYY-MM' or 'YYYY-MM-DD' -> metric -> quantity"
     )
     minimum_spend: Money | None = Field(None, description="contract minimum over the whole subscription, checked at termination")
+    discounts: tuple[Discount, ...] = Field((), description="coupons: percent or amount off, optionally for N periods")
+    tax_percent: Percent | None = Field(None, description="the customer's tax rate (default: the catalog's)")
     origin: str = Field("<timeline>", exclude=True, description="file name used in error messages")
 
     @field_validator("anchor", mode="before")
     @classmethod
     def _anchor(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return as_utc(value)
+        if isinstance(value, str) and "T" in value:
+            try:
+                return as_utc(value)
+            except SubscriptionError:
+                pass
         ok = value in ("calendar", "start") or (
             isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 31)
         if not ok:
-            raise ValueError(f"must be 'calendar', 'start' or a day number 1-31, got {value!r}")
+            raise ValueError(f"must be 'calendar', 'start', a day number 1-31 or an instant, got {value!r}")
+        return value
+
+    @field_validator("tax_percent")
+    @classmethod
+    def _tax(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) <= value <= Decimal(100):
+            raise ValueError(f"must be between 0 and 100, got {value}")
         return value
 
     @field_validator("usage")
@@ -135,95 +169,6 @@ class Timeline(_Strict):
             if not _PERIOD_KEY.match(str(key)):
                 raise ValueError(f"usage key {key!r} must be 'YYYY-MM' or 'YYYY-MM-DD'")
         return value
-
-
-# --- recurring items ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecurringItem:
-    """Something charged per period whatever the usage: a plan fee, add-on units, a feature, a commitment."""
-
-    key: str
-    label: str
-    line_type: LineType
-    quantity: Decimal  # billable units: paid add-on units, packages, 1 for a fee
-    unit_price: Decimal
-    metric: str | None = None
-    note: str = ""
-
-    @property
-    def amount(self) -> Decimal:
-        return self.quantity * self.unit_price
-
-
-def recurring_items(catalog: Catalog, plan_id: str, quantities: Mapping[str, Decimal],
-                    commitments: Mapping[str, Decimal] | None = None) -> dict[str, RecurringItem]:
-    """The full-period recurring items of a plan for the objects held, keyed for proration.
-
-    NOTE: the included quantity of an add-on is free and only units above it are
-    charged (Logto: 3 API resources included; 7 held = 4 paid).
-    """
-    plan = catalog.plan(plan_id)
-    items: dict[str, RecurringItem] = {}
-    if plan.recurring is not None and plan.recurring.amount:
-        items["plan"] = RecurringItem("plan", f"{plan.name} fee", LineType.RECURRING, Decimal(1),
-                                      plan.recurring.amount)
-    for charge in plan.charges:
-        if charge.commitment is not None:
-            c = charge.commitment
-            qty = Decimal((commitments or {}).get(c.quantity_metric, c.default_quantity))
-            if qty:
-                items[f"commitment:{charge.metric}"] = RecurringItem(
-                    f"commitment:{charge.metric}", f"{charge.label} (committed)", LineType.COMMITMENT,
-                    qty, c.unit_price, charge.metric, "committed contingent, billed at the start of the period")
-        if charge.kind == "usage":
-            continue
-        held = Decimal(quantities.get(charge.metric, 0))
-        line_type = LineType.ADDON if charge.kind == "addon" else LineType.FEATURE
-        included = _included_units(charge, quantities)
-        paid = max(Decimal(0), held - included)
-        if charge.model == "per_unit":
-            qty, price, note = paid, charge.unit_price, f"{held} held, {included} included"
-        elif charge.model == "package":
-            rounding = charge.rounding or catalog.settings.package_rounding
-            blocks = paid / charge.package_size
-            qty = Decimal(math.ceil(blocks) if rounding.value == "up" else math.floor(blocks))
-            price, note = charge.package_price, f"{held} held in packages of {charge.package_size}"
-        elif charge.model == "flat":
-            qty, price, note = Decimal(1 if held > 0 else 0), charge.fee, "switched on"
-        else:
-            raise SubscriptionError(
-                f"catalog {catalog.id!r}: plan {plan_id!r}: a {charge.model} {charge.kind} charge cannot be"
-                " prorated (use per_unit, package or flat)")
-        if qty:
-            items[charge.metric] = RecurringItem(charge.metric, charge.label, line_type, qty, price,
-                                                 charge.metric, note)
-    return items
-
-
-def _included_units(charge: Any, quantities: Mapping[str, Decimal]) -> Decimal:
-    inc = charge.included
-    if inc is None:
-        return Decimal(0)
-    if inc.unlimited:
-        return Decimal(10) ** 18
-    base = inc.quantity
-    if inc.per_unit_of is not None:
-        base += inc.times * Decimal(quantities.get(inc.per_unit_of, 0))
-    return max(base, inc.at_least)
-
-
-def limit_problem(catalog: Catalog, plan_id: str, quantities: Mapping[str, Decimal]) -> str | None:
-    """Why the objects held do not fit a plan's limits (seed 002), or None."""
-    plan = catalog.plan(plan_id)
-    for limit in plan.limits:
-        held = quantities.get(limit.metric)
-        if held is not None and Decimal(held) > limit.maximum:
-            name = catalog.metrics[limit.metric].name
-            return (f"{held} {name.lower()} exceed plan {plan_id!r}'s maximum of {limit.maximum};"
-                    f" remove {Decimal(held) - limit.maximum} first")
-    return None
 
 
 # --- loading -------------------------------------------------------------------
@@ -275,13 +220,14 @@ class IssuedInvoice:
     """An invoice and when and why it was issued.
 
     ``kind``: ``opening`` (first billed instant), ``renewal`` (a period
-    boundary) or ``final`` (the subscription ended). ``period`` is the billing
-    period the invoice was issued in; ``closes`` the service window whose
-    usage it bills (None on the opening invoice).
+    boundary), ``change`` (a change invoiced at once) or ``final`` (the
+    subscription ended). ``period`` is the billing period the invoice was
+    issued in; ``closes`` the service window whose usage it bills (None on
+    the opening and change invoices).
     """
 
     issued_at: datetime
-    kind: Literal["opening", "renewal", "final"]
+    kind: InvoiceKind
     period: Period
     closes: tuple[datetime, datetime] | None
     invoice: Invoice
@@ -314,29 +260,26 @@ UsageLookup = Callable[[Period, datetime], Mapping[str, Any] | None]
 
 
 @dataclass
-class _Lot:
-    """Units charged this period: how many, the rounded amount, the share it paid for."""
-
-    quantity: Decimal
-    minor: int
-    part: Fraction
-
-
-@dataclass
 class _State:
     plan: str
     quantities: dict[str, Decimal]
     commitments: dict[str, Decimal]
     billing_details: bool
     suspended: bool = False
-    downgrade: tuple[str, int] | None = None  # target plan, event index
+    scheduled: tuple[str, int] | None = None  # plan change at the end of the period: target, event index
     cancel: int | None = None  # event index of a cancellation at period end
     ended_at: datetime | None = None
+    trial_until: datetime | None = None  # a trial added to the running subscription
 
 
 def timeline_schedule(catalog: Catalog, timeline: Timeline) -> Schedule:
+    """The billing periods of a timeline's first plan."""
     first = timeline.events[0].at + timedelta(days=timeline.trial_days)
-    return Schedule.anchored(catalog.interval, timeline.anchor, first)
+    plan = timeline.events[0].plan
+    # an unknown plan is reported by the replay, naming the event
+    interval, count = (catalog.billing_interval(plan) if plan in catalog.plans
+                       else (catalog.interval, catalog.interval_count))
+    return Schedule.anchored(interval, timeline.anchor, first, count)
 
 
 def resolve_period(schedule: Schedule, text: str) -> Period:
@@ -358,8 +301,11 @@ def resolve_period(schedule: Schedule, text: str) -> Period:
     return period
 
 
+_CHANGES = frozenset({"add", "remove", "upgrade", "downgrade", "change_plan", "commit"})
+
+
 class _Replay:
-    """Walks a timeline forward, issuing invoices. Internal; use the functions below."""
+    """Walks a timeline forward, writing one draft per invoice. Internal; use the functions below."""
 
     def __init__(self, catalog: Catalog, timeline: Timeline, usage: UsageLookup) -> None:
         if timeline.catalog != catalog.id:
@@ -368,21 +314,17 @@ class _Replay:
         self.cat = catalog
         self.tl = timeline
         self.usage = usage
-        self.dc = catalog.settings.day_count
-        self.rounding = catalog.settings.rounding
-        self.decimals = catalog.decimals
+        self.day_count = catalog.settings.day_count
         self._check_order()
         self.billing_start = timeline.events[0].at + timedelta(days=timeline.trial_days)
         self.schedule = timeline_schedule(catalog, timeline)
         self.state: _State | None = None
-        self.lots: dict[str, list[_Lot]] = {}
-        self.pending: list[Line] = []  # prorations not yet invoiced
-        self.segments: list[tuple[datetime, dict[str, RecurringItem]]] = []  # in-arrears accrual
-        self.spend: int = 0  # minor units attributed to the open period
+        self.pending: list[Placed] = []  # changes not yet invoiced
+        self.segments: list[tuple[datetime, Holding | None]] = []  # in-arrears accrual
         self.plan_since: datetime = self.billing_start  # when the plan now held began, for its minimum
-        self.issued: list[IssuedInvoice] = []
-        self._usage_notes: list[str] = []
-        self._eligible: tuple[bool, str | None] = (True, None)
+        self.cut: tuple[datetime, Schedule] | None = None  # the period ends early and the anchor moves
+        self.drafts: list[Draft] = []
+        self.period_index = 0
 
     # -- errors -----------------------------------------------------------
 
@@ -401,109 +343,105 @@ class _Replay:
             if events[i].type == "start":
                 raise self.fail(i, "the subscription already started (events[0]); one start per timeline")
 
-    # -- items --------------------------------------------------------------
+    # -- holdings -------------------------------------------------------------
 
     def _plan(self, plan_id: str) -> Plan:
         return self.cat.plans[plan_id]
 
-    def items(self, state: _State) -> dict[str, RecurringItem]:
-        if state.suspended or state.ended_at is not None:
-            return {}
-        return recurring_items(self.cat, state.plan, state.quantities, state.commitments)
+    def held(self, state: _State) -> Holding:
+        return Holding.of(state.plan, {**state.quantities, **state.commitments}, state.billing_details)
 
-    def advance(self, state: _State) -> dict[str, RecurringItem]:
-        return self.items(state) if self._plan(state.plan).billing_timing is BillingTiming.IN_ADVANCE else {}
+    def holding(self, state: _State) -> Holding | None:
+        if state.suspended or state.ended_at is not None or state.trial_until is not None:
+            return None
+        return self.held(state)
 
-    def arrears(self, state: _State) -> dict[str, RecurringItem]:
-        return self.items(state) if self._plan(state.plan).billing_timing is BillingTiming.IN_ARREARS else {}
+    def advance(self, state: _State) -> Holding | None:
+        in_advance = self._plan(state.plan).billing_timing is BillingTiming.IN_ADVANCE
+        return self.holding(state) if in_advance else None
+
+    def arrears(self, state: _State) -> Holding | None:
+        in_arrears = self._plan(state.plan).billing_timing is BillingTiming.IN_ARREARS
+        return self.holding(state) if in_arrears else None
 
     def _copy(self, state: _State) -> _State:
         return replace(state, quantities=dict(state.quantities), commitments=dict(state.commitments))
 
-    # -- lines --------------------------------------------------------------
+    # -- drafts -------------------------------------------------------------------
 
-    def _line(self, item: RecurringItem, quantity: Decimal, part: Fraction, start: datetime, end: datetime,
-              period: Period, line_type: LineType, sign: int = 1, what: str = "") -> Line:
-        minor, exact = prorated_minor(sign * quantity * item.unit_price, part, self.decimals, self.rounding)
-        span = "the full period" if part == 1 else describe(part, self.dc, period)
-        explanation = f"{what}{quantity} x {item.unit_price} for {span}"
-        if item.note and not what:
-            explanation += f" ({item.note})"
-        return Line(item.label, line_type, quantity, item.unit_price, minor, exact, explanation,
-                    item.metric, start, end)
+    def _draft(self, at: datetime, kind: InvoiceKind, period: Period,
+               closes: tuple[datetime, datetime] | None) -> Draft:
+        assert self.state is not None
+        draft = Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan,
+                      period_index=self.period_index, discounts=self.tl.discounts,
+                      tax_percent=self.tl.tax_percent, notes=[f"{kind} invoice issued {_iso(at)}"])
+        self.drafts.append(draft)
+        return draft
 
-    def charge_period(self, items: Mapping[str, RecurringItem], start: datetime, period: Period) -> list[Line]:
-        """In-advance items for ``[start, period.end)``, starting this period's lots."""
-        part = remaining_share(start, period, self.dc)
-        lines = []
-        self.lots = {}
-        for key, item in items.items():
-            line = self._line(item, item.quantity, part, start, period.end, period, item.line_type)
-            self.lots[key] = [_Lot(item.quantity, line.amount_minor, part)]
-            lines.append(line)
-        return lines
+    def _charge_period(self, draft: Draft, start: datetime, period: Period) -> None:
+        """In-advance lines for ``[start, period.end)``; in-arrears accrual starts."""
+        assert self.state is not None
+        holding = self.advance(self.state)
+        if holding is not None:
+            part = remaining_share(start, period, self.day_count)
+            draft.pieces.append(Placed(Recurring(holding, part, start, period.end, period), period.start))
+        self.segments = [(start, self.arrears(self.state))]
 
-    def prorate(self, t: datetime, old: Mapping[str, RecurringItem], new: Mapping[str, RecurringItem],
-                period: Period, why: str) -> list[Line]:
-        """Lines for a change at ``t``: charge what is new, credit what is gone, for the share left."""
-        part = remaining_share(t, period, self.dc)
-        if part == 0:
+    def _arrears_pieces(self, end: datetime, period: Period) -> list[Placed]:
+        bounds = [s for s, _ in self.segments] + [end]
+        out = []
+        for (seg_start, holding), seg_end in zip(self.segments, bounds[1:]):
+            part = share(seg_start, seg_end, period, self.day_count)
+            if part and holding is not None:
+                out.append(Placed(Recurring(holding, part, seg_start, seg_end, period, arrears=True), period.start))
+        return out
+
+    def _close(self, window: datetime, end: datetime, period: Period) -> list[Placed]:
+        """Everything owed for ``[window, end)`` once it is over."""
+        assert self.state is not None
+        pieces = self.pending + self._arrears_pieces(end, period)
+        self.pending = []
+        usage = self.usage(period, end)
+        if usage:
+            self._check_usage(usage, window, end)
+            pieces.append(Placed(UsageCharge(self.held(self.state), usage, window, end), period.start))
+        if self._plan(self.state.plan).minimum_spend is not None:
+            # NOTE: prorated for the part of the period the plan was held; the whole period's spend counts
+            since = max(window, self.plan_since)
+            part = share(since, end, period, self.day_count)
+            pieces.append(Placed(Minimum(self.state.plan, part, since, end, period), period.start))
+        return pieces
+
+    def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
+        for name in usage:
+            if name not in self.cat.metrics:
+                raise SubscriptionError(
+                    f"{self.tl.origin}: usage for {_iso(start)} .. {_iso(end)}: unknown metric {name!r}"
+                    f" (catalog {self.cat.id!r} has: {', '.join(self.cat.metrics)})")
+
+    def _contract_minimum(self) -> list[Placed]:
+        if self.tl.minimum_spend is None:
             return []
-        lines: list[Line] = []
-        for key in list(dict.fromkeys([*old, *new])):
-            o, n = old.get(key), new.get(key)
-            if o and n and o.unit_price == n.unit_price and o.label == n.label:
-                delta = n.quantity - o.quantity
-                if delta > 0:
-                    lines.append(self._charge(n, delta, part, t, period, why))
-                elif delta < 0:
-                    lines.append(self._credit(o, -delta, part, t, period, why))
-                continue
-            if o:
-                lines.append(self._credit(o, o.quantity, part, t, period, why))
-            if n:
-                lines.append(self._charge(n, n.quantity, part, t, period, why))
-        return lines
-
-    def _charge(self, item: RecurringItem, quantity: Decimal, part: Fraction, t: datetime, period: Period,
-                why: str) -> Line:
-        line = self._line(item, quantity, part, t, period.end, period, LineType.PRORATION,
-                          what=f"{why}: remaining time, ")
-        self.lots.setdefault(item.key, []).append(_Lot(quantity, line.amount_minor, part))
-        return line
-
-    def _credit(self, item: RecurringItem, quantity: Decimal, part: Fraction, t: datetime, period: Period,
-                why: str) -> Line:
-        # Lots are consumed last-in first-out under both bases, so they stay true.
-        paid = Fraction(0)
-        left = quantity
-        lots = self.lots.get(item.key, [])
-        while left > 0 and lots:
-            lot = lots[-1]
-            take = min(left, lot.quantity)
-            if lot.part:
-                paid += Fraction(lot.minor) * Fraction(take) / Fraction(lot.quantity) * part / lot.part
-            lot.quantity -= take
-            left -= take
-            if lot.quantity == 0:
-                lots.pop()
-        if self.cat.settings.credit_basis is CreditBasis.CURRENT_PRICE:
-            return self._line(item, quantity, part, t, period.end, period, LineType.CREDIT, sign=-1,
-                              what=f"{why}: unused time, ")
-        # amount_paid: the unused share of what was invoiced for these units (0 if never billed)
-        exact_paid = paid / 10**self.decimals
-        minor, exact = prorated_minor(-exact_paid, Fraction(1), self.decimals, self.rounding)
-        span = describe(part, self.dc, period)
-        return Line(item.label, LineType.CREDIT, quantity, None, minor, exact,
-                    f"{why}: unused time, {span} of what was paid for {quantity} unit(s)",
-                    item.metric, t, period.end)
+        end = self.state.ended_at if self.state else None
+        return [Placed(ContractMinimum(self.tl.minimum_spend, self.billing_start, end), None)]
 
     # -- the walk -------------------------------------------------------------
 
-    def run(self, until: datetime) -> list[IssuedInvoice]:
+    def _end(self, period: Period) -> datetime:
+        if self.cut is not None and self.cut[0] < period.end:
+            return self.cut[0]
+        return period.end
+
+    def _next(self, period: Period, boundary: datetime) -> Period:
+        if self.cut is not None and self.cut[0] == boundary:
+            self.schedule = self.cut[1]
+            self.cut = None
+            return self.schedule.period_containing(boundary)
+        return self.schedule.period_after(period)
+
+    def run(self, until: datetime) -> list[Draft]:
         events = self.tl.events
-        first = events[0]
-        self.state = self._start(first)
+        self.state = self._start(events[0])
         i = 1
         # The trial and the first instant: events change the state at no cost.
         while i < len(events) and events[i].at <= self.billing_start:
@@ -511,59 +449,67 @@ class _Replay:
             i += 1
             if self.state.ended_at is not None:
                 return self._ended_early(i)
-        if self.state.cancel is not None and self.billing_start > first.at:
+        if self.state.cancel is not None and self.billing_start > events[0].at:
             self.state.ended_at = self.billing_start
             return self._ended_early(i)  # cancelled during the trial: ends with it, nothing billed
         period = self.schedule.period_containing(self.billing_start)
         window = self.billing_start
         if self.billing_start > until:
             return []
-        lines = self.charge_period(self.advance(self.state), window, period)
-        self.spend = sum(l.amount_minor for l in lines)
-        self.segments = [(window, self.arrears(self.state))]
-        self._issue(window, "opening", period, None, lines)
+        self._charge_period(self._draft(window, "opening", period, None), window, period)
         while True:
-            while i < len(events) and events[i].at < period.end:
+            while i < len(events) and events[i].at < self._end(period):
                 self.apply(i, period)
                 i += 1
                 if self.state.ended_at is not None:
                     end = self.state.ended_at
-                    lines = self._close(window, end, period)
-                    self._issue(end, "final", period, (window, end), lines + self._contract_minimum(lines))
+                    final = self._draft(end, "final", period, (window, end))
+                    final.pieces += self._close(window, end, period) + self._contract_minimum()
                     self._no_events_after(i)
-                    return self.issued
-            boundary = period.end
+                    return self.drafts
+            boundary = self._end(period)
             if boundary > until:
-                return self.issued
+                return self.drafts
             closing = self._close(window, boundary, period)
-            next_period = self.schedule.period_after(period)
+            next_period = self._next(period, boundary)
             if self.state.cancel is not None:
                 self.state.ended_at = boundary
-                self._issue(boundary, "final", next_period, (window, boundary),
-                            closing + self._contract_minimum(closing))
+                final = self._draft(boundary, "final", next_period, (window, boundary))
+                final.pieces += closing + self._contract_minimum()
                 self._no_events_after(i)
-                return self.issued
-            if self.state.downgrade is not None:
-                target, index = self.state.downgrade
-                self._check_plan(index, target, "downgrade")
-                self.state.plan, self.state.downgrade = target, None
+                return self.drafts
+            if self.state.trial_until == boundary:
+                self.state.trial_until = None
+            if self.state.scheduled is not None:
+                target, index = self.state.scheduled
+                self._check_plan(index, target, "change")
+                self.state.plan, self.state.scheduled = target, None
                 self.plan_since = boundary
+                next_period = self._reanchor_for(target, boundary) or next_period
             while i < len(events) and events[i].at == boundary:
                 self.apply(i, None)
                 i += 1
                 if self.state.ended_at is not None:
-                    self._issue(boundary, "final", next_period, (window, boundary),
-                                closing + self._contract_minimum(closing))
+                    final = self._draft(boundary, "final", next_period, (window, boundary))
+                    final.pieces += closing + self._contract_minimum()
                     self._no_events_after(i)
-                    return self.issued
+                    return self.drafts
             closed = (window, boundary)
             period, window = next_period, boundary
-            lines = self.charge_period(self.advance(self.state), window, period)
-            self.spend = sum(l.amount_minor for l in lines)
-            self.segments = [(window, self.arrears(self.state))]
-            self._issue(window, "renewal", period, closed, closing + lines)
+            self.period_index += 1
+            renewal = self._draft(window, "renewal", period, closed)
+            renewal.pieces += closing
+            self._charge_period(renewal, window, period)
 
-    def _ended_early(self, i: int) -> list[IssuedInvoice]:
+    def _reanchor_for(self, plan_id: str, at: datetime) -> Period | None:
+        """A plan billed on another interval starts its own periods at ``at``."""
+        interval, count = self.cat.billing_interval(plan_id)
+        if (interval, count) == (self.schedule.interval, self.schedule.count):
+            return None
+        self.schedule = Schedule.anchored(interval, at, at, count)
+        return self.schedule.period_containing(at)
+
+    def _ended_early(self, i: int) -> list[Draft]:
         self._no_events_after(i)
         return []
 
@@ -572,96 +518,6 @@ class _Replay:
             assert self.state is not None
             end = self.state.ended_at or self.billing_start
             raise self.fail(i, f"the subscription ended at {_iso(end)}; no event can follow")
-
-    def _issue(self, at: datetime, kind: Literal["opening", "renewal", "final"], period: Period,
-               window: tuple[datetime, datetime] | None, lines: Sequence[Line]) -> None:
-        assert self.state is not None
-        notes = [f"{kind} invoice issued {_iso(at)}"]
-        if self._usage_notes:
-            notes.extend(self._usage_notes)
-            self._usage_notes = []
-        invoice = Invoice(
-            catalog=self.cat.id, plan=self.state.plan, currency=self.cat.currency, decimals=self.decimals,
-            lines=tuple(lines), eligible=self._eligible[0], reason=self._eligible[1],
-            period_start=period.start, period_end=period.end, customer_id=self.tl.customer_id,
-            notes=tuple(notes))
-        self._eligible = (True, None)
-        self.issued.append(IssuedInvoice(at, kind, period, window, invoice))
-
-    def _close(self, window: datetime, end: datetime, period: Period) -> list[Line]:
-        """Everything owed for ``[window, end)`` once it is over."""
-        assert self.state is not None
-        lines = list(self.pending)
-        self.pending = []
-        # in-arrears recurring: each state's items for as long as it lasted
-        bounds = [s for s, _ in self.segments] + [end]
-        for (seg_start, items), seg_end in zip(self.segments, bounds[1:]):
-            part = share(seg_start, seg_end, period, self.dc)
-            if part == 0:
-                continue
-            for item in items.values():
-                line = self._line(item, item.quantity, part, seg_start, seg_end, period, item.line_type,
-                                  what="in arrears: ")
-                lines.append(line)
-                self.spend += line.amount_minor
-        usage_lines = self._usage_lines(window, end, period)
-        lines.extend(usage_lines)
-        self.spend += sum(l.amount_minor for l in usage_lines)
-        lines.extend(self._minimum(window, end, period))
-        return lines
-
-    def _usage_lines(self, window: datetime, end: datetime, period: Period) -> list[Line]:
-        from .rating import RateOptions, rate_one  # noqa: PLC0415 (rating imports pandas; only load when billing)
-
-        assert self.state is not None
-        usage = self.usage(period, end)
-        if not usage:
-            return []
-        row: dict[str, Any] = {k: v for k, v in self.state.quantities.items()}
-        row.update(self.state.commitments)
-        row.update(usage)
-        options = RateOptions(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False,
-                              billing_details=self.state.billing_details)
-        rated = rate_one(self.cat, self.state.plan, row, options)
-        if not rated.eligible:
-            self._eligible = (False, rated.reason)
-        self._usage_notes = list(rated.notes)
-        keep = {LineType.USAGE, LineType.ADDON, LineType.FEATURE}
-        # Commitments were billed in advance as recurring items; only the overuse is owed now.
-        return [replace(l, service_start=window, service_end=end) for l in rated.lines if l.line_type in keep]
-
-    def _minimum(self, window: datetime, end: datetime, period: Period) -> list[Line]:
-        assert self.state is not None
-        plan = self._plan(self.state.plan)
-        if plan.minimum_spend is None:
-            return []
-        # NOTE: prorated for the part of the period the plan was held; the whole period's spend counts
-        since = max(window, self.plan_since)
-        part = share(since, end, period, self.dc)
-        minimum, _ = prorated_minor(plan.minimum_spend.amount, part, self.decimals, self.rounding)
-        shortfall = minimum - self.spend
-        if shortfall <= 0:
-            return []
-        span = "the full period" if part == 1 else describe(part, self.dc, period)
-        return [Line("Minimum spend true-up", LineType.MINIMUM, Decimal(1), None, shortfall,
-                     Decimal(shortfall).scaleb(-self.decimals),
-                     f"minimum {plan.minimum_spend.amount} for {span} = {format_minor(minimum, self.decimals)};"
-                     f" spent {format_minor(self.spend, self.decimals)}", None, since, end)]
-
-    def _contract_minimum(self, final_lines: Sequence[Line]) -> list[Line]:
-        """The timeline's contract minimum, checked once at termination."""
-        if self.tl.minimum_spend is None:
-            return []
-        minimum = to_minor(self.tl.minimum_spend, self.decimals, self.rounding)
-        spent = sum(inv.invoice.total_minor for inv in self.issued) + sum(l.amount_minor for l in final_lines)
-        if spent >= minimum:
-            return []
-        start = self.billing_start
-        end = self.state.ended_at if self.state else None
-        return [Line("Contract minimum spend", LineType.MINIMUM, Decimal(1), None, minimum - spent,
-                     Decimal(minimum - spent).scaleb(-self.decimals),
-                     f"contract minimum {self.tl.minimum_spend}; invoiced {format_minor(spent, self.decimals)}"
-                     " over the subscription", None, start, end)]
 
     # -- events ---------------------------------------------------------------
 
@@ -688,6 +544,8 @@ class _Replay:
             raise self.fail(index, f"{name!r} is a {metric.kind.value} metric, not a {wanted} item")
 
     def _check_plan(self, index: int, plan_id: str, action: str, state: _State | None = None) -> None:
+        from .rating import limit_problem  # noqa: PLC0415 (rating imports pandas; only load when billing)
+
         state = state or self.state
         assert state is not None
         if plan_id not in self.cat.plans:
@@ -708,7 +566,9 @@ class _Replay:
         return plan.recurring.amount if plan.recurring else Decimal(0)
 
     def apply(self, index: int, period: Period | None) -> None:
-        """Apply one event; with a period, prorate it (without one: trial or boundary, no cost)."""
+        """Apply one event; with a period, record what it changes (without one: trial or boundary, no cost)."""
+        from .rating import limit_problem  # noqa: PLC0415
+
         state = self.state
         assert state is not None
         event = self.tl.events[index]
@@ -732,37 +592,12 @@ class _Replay:
             if problem:
                 raise self.fail(index, f"plan {state.plan!r} does not allow it: {problem}")
             why = f"{event.quantity} {event.item} {'added' if kind == 'add' else 'removed'}"
-        elif kind == "upgrade":
-            assert event.plan is not None
-            self._check_plan(index, event.plan, "upgrade")
-            if event.plan == state.plan:
-                raise self.fail(index, f"already on plan {event.plan!r}")
-            if self._fee(event.plan) < self._fee(state.plan):
-                raise self.fail(index, f"plan {event.plan!r} costs less than {state.plan!r}: use 'downgrade',"
-                                       " which takes effect at the end of the period")
-            if state.downgrade is not None:
-                state.downgrade = None  # an upgrade replaces a reserved downgrade
-            state.plan = event.plan
-            for name, qty in event.commitments.items():  # new contingents with the new plan, at once
-                self._check_metric(index, name, (MetricKind.COMMITMENT,))
-                state.commitments[name] = Decimal(qty)
-            self.plan_since = t
-            why = f"upgrade {before.plan} -> {event.plan}"
-        elif kind == "downgrade":
-            assert event.plan is not None
-            if state.downgrade is not None:
-                raise self.fail(index, f"a downgrade to {state.downgrade[0]!r} is already reserved"
-                                       f" (events[{state.downgrade[1]}]); withdraw it first")
-            if event.plan == state.plan:
-                raise self.fail(index, f"already on plan {event.plan!r}")
-            self._check_plan(index, event.plan, "downgrade")
-            if self._fee(event.plan) > self._fee(state.plan):
-                raise self.fail(index, f"plan {event.plan!r} costs more than {state.plan!r}: use 'upgrade'")
-            state.downgrade = (event.plan, index)
+        elif kind in ("upgrade", "downgrade", "change_plan"):
+            why = self._change_plan(index, event, period)
         elif kind == "withdraw_downgrade":
-            if state.downgrade is None:
-                raise self.fail(index, "no downgrade is reserved")
-            state.downgrade = None
+            if state.scheduled is None:
+                raise self.fail(index, "no plan change is scheduled")
+            state.scheduled = None
         elif kind == "cancel":
             plan = self._plan(state.plan)
             if not plan.cancellable:
@@ -771,7 +606,7 @@ class _Replay:
             if state.cancel is not None:
                 raise self.fail(index, f"already cancelled (events[{state.cancel}])")
             if event.effective == "now":
-                self._end_now(index, t, period, "cancelled")
+                self._end_now(event, period, "cancelled")
                 return
             state.cancel = index
         elif kind == "withdraw_cancel":
@@ -787,7 +622,7 @@ class _Replay:
                 raise self.fail(index, "not suspended")
             state.suspended = False
         elif kind == "delete_account":
-            self._end_now(index, t, period, "account deleted")
+            self._end_now(event, period, "account deleted")
             return
         elif kind == "set_billing_details":
             state.billing_details = bool(event.value)
@@ -797,39 +632,111 @@ class _Replay:
             for name, qty in event.commitments.items():
                 self._check_metric(index, name, (MetricKind.COMMITMENT,))
                 state.commitments[name] = Decimal(qty)
-        self._money(t, before, period, why)
+        elif kind == "trial":
+            assert event.until is not None
+            if period is None:
+                raise self.fail(index, "a trial can be added once billing has started (use trial_days before)")
+            if state.trial_until is not None:
+                raise self.fail(index, f"already in a trial until {_iso(state.trial_until)}")
+            state.trial_until = event.until
+            interval, count = self.schedule.interval, self.schedule.count
+            self.cut = (event.until, Schedule.anchored(interval, event.until, event.until, count))
+            why = f"trial until {_iso(event.until)}"
+        self._record(t, before, period, why, event)
 
-    def _money(self, t: datetime, before: _State, period: Period | None, why: str) -> None:
-        """Prorate the change from ``before`` to the current state, and start a new accrual segment."""
+    def _change_plan(self, index: int, event: Event, period: Period | None) -> str:
+        state = self.state
+        assert state is not None and event.plan is not None
+        target = event.plan
+        if target == state.plan:
+            raise self.fail(index, f"already on plan {target!r}")
+        self._check_plan(index, target, event.type if event.type != "change_plan" else "change")
+        up = self._fee(target) >= self._fee(state.plan)
+        if event.type == "upgrade" and not up:
+            raise self.fail(index, f"plan {target!r} costs less than {state.plan!r}: use 'downgrade'"
+                                   " (or 'change_plan')")
+        if event.type == "downgrade" and up and self._fee(target) > self._fee(state.plan):
+            raise self.fail(index, f"plan {target!r} costs more than {state.plan!r}: use 'upgrade'")
+        settings = self.cat.settings
+        default = settings.upgrade_effective if up else settings.downgrade_effective
+        effective = Effective(event.effective) if event.effective else default
+        if effective is Effective.END_OF_PERIOD and period is not None:
+            if state.scheduled is not None:
+                raise self.fail(index, f"a change to {state.scheduled[0]!r} is already reserved"
+                                       f" (events[{state.scheduled[1]}]); withdraw it first")
+            state.scheduled = (target, index)
+            return f"change to {target} at the end of the period"
+        before = state.plan
+        state.scheduled = None  # a change now replaces a scheduled one
+        state.plan = target
+        for name, qty in event.commitments.items():  # new contingents with the new plan, at once
+            self._check_metric(index, name, (MetricKind.COMMITMENT,))
+            state.commitments[name] = Decimal(qty)
+        self.plan_since = event.at
+        if period is not None:
+            interval, count = self.cat.billing_interval(target)
+            if (interval, count) != (self.schedule.interval, self.schedule.count):
+                # NOTE: a plan on another interval starts a new period now (Stripe resets the anchor)
+                self.cut = (event.at, Schedule.anchored(interval, event.at, event.at, count))
+        direction = "upgrade" if self._fee(target) > self._fee(before) else (
+            "downgrade" if self._fee(target) < self._fee(before) else "plan change")
+        return f"{direction} {before} -> {target}"
+
+    def _record(self, t: datetime, before: _State, period: Period | None, why: str, event: Event) -> None:
+        """A change from ``before`` to the current state: a change piece for the rest of the period."""
         if period is None:
             return
         assert self.state is not None
-        lines = self.prorate(t, self.advance(before), self.advance(self.state), period, why)
-        self.pending.extend(lines)
-        self.spend += sum(l.amount_minor for l in lines)
+        old, new = self.advance(before), self.advance(self.state)
+        cut_now = self.cut is not None and self.cut[0] == t
+        if cut_now and new is not None:
+            new = None  # the new plan's own period starts now, billed in full on the renewal
+        if old != new:
+            change = Change(old, new, remaining_share(t, period, self.day_count), t, period.end, period, why,
+                            prorate=event.prorate)
+            self.pending.append(Placed(change, period.start))
         after = self.arrears(self.state)
         if after != self.segments[-1][1]:
             self.segments.append((t, after))
+        settings_now = self.cat.settings.change_invoice is ChangeInvoice.IMMEDIATELY
+        if event.type in _CHANGES and not cut_now and (event.invoice == "now" or (event.invoice is None and settings_now)):
+            self._invoice_change(t, period)
 
-    def _end_now(self, index: int, t: datetime, period: Period | None, why: str) -> None:
-        """Cancellation now or account deletion: the unused share of add-ons, features
-        and the like is refunded on the final invoice; the plan fee and commitments are not (Logto)."""
+    def _invoice_change(self, t: datetime, period: Period) -> None:
+        """An invoice of its own for the change: its prorations and, in arrears, the time used so far."""
         assert self.state is not None
-        before = self._copy(self.state)
-        kept = {k: v for k, v in self.advance(before).items() if k == "plan" or k.startswith("commitment:")}
+        pieces = self.pending + self._arrears_pieces(t, period)
+        self.pending = []
+        self.segments = [(t, self.arrears(self.state))]
+        if pieces:
+            self._draft(t, "change", period, None).pieces.extend(pieces)
+
+    def _end_now(self, event: Event, period: Period | None, why: str) -> None:
+        """Cancellation now or account deletion. What is credited for the unused time: add-ons and
+        features (Logto, the default), everything (Lago's termination credit note) or nothing."""
+        assert self.state is not None
+        state = self.state
+        t = event.at
         if period is not None:
-            lines = self.prorate(t, self.advance(before), kept, period, why)
-            self.pending.extend(lines)
-            self.spend += sum(l.amount_minor for l in lines)
-            self.segments.append((t, {}))
-        self.state.ended_at = t
+            old = self.advance(state)
+            if event.refund == "all":
+                kept = None
+            elif event.refund == "none":
+                kept = old
+            else:
+                kept = None if old is None else Holding.of(state.plan, dict(state.commitments), state.billing_details)
+            if old != kept:
+                self.pending.append(Placed(Change(old, kept, remaining_share(t, period, self.day_count), t,
+                                                  period.end, period, why), period.start))
+            self.segments.append((t, None))
+        state.ended_at = t
 
     def snapshot(self) -> SubscriptionState:
         assert self.state is not None
         s = self.state
         return SubscriptionState(s.plan, dict(s.quantities), dict(s.commitments), s.billing_details,
-                                 s.suspended, False, s.downgrade[0] if s.downgrade else None, None,
-                                 s.ended_at)
+                                 s.suspended, s.trial_until is not None, s.scheduled[0] if s.scheduled else None,
+                                 None, s.ended_at)
 
 
 # --- public entry points -----------------------------------------------------------
@@ -838,6 +745,18 @@ class _Replay:
 def _timeline_usage(timeline: Timeline, schedule: Schedule) -> dict[datetime, Mapping[str, Any]]:
     """The timeline's ``usage`` block keyed by the start of the period each entry belongs to."""
     return {resolve_period(schedule, key).start: value for key, value in timeline.usage.items()}
+
+
+def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: UsageLookup) -> list[Draft]:
+    """The drafts of every invoice issued up to ``until`` (no money: see :mod:`pricing.rating_segments`)."""
+    return _Replay(catalog, timeline, usage).run(until)
+
+
+def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:
+    from .rating_segments import price_drafts  # noqa: PLC0415 (rating imports pandas; only load when billing)
+
+    invoices = price_drafts(catalog, drafts)
+    return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)]
 
 
 def invoices_between(catalog: Catalog, timeline: Timeline, start: date | datetime | None = None,
@@ -855,7 +774,7 @@ def invoices_between(catalog: Catalog, timeline: Timeline, start: date | datetim
         period = resolve_period(schedule, key) if isinstance(key, str) else schedule.period_containing(key)
         table[period.start] = value
     until = as_utc(end) if end is not None else _default_horizon(timeline, schedule)
-    issued = _Replay(catalog, timeline, lambda period, closed_at: table.get(period.start)).run(until)
+    issued = _priced(catalog, plan_invoices(catalog, timeline, until, lambda period, closed_at: table.get(period.start)))
     low = as_utc(start) if start is not None else None
     return [inv for inv in issued if low is None or inv.issued_at >= low]
 
@@ -889,14 +808,15 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
             return usage
         return table.get(period.start)
 
-    issued = _Replay(catalog, timeline, lookup).run(target.end - timedelta(microseconds=1))
-    mine = [inv for inv in issued if inv.issued_at in target]
+    drafts = plan_invoices(catalog, timeline, target.end - timedelta(microseconds=1), lookup)
+    mine = [i for i, d in enumerate(drafts) if d.issued_at in target]
     if not mine:
         raise SubscriptionError(
             f"{timeline.origin}: no invoice is issued in the period {target.label()}"
             f" (the subscription bills from {_iso(timeline.events[0].at + timedelta(days=timeline.trial_days))})")
-    before = [inv for inv in mine if inv.issued_at <= moment]
-    return before[-1] if before else mine[0]
+    before = [i for i in mine if drafts[i].issued_at <= moment]
+    chosen = before[-1] if before else mine[0]
+    return _priced(catalog, drafts[: chosen + 1])[chosen]
 
 
 def bill_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,
@@ -918,4 +838,4 @@ def state_at(catalog: Catalog, timeline: Timeline, at: date | datetime) -> Subsc
     cancel_at = None
     if replay.state is not None and replay.state.cancel is not None and snap.ended_at is None:
         cancel_at = replay.schedule.period_containing(max(moment, replay.billing_start)).end
-    return replace(snap, trial=moment < replay.billing_start, cancel_at=cancel_at)
+    return replace(snap, trial=moment < replay.billing_start or snap.trial, cancel_at=cancel_at)

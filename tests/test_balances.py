@@ -94,7 +94,7 @@ def test_runway_projects_notice_and_suspension():
     ([{"date": "2026-01-05", "type": "change_plan", "plan": "platinum"}], r"events\[0\] \(change_plan on 2026-01-05\): unknown plan"),
     ([{"date": "2026-01-05", "type": "set_objects", "objects": {"users": 5000}},
       {"date": "2026-01-06", "type": "change_plan", "plan": "mini"}],
-     r"events\[1\] \(change_plan on 2026-01-06\): cannot move to 'mini': 5000 users exceed .*maximum of 1000"),
+     r"events\[1\] \(change_plan on 2026-01-06\): cannot move to 'mini': users 5,000 exceeds .*maximum of 1,000"),
     ([{"date": "2026-01-05", "type": "top_up", "amount": "1.00"}, {"date": "2026-01-04", "type": "top_up", "amount": "1.00"}],
      r"events\[1\] .*date order"),
     ([{"date": "2026-01-05", "type": "activate"}], r"events\[0\] .*not deactivated"),

@@ -20,7 +20,6 @@ from pricing.subscriptions import (
     issued_in_period,
     load_timeline,
     parse_timeline,
-    recurring_items,
     state_at,
 )
 
@@ -411,7 +410,7 @@ def test_bad_events_name_the_event(events, expected):
     ({"events": [{"at": "2026-01-05T00:00:00Z", "type": "start", "plan": "pro", "colour": 1}]}, r"colour"),
     ({"events": []}, r"events: .*at least 1 item"),
     ({"events": [{"at": "2026-01-05T00:00:00Z", "type": "start", "plan": "pro"}], "anchor": 0},
-     r"anchor: must be 'calendar', 'start' or a day number 1-31, got 0"),
+     r"anchor: must be 'calendar', 'start', a day number 1-31 or an instant, got 0"),
 ])
 def test_malformed_timelines_fail_in_one_line(data, expected):
     with pytest.raises(SubscriptionError, match=expected) as err:
@@ -461,10 +460,13 @@ def test_adding_then_immediately_removing_nets_zero(convention, start, offset, q
     assert sum(changes) == 0
 
 
-def test_recurring_items_charge_only_units_past_the_included_quantity():
-    items = recurring_items(LOGTO, "pro", {"api_resources": Decimal(7), "m2m_apps": Decimal(1), "mfa": Decimal(1)})
-    assert {k: (v.quantity, v.unit_price) for k, v in items.items()} == {
-        "plan": (1, Decimal("16.00")), "api_resources": (4, Decimal("4.00")), "mfa": (1, Decimal("48.00"))}
+def test_recurring_lines_charge_only_units_past_the_included_quantity():
+    tl = timeline("logto", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro",
+                             "quantities": {"api_resources": 7, "m2m_apps": 1, "mfa": 1}}])
+    feb = bill_period(LOGTO, tl, utc(2026, 2, 1))
+    # Pro 16.00; API resources: 7 held, 3 included = 4 x 4.00; one M2M app is included; MFA 48.00
+    assert {(l.item, l.quantity, l.amount_minor) for l in feb.lines} == {
+        ("Pro fee", 1, 1600), ("API resources", 4, 1600), ("Multi-factor authentication", 1, 4800)}
 
 
 def test_a_pending_cancellation_can_be_withdrawn():

@@ -1,0 +1,382 @@
+"""Rating segments: the drafts a subscription replay writes, priced by the one engine.
+
+Every holding and every usage window of every draft becomes a row of a usage
+table; :func:`pricing.rating.rate` prices all rows of a plan at once, with
+every charge model, exactly as it prices a quote. Here a line's exact
+full-period amount is multiplied by the piece's share of its period and
+rounded once (the catalog's rounding rule), so a prorated graduated add-on,
+a commitment and a plan fee follow the same arithmetic as a quote.
+
+A change prices both holdings and bills the difference per line: a line of
+the same plan whose amount went up is a ``proration`` charge for the rest of
+the period, one that went down a ``credit``; a plan change credits every line
+of the old plan and charges every line of the new one. ``credit_basis:
+amount_paid`` credits what was actually invoiced for the period, last in
+first out, instead of today's price.
+
+Invoice-level lines come last, in the order a quote has them: the minimum
+spend true-up, discounts, tax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, CreditBasis, Discount
+from .invoice import Invoice, Line, LineType
+from .money import Rounding, to_minor
+from .proration import describe, exact_decimal
+from .rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
+from .segments import Change, ContractMinimum, Draft, Holding, Minimum, Recurring, UsageCharge
+
+_RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
+
+
+def round_ratio(numerator: int, denominator: int, rounding: Rounding) -> int:
+    """``numerator / denominator`` rounded to an integer with the catalog's rule (exact, any size)."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    magnitude = abs(numerator)
+    quotient, remainder = divmod(magnitude, denominator)
+    twice = 2 * remainder
+    if rounding is Rounding.HALF_UP:
+        up = twice >= denominator
+    else:
+        up = twice > denominator or (twice == denominator and quotient % 2 == 1)
+    rounded = quotient + int(up)
+    return -rounded if numerator < 0 else rounded
+
+
+@dataclass(frozen=True)
+class _RatedRow:
+    """One rated row: the plan's line columns and the row's index in them."""
+
+    rating: PlanRating
+    row: int
+
+    @property
+    def lines(self) -> tuple[LineColumns, ...]:
+        return self.rating.lines
+
+
+class _Rows:
+    """Every distinct (plan, billing details, quantities) row the drafts need, rated per plan at once."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.keys: dict[_RowKey, int] = {}
+        self.groups: dict[tuple[str, bool], list[_RowKey]] = {}
+        self.rated: dict[_RowKey, _RatedRow] = {}
+
+    @staticmethod
+    def key(holding: Holding, usage: dict[str, Any] | None = None) -> _RowKey:
+        values = dict(holding.quantities)
+        if usage:
+            values.update(usage)
+        return holding.plan, holding.billing_details, tuple(sorted(values.items()))
+
+    def want(self, key: _RowKey) -> None:
+        if key not in self.keys:
+            self.keys[key] = len(self.keys)
+            self.groups.setdefault((key[0], key[1]), []).append(key)
+
+    def rate_all(self) -> None:
+        metrics = self.catalog.metrics
+        for (plan_id, details), keys in self.groups.items():
+            columns: dict[str, list[Any]] = {}
+            for position, key in enumerate(keys):
+                for name, value in key[2]:
+                    columns.setdefault(name, [0] * len(keys))[position] = value
+            frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()
+                                  if name in metrics}, index=pd.RangeIndex(len(keys)))
+            if frame.shape[1] == 0:
+                frame = pd.DataFrame(index=pd.RangeIndex(len(keys)))
+            options = RateOptions(include_minimum=False, include_plan_discounts=False, tax_percent=Decimal(0),
+                                  billing_details=details)
+            rated = rate(self.catalog, frame, [plan_id], options).plans[plan_id]
+            for position, key in enumerate(keys):
+                self.rated[key] = _RatedRow(rated, position)
+
+    def get(self, key: _RowKey) -> _RatedRow:
+        return self.rated[key]
+
+
+@dataclass
+class _Lot:
+    """What was invoiced for one line this period: the full-period amount it covered, the share, the minor paid."""
+
+    full: Fraction
+    left: Fraction
+    part: Fraction
+    minor: int
+
+
+class _Pricer:
+    def __init__(self, catalog: Catalog, rows: _Rows) -> None:
+        self.cat = catalog
+        self.rows = rows
+        self.d = catalog.decimals
+        self.rounding = catalog.settings.rounding
+        self.day_count = catalog.settings.day_count
+        self.spend: dict[tuple[str, Any], int] = {}
+        self.billed: dict[str, int] = {}  # customer -> total invoiced so far
+        self.lots: dict[tuple[str, str, int], list[_Lot]] = {}
+
+    # -- amounts ---------------------------------------------------------------
+
+    def _minor(self, exact: Fraction) -> int:
+        scaled = exact * 10**self.d
+        return round_ratio(scaled.numerator, scaled.denominator, self.rounding)
+
+    def _exact_decimal(self, exact: Fraction) -> Decimal:
+        return exact_decimal(exact).quantize(Decimal(1).scaleb(-(self.d + 6))).normalize()
+
+    @staticmethod
+    def _full(col: LineColumns, row: int) -> Fraction:
+        return Fraction(int(col.exact_amount[row]), 10**col.exact_scale)
+
+    @staticmethod
+    def _quantity(col: LineColumns, row: int) -> Decimal:
+        return Decimal(int(col.quantity[row])).scaleb(-col.quantity_scale)
+
+    def _span(self, part: Fraction, piece: Recurring | Change) -> str:
+        return "the full period" if part == 1 else describe(part, self.day_count, piece.period)
+
+    # -- pieces ----------------------------------------------------------------
+
+    def recurring(self, customer: str, piece: Recurring) -> list[Line]:
+        rated = self.rows.get(_Rows.key(piece.holding))
+        out: list[Line] = []
+        advance = not piece.arrears
+        for k, col in enumerate(rated.lines):
+            if not col.recurring:
+                continue
+            full = self._full(col, rated.row)
+            if full == 0:
+                continue
+            part = Fraction(1) if piece.full or not col.prorated else piece.share
+            minor = self._minor(full * part)
+            base = col.explain(rated.row) if col.explain else ""
+            what = "in arrears: " if piece.arrears else ""
+            span = self._span(part, piece) + ("" if col.prorated or part != 1 or piece.share == 1 else ", not prorated")
+            out.append(Line(col.item, col.line_type, self._quantity(col, rated.row), col.unit_price, minor,
+                            self._exact_decimal(full * part), f"{what}{base}; for {span}", col.metric,
+                            piece.start, piece.end, col.tiers(rated.row) if col.tiers else ()))
+            if advance:
+                self.lots[(customer, piece.holding.plan, k)] = [_Lot(full, full, part, minor)]
+        return out
+
+    def change(self, customer: str, piece: Change) -> list[Line]:
+        if not piece.prorate or piece.share == 0:
+            return []
+        before = self.rows.get(_Rows.key(piece.before)) if piece.before else None
+        after = self.rows.get(_Rows.key(piece.after)) if piece.after else None
+        lines: list[Line] = []
+        same_plan = before is not None and after is not None and piece.before.plan == piece.after.plan  # type: ignore[union-attr]
+        if same_plan:
+            assert before is not None and after is not None and piece.after is not None
+            for k, (old, new) in enumerate(zip(before.lines, after.lines)):
+                if not new.recurring:
+                    continue
+                delta = self._full(new, after.row) - self._full(old, before.row)
+                quantity = self._quantity(new, after.row) - self._quantity(old, before.row)
+                if delta > 0:
+                    lines.append(self._charge(customer, piece, piece.after.plan, k, new, after.row, delta, abs(quantity)))
+                elif delta < 0:
+                    lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta, abs(quantity)))
+            return lines
+        if before is not None and piece.before is not None:
+            for k, col in enumerate(before.lines):
+                full = self._full(col, before.row)
+                if col.recurring and full:
+                    lines.append(self._credit(customer, piece, piece.before.plan, k, col, before.row, full,
+                                              self._quantity(col, before.row)))
+        if after is not None and piece.after is not None:
+            for k, col in enumerate(after.lines):
+                full = self._full(col, after.row)
+                if col.recurring and full:
+                    lines.append(self._charge(customer, piece, piece.after.plan, k, col, after.row, full,
+                                              self._quantity(col, after.row)))
+        return lines
+
+    def _words(self, col: LineColumns, quantity: Decimal, full: Fraction) -> str:
+        if col.unit_price is not None and quantity and Fraction(quantity * col.unit_price) == full:
+            return f"{quantity} x {col.unit_price}"
+        return f"{self.cat.currency} {self._exact_decimal(full)} a period"
+
+    def _charge(self, customer: str, piece: Change, plan: str, k: int, col: LineColumns, row: int,
+                full: Fraction, quantity: Decimal) -> Line:
+        part = piece.share if col.prorated else Fraction(1)
+        minor = self._minor(full * part)
+        self.lots.setdefault((customer, plan, k), []).append(_Lot(full, full, part, minor))
+        return Line(col.item, LineType.PRORATION, quantity, col.unit_price, minor, self._exact_decimal(full * part),
+                    f"{piece.why}: remaining time, {self._words(col, quantity, full)} for {self._span(part, piece)}",
+                    col.metric, piece.start, piece.end)
+
+    def _credit(self, customer: str, piece: Change, plan: str, k: int, col: LineColumns, row: int,
+                full: Fraction, quantity: Decimal) -> Line:
+        if not col.prorated:
+            # NOTE: a line billed in full for the period is not refunded when it shrinks (Lago)
+            return Line(col.item, LineType.CREDIT, quantity, col.unit_price, 0, Decimal(0),
+                        f"{piece.why}: billed in full for the period, nothing refunded", col.metric,
+                        piece.start, piece.end)
+        part = piece.share
+        paid = Fraction(0)
+        left = full
+        lots = self.lots.get((customer, plan, k), [])
+        while left > 0 and lots:
+            lot = lots[-1]
+            take = min(left, lot.left)
+            if lot.part and lot.full:
+                paid += Fraction(lot.minor, 10**self.d) * take / lot.full * part / lot.part
+            lot.left -= take
+            left -= take
+            if lot.left == 0:
+                lots.pop()
+        if self.cat.settings.credit_basis is CreditBasis.AMOUNT_PAID:
+            minor = self._minor(-paid)
+            return Line(col.item, LineType.CREDIT, quantity, None, minor, self._exact_decimal(-paid),
+                        f"{piece.why}: unused time, {self._span(part, piece)} of what was paid", col.metric,
+                        piece.start, piece.end)
+        minor = self._minor(-full * part)
+        return Line(col.item, LineType.CREDIT, quantity, col.unit_price, minor, self._exact_decimal(-full * part),
+                    f"{piece.why}: unused time, {self._words(col, quantity, full)} for {self._span(part, piece)}",
+                    col.metric, piece.start, piece.end)
+
+    def usage(self, piece: UsageCharge) -> tuple[list[Line], bool, str | None]:
+        rated = self.rows.get(_Rows.key(piece.holding, dict(piece.usage)))
+        out = []
+        for col in rated.lines:
+            if col.recurring:
+                continue
+            line = col.line(rated.row)
+            out.append(Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor,
+                            line.exact_amount, line.explanation, line.metric, piece.start, piece.end, line.tiers))
+        chunk, local = rated.rating.chunk_of(rated.row)
+        return out, bool(chunk.eligible[local]), chunk.reason[local]
+
+    def minimum(self, customer: str, piece: Minimum, spend_period: Any) -> list[Line]:
+        plan = self.cat.plan(piece.plan)
+        if plan.minimum_spend is None:
+            return []
+        minimum = self._minor(Fraction(plan.minimum_spend.amount) * piece.share)
+        spent = self.spend.get((customer, spend_period), 0)
+        shortfall = max(minimum - spent, 0)
+        if shortfall == 0:
+            return []
+        span = "the full period" if piece.share == 1 else describe(piece.share, self.day_count, piece.period)
+        return [Line("Minimum spend true-up", LineType.MINIMUM, Decimal(1), None, shortfall,
+                     Decimal(shortfall).scaleb(-self.d),
+                     f"minimum {plan.minimum_spend.amount} for {span} = {Decimal(minimum).scaleb(-self.d)};"
+                     f" spent {Decimal(spent).scaleb(-self.d)}", None, piece.start, piece.end)]
+
+    def contract_minimum(self, customer: str, piece: ContractMinimum, so_far: int) -> list[Line]:
+        minimum = to_minor(piece.amount, self.d, self.rounding)
+        spent = self.billed.get(customer, 0) + so_far
+        if spent >= minimum:
+            return []
+        return [Line("Contract minimum spend", LineType.MINIMUM, Decimal(1), None, minimum - spent,
+                     Decimal(minimum - spent).scaleb(-self.d),
+                     f"contract minimum {piece.amount}; invoiced {Decimal(spent).scaleb(-self.d)} over the subscription",
+                     None, piece.start, piece.end)]
+
+    # -- invoices ----------------------------------------------------------------
+
+    def price(self, draft: Draft) -> Invoice:
+        lines: list[Line] = []
+        eligible, reason = True, None
+        for placed in draft.pieces:
+            piece = placed.piece
+            if isinstance(piece, Recurring):
+                new = self.recurring(draft.customer_id, piece)
+            elif isinstance(piece, Change):
+                new = self.change(draft.customer_id, piece)
+            elif isinstance(piece, UsageCharge):
+                new, ok, why = self.usage(piece)
+                if not ok and eligible:
+                    eligible, reason = False, why
+            elif isinstance(piece, Minimum):
+                new = self.minimum(draft.customer_id, piece, placed.spend_period)
+            else:
+                new = self.contract_minimum(draft.customer_id, piece, sum(l.amount_minor for l in lines))
+            if placed.spend_period is not None:
+                key = (draft.customer_id, placed.spend_period)
+                self.spend[key] = self.spend.get(key, 0) + sum(l.amount_minor for l in new)
+            lines.extend(new)
+        lines.extend(self._invoice_level(draft, lines))
+        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
+        return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
+                       lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
+                       period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes))
+
+    def _invoice_level(self, draft: Draft, lines: Sequence[Line]) -> list[Line]:
+        """Discounts on the subtotal, then tax on the net: the quote's own discount and tax lines."""
+        out: list[Line] = []
+        plan = self.cat.plans.get(draft.plan)
+        discounts: list[Discount] = [*(plan.discounts if plan else ()), *draft.discounts]
+        subtotal = np.array([sum(l.amount_minor for l in lines)], dtype=object)
+        start, end = draft.period.start, draft.period.end
+        for discount in discounts:
+            if discount.periods is not None and draft.period_index >= discount.periods:
+                continue
+            line = _discount_line(self.cat, discount, subtotal).line(0)
+            if line.amount_minor:
+                out.append(_dated(line, start, end))
+                subtotal = subtotal + line.amount_minor
+        tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
+        if tax_percent:
+            out.append(_dated(_tax_line(self.cat, tax_percent, subtotal).line(0), start, end))
+        return out
+
+
+def _dated(line: Line, start: Any, end: Any) -> Line:
+    return Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor, line.exact_amount,
+                line.explanation, line.metric, start, end, line.tiers)
+
+
+def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice]:
+    """Price drafts in order (a customer's drafts in the order they were issued).
+
+    All rows of all drafts are rated first, per plan, in one vectorized call
+    each; then each draft's lines are assembled, so minimums and
+    ``amount_paid`` credits see what earlier drafts invoiced.
+    """
+    drafts = list(drafts)
+    rows = _Rows(catalog)
+    for draft in drafts:
+        for placed in draft.pieces:
+            piece = placed.piece
+            if isinstance(piece, Recurring):
+                rows.want(_Rows.key(piece.holding))
+            elif isinstance(piece, Change):
+                for holding in (piece.before, piece.after):
+                    if holding is not None:
+                        rows.want(_Rows.key(holding))
+            elif isinstance(piece, UsageCharge):
+                rows.want(_Rows.key(piece.holding, dict(piece.usage)))
+    rows.rate_all()
+    pricer = _Pricer(catalog, rows)
+    return [pricer.price(draft) for draft in drafts]
+
+
+def recurring_amount(catalog: Catalog, holding: Holding) -> Fraction:
+    """The full-period amount of a holding's recurring lines (a prepaid plan's price per period)."""
+    rows = _Rows(catalog)
+    key = _Rows.key(holding)
+    rows.want(key)
+    rows.rate_all()
+    rated = rows.get(key)
+    return sum((_Pricer._full(col, rated.row) for col in rated.lines if col.recurring), Fraction(0))
+
+
+def prorated_minor(catalog: Catalog, amount: Fraction, part: Fraction) -> int:
+    """``amount x part`` rounded once to the catalog's minor unit."""
+    scaled = amount * part * 10**catalog.decimals
+    return round_ratio(scaled.numerator, scaled.denominator, catalog.settings.rounding)

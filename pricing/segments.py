@@ -1,0 +1,135 @@
+"""Segments: what a customer held, for how long, and on which invoice it is billed.
+
+The subscription replay (:mod:`pricing.subscriptions`) is a state machine
+that never computes money. For every invoice it issues it writes a
+:class:`Draft`: a list of pieces, each naming a :class:`Holding` (plan,
+quantities held, commitments) and the exact share of its billing period it
+covers. :func:`pricing.rating.price_drafts` prices the pieces with the same
+charge models and rating code that price a quote, rounds each line once and
+adds the minimum, discount and tax lines.
+
+Pieces:
+
+- :class:`Recurring`: a holding's recurring lines (plan fee, add-ons,
+  features, held seats, commitments) for ``share`` of a period, billed in
+  advance for the coming period or in arrears for a segment that ended;
+- :class:`Change`: the difference between two holdings for the rest of a
+  period (a charge for what is new, a credit for what is gone);
+- :class:`UsageCharge`: the metered usage of a closed window, rated on the
+  holding in force when it closed;
+- :class:`Minimum`: a plan's minimum spend for ``share`` of a period,
+  against what the period was invoiced;
+- :class:`ContractMinimum`: a timeline's minimum over the whole
+  subscription, checked at termination.
+
+Every piece names the billing period its amount counts towards
+(``spend_period``), so a minimum knows what was spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+from .catalog import Discount
+from .periods import Period
+
+InvoiceKind = Literal["opening", "renewal", "change", "final", "threshold"]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What a customer holds under one plan: count, flag and commitment metrics."""
+
+    plan: str
+    quantities: tuple[tuple[str, Decimal], ...] = ()
+    billing_details: bool = True
+
+    @classmethod
+    def of(cls, plan: str, quantities: Mapping[str, Decimal], billing_details: bool = True) -> Holding:
+        return cls(plan, tuple(sorted((k, Decimal(v)) for k, v in quantities.items())), billing_details)
+
+    def row(self) -> dict[str, Any]:
+        return dict(self.quantities)
+
+
+@dataclass(frozen=True)
+class Recurring:
+    holding: Holding
+    share: Fraction
+    start: datetime
+    end: datetime
+    period: Period
+    arrears: bool = False
+    full: bool = False  # True: bill every line in full, prorated or not (a period billed whole)
+
+
+@dataclass(frozen=True)
+class Change:
+    """``before`` -> ``after`` at ``start``, for the rest of ``period`` (``share``)."""
+
+    before: Holding | None
+    after: Holding | None
+    share: Fraction
+    start: datetime
+    end: datetime
+    period: Period
+    why: str
+    prorate: bool = True  # False: the change costs nothing until the next period (no proration)
+
+
+@dataclass(frozen=True)
+class UsageCharge:
+    holding: Holding
+    usage: Mapping[str, Any]
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Minimum:
+    plan: str
+    share: Fraction
+    start: datetime
+    end: datetime
+    period: Period
+
+
+@dataclass(frozen=True)
+class ContractMinimum:
+    amount: Decimal
+    start: datetime
+    end: datetime | None
+
+
+Piece = Recurring | Change | UsageCharge | Minimum | ContractMinimum
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A piece on its invoice, with the billing period its amount counts towards."""
+
+    piece: Piece
+    spend_period: datetime | None
+
+
+@dataclass
+class Draft:
+    """One invoice before pricing: when and why it is issued, and its pieces in order."""
+
+    customer_id: str
+    issued_at: datetime
+    kind: InvoiceKind
+    period: Period
+    closes: tuple[datetime, datetime] | None
+    plan: str
+    pieces: list[Placed] = field(default_factory=list)
+    period_index: int = 0  # billing periods since the first, for discounts limited to N periods
+    discounts: tuple[Discount, ...] = ()
+    tax_percent: Decimal | None = None
+    notes: list[str] = field(default_factory=list)
+    deduct: list[int] = field(default_factory=list)  # indices of earlier drafts a period-end invoice nets
