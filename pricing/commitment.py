@@ -27,7 +27,7 @@ import pandas as pd
 from .catalog import Catalog, MetricKind
 from .errors import UsageError
 from .money import decimal_places, round_scaled, scaled_int
-from .rating import RateOptions, _included, parse_quantity, rate, usage_columns
+from .rating import RateOptions, included_units, parse_quantity, rate, usage_columns
 
 Method = Literal["scenarios", "triangular"]
 SCENARIO_WEIGHTS = (0.25, 0.5, 0.25)
@@ -194,7 +194,7 @@ def analyse_commitment(
     # unused commitment: committed units the billable usage (after free units) did not reach
     charge = _commitment_charge(catalog, plan_id, option)
     columns = usage_columns(catalog, frame)
-    included = _included(catalog, charge, columns)
+    included = included_units(catalog, charge, columns)
     usage_scaled = columns.values[option.metric]
     billable = usage_scaled if included is None else np.maximum(usage_scaled - included, 0)
     q_scale = catalog.metrics[option.metric].decimals

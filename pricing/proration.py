@@ -3,8 +3,8 @@
 One function, :func:`share`, serves every part of the workbench that splits a
 period's price: add-ons added or removed, upgrades, partial first periods,
 minimum true-ups and prepaid daily debits. It returns a :class:`Fraction`, so
-a share of 1/3 stays 1/3 until the single rounding of the line
-(:func:`prorated_minor`).
+a share of 1/3 stays 1/3 until rating rounds the line once
+(:mod:`pricing.rating_segments`). No money is computed here.
 
 Day-count conventions (``catalog.settings.day_count``):
 
@@ -30,7 +30,6 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from .catalog import DayCount
-from .money import Rounding, to_minor
 from .periods import Period, as_utc
 
 _MICRO = timedelta(microseconds=1)
@@ -85,21 +84,6 @@ def exact_decimal(value: Fraction) -> Decimal:
     with localcontext() as ctx:
         ctx.prec = 60  # far beyond any tie: denominators here are < 10**20
         return Decimal(value.numerator) / Decimal(value.denominator)
-
-
-def prorated_minor(amount: Decimal | Fraction, part: Fraction, decimals: int,
-                   rounding: Rounding = Rounding.HALF_UP) -> tuple[int, Decimal]:
-    """``amount x part`` rounded once to minor units; also the exact value for display.
-
-    Credits are computed as negative amounts and round half away from zero,
-    so a credit mirrors the charge it reverses cent for cent.
-    """
-    exact = exact_decimal(Fraction(amount) * part)
-    minor = to_minor(exact, decimals, rounding)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        shown = exact.quantize(Decimal(1).scaleb(-(decimals + 6))).normalize()
-    return minor, shown
 
 
 def describe(part: Fraction, convention: DayCount, period: Period) -> str:

@@ -597,9 +597,14 @@ def limit_problem(catalog: Catalog, plan_id: str, quantities: Mapping[str, Any])
     return None
 
 
-def included_units(catalog: Catalog, charge: Any, usage: pd.DataFrame | Mapping[str, Any]) -> Array | None:
-    """Free units of a charge per usage row (scaled by the metric's decimals); None without an allowance."""
-    return _included(catalog, charge, usage_columns(catalog, usage))
+def included_units(catalog: Catalog, charge: Any,
+                   usage: UsageColumns | pd.DataFrame | Mapping[str, Any]) -> Array | None:
+    """Free units of a charge per usage row (scaled by the metric's decimals); None without an allowance.
+
+    The one included-units rule: quotes, invoices, commitment advice and tenant reports all ask here.
+    """
+    columns = usage if isinstance(usage, UsageColumns) else usage_columns(catalog, usage)
+    return _included(catalog, charge, columns)
 
 
 # --- explanations ---------------------------------------------------------------

@@ -35,6 +35,7 @@ from .catalog import (
 from .errors import PricingError, ReportError
 from .metering import month_bounds, qualifies
 from .money import from_minor
+from .rating import included_units
 
 if TYPE_CHECKING:
     from .store import Store
@@ -552,11 +553,12 @@ def included_use(store: Store, month: str, customer: str, tenant: str) -> pd.Dat
         inc = charge.included
         if inc is None:
             continue
-        if inc.unlimited:
-            included: Decimal | None = None
-        else:
-            basis = Decimal(usage.get(inc.per_unit_of, 0)) if inc.per_unit_of else Decimal(0)
-            included = max(inc.at_least, inc.quantity + inc.times * basis)
+        included: Decimal | None = None
+        if not inc.unlimited:
+            held = {m: v for m, v in usage.items() if m in catalog.metrics}
+            free = included_units(catalog, charge, held)
+            assert free is not None
+            included = Decimal(int(free[0])).scaleb(-catalog.metrics[charge.metric].decimals)
         used = usage.get(charge.metric, 0)
         rows.append({
             "metric": charge.metric, "charge": charge.label, "included": None if included is None else int(included),

@@ -302,6 +302,10 @@ class PlanComparisonApp:
         rows: list[W.Widget] = []
         for metric in catalog.charged_metrics():
             spec = catalog.metrics[metric]
+            if spec.kind is MetricKind.COMMITMENT:
+                # NOTE: each plan's own committed quantity applies, as in `pricing quote`; the
+                # commitment panel below explores other levels
+                continue
             value = start.get(metric, 0)
             label = f"{spec.name} ({metric})"
             if spec.kind is MetricKind.FLAG:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from pricing.catalog import DayCount, Interval
 from pricing.money import Rounding, to_minor
 from pricing.periods import Period, Schedule
-from pricing.proration import exact_decimal, prorated_minor, remaining_share, share
+from pricing.proration import exact_decimal, remaining_share, share
+from pricing.rating_segments import round_ratio
 
 
 def utc(*args: int) -> datetime:
@@ -60,13 +61,19 @@ def test_last_second_of_a_period():
     assert remaining_share(last, MARCH, DayCount.ACTUAL_DAYS) == Fraction(1, 31)
 
 
+def prorated_minor(amount: Decimal, part: Fraction, decimals: int, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """The engine's one rounding of a prorated amount (pricing.rating_segments)."""
+    scaled = Fraction(amount) * part * 10**decimals
+    return round_ratio(scaled.numerator, scaled.denominator, rounding)
+
+
 def test_rounding_once_half_up_mirrors_credits():
-    # 48 x 1/64 = 0.75 exactly; 1 x 1/8 cent ties
-    assert prorated_minor(Decimal("0.10"), Fraction(1, 4), 2) == (3, Decimal("0.025"))
-    assert prorated_minor(Decimal("-0.10"), Fraction(1, 4), 2)[0] == -3
-    assert prorated_minor(Decimal("0.10"), Fraction(1, 4), 2, Rounding.HALF_EVEN)[0] == 2
-    assert prorated_minor(Decimal("16.00"), Fraction(1, 3), 2)[0] == 533
-    assert prorated_minor(Decimal(30000), Fraction(1, 3), 0)[0] == 10000  # JPY, no minor unit
+    # 0.10 x 1/4 = 0.025: a tie, away from zero both ways; banker's rounding to even
+    assert prorated_minor(Decimal("0.10"), Fraction(1, 4), 2) == 3
+    assert prorated_minor(Decimal("-0.10"), Fraction(1, 4), 2) == -3
+    assert prorated_minor(Decimal("0.10"), Fraction(1, 4), 2, Rounding.HALF_EVEN) == 2
+    assert prorated_minor(Decimal("16.00"), Fraction(1, 3), 2) == 533
+    assert prorated_minor(Decimal(30000), Fraction(1, 3), 0) == 10000  # JPY, no minor unit
 
 
 def test_exact_decimal_rounds_like_to_minor():
@@ -92,7 +99,7 @@ def test_partition_pieces_add_up_to_the_full_price(period, convention, data, pri
     parts = [share(a, b, period, convention) for a, b in zip(points, points[1:])]
     assert sum(parts) == 1
     assert all(0 <= p <= 1 for p in parts)
-    pieces = [prorated_minor(price, p, 2)[0] for p in parts]
+    pieces = [prorated_minor(price, p, 2) for p in parts]
     full = to_minor(price, 2)
     assert abs(sum(pieces) - full) <= len(pieces)
 
@@ -101,6 +108,6 @@ def test_partition_pieces_add_up_to_the_full_price(period, convention, data, pri
        offset=st.floats(0, 1), price=st.decimals(min_value=0, max_value=10000, places=2))
 def test_adding_then_removing_at_once_nets_zero(period, convention, offset, price):
     t = period.start + (period.end - period.start) * offset
-    charge = prorated_minor(price, remaining_share(t, period, convention), 2)[0]
-    credit = prorated_minor(-price, remaining_share(t, period, convention), 2)[0]
+    charge = prorated_minor(price, remaining_share(t, period, convention), 2)
+    credit = prorated_minor(-price, remaining_share(t, period, convention), 2)
     assert charge + credit == 0
