@@ -32,7 +32,10 @@ from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
 from .metering import month_bounds, metered_metrics
 from .money import format_minor
-from .subscriptions import Timeline, invoices_between, parse_timeline, timeline_schedule
+from .periods import Period
+from .rating_segments import price_drafts
+from .segments import Draft, drafts_needed
+from .subscriptions import Timeline, UsageLookup, parse_timeline, plan_invoices
 from .yaml_files import parse_yaml
 
 if TYPE_CHECKING:
@@ -101,6 +104,24 @@ def _catalog_usage(catalog: Catalog, values: Mapping[str, int] | None) -> dict[s
     return {m: int(values.get(m, 0)) for m in metered_metrics(catalog)}
 
 
+def _usage_lookup(catalog: Catalog, customer_id: str,
+                  usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> UsageLookup:
+    """Each closed billing period bills the usage of the calendar month holding its middle."""
+    def lookup(period: Period, closed_at: datetime) -> Mapping[str, Any] | None:
+        values = usage.get(month_of(_midpoint(period.start, period.end)), {}).get(customer_id)
+        return _catalog_usage(catalog, values)
+    return lookup
+
+
+def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
+                    usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]]:
+    """The timeline's drafts up to the end of ``month``, and which of them are issued in
+    ``(start of month, start of next month]``."""
+    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage))
+    return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
+
+
 def timeline_invoices(catalog: Catalog, timeline: Timeline, month: str,
                       usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[Invoice]:
     """The invoices ``timeline`` issues in ``(start of month, start of next month]``.
@@ -108,18 +129,22 @@ def timeline_invoices(catalog: Catalog, timeline: Timeline, month: str,
     ``usage`` is month -> customer -> metric -> value; each closed period gets
     the usage of the calendar month holding its middle.
     """
-    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
-    schedule = timeline_schedule(catalog, timeline)
-    table: dict[datetime, Mapping[str, Any]] = {}
-    for period in schedule.periods_from(start - timedelta(days=400 if catalog.interval.value == "year" else 100)):
-        if period.start > end:
-            break
-        values = usage.get(month_of(_midpoint(period.start, period.end)), {}).get(timeline.customer_id)
-        per_catalog = _catalog_usage(catalog, values)
-        if per_catalog is not None:
-            table[period.start] = per_catalog
-    issued = invoices_between(catalog, timeline, start, end, usage=table)
-    return [item.invoice for item in issued if start < item.issued_at <= end]
+    return _price_many(catalog, [timeline_drafts(catalog, timeline, month, usage)])
+
+
+def _price_many(catalog: Catalog, batches: list[tuple[list[Draft], list[int]]]) -> list[Invoice]:
+    """Price the wanted drafts of many timelines of one catalog in one rating pass."""
+    flat: list[Draft] = []
+    positions: list[int] = []
+    for drafts, wanted in batches:
+        needed = drafts_needed(drafts, wanted)
+        keep = set(wanted)
+        for i in needed:
+            if i in keep:
+                positions.append(len(flat))
+            flat.append(drafts[i])
+    invoices = price_drafts(catalog, flat)
+    return [invoices[i] for i in positions]
 
 
 def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:
@@ -195,12 +220,15 @@ def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
     usage = usage_by_month(store, [before, month])
     catalogs: dict[str, Catalog] = {}
     invoices: list[Invoice] = []
+    batches: dict[str, list[tuple[list[Draft], list[int]]]] = {}
     for customer_id, timeline in load_timelines(store).items():
         catalog = catalogs.setdefault(timeline.catalog, load_catalog(timeline.catalog))
         try:
-            invoices.extend(timeline_invoices(catalog, timeline, month, usage))
+            batches.setdefault(catalog.id, []).append(timeline_drafts(catalog, timeline, month, usage))
         except PricingError as exc:
             raise ReportError(f"customer {customer_id}: {exc}") from None
+    for catalog_id, batch in batches.items():
+        invoices.extend(_price_many(catalogs[catalog_id], batch))
     for customer_id, result in ledger_results(store, month).items():
         catalog = catalogs.setdefault(result.catalog, load_catalog(result.catalog))
         statement = prepaid_statement(catalog, result, month)
@@ -214,5 +242,5 @@ def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
 
 __all__ = [
     "BillingRun", "bill_month", "check_month", "ledger_results", "load_timelines", "prepaid_statement",
-    "previous_month", "timeline_invoices", "usage_by_month",
+    "previous_month", "timeline_drafts", "timeline_invoices", "usage_by_month",
 ]

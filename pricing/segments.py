@@ -133,3 +133,21 @@ class Draft:
     tax_percent: Decimal | None = None
     notes: list[str] = field(default_factory=list)
     deduct: list[int] = field(default_factory=list)  # indices of earlier drafts a period-end invoice nets
+
+
+def drafts_needed(drafts: list[Draft], wanted: list[int]) -> list[int]:
+    """Which drafts must be priced to price ``wanted`` exactly, in order.
+
+    A minimum and an ``amount_paid`` credit read what was invoiced for the
+    same billing period, possibly on an earlier invoice; a contract minimum
+    reads the whole history.
+    """
+    if not wanted:
+        return []
+    if any(isinstance(p.piece, ContractMinimum) for i in wanted for p in drafts[i].pieces):
+        return list(range(max(wanted) + 1))
+    periods = {p.spend_period for i in wanted for p in drafts[i].pieces if p.spend_period is not None}
+    chosen = set(wanted)
+    chosen.update(i for i, d in enumerate(drafts[: max(wanted)])
+                  if any(p.spend_period in periods for p in d.pieces))
+    return sorted(chosen)
