@@ -328,12 +328,15 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     if plan in {"standard", "business"} and rng.random() < 0.25 and (m := c.moment(max(c.signup, c.window_start))):
         bigger = {"standard": "business", "business": "custom"}[plan]
         events.append((m.date(), "{date: \"%s\", type: change_plan, plan: %s}" % (m.date().isoformat(), bigger)))
+    inactive = False
     if rng.random() < 0.05 and (m := c.moment(max(c.signup, c.window_start))):
         events.append((m.date(), "{date: \"%s\", type: deactivate}" % m.date().isoformat()))
         back = m.date() + timedelta(days=int(rng.integers(2, 10)))
         if back < end:
             events.append((back, "{date: \"%s\", type: activate}" % back.isoformat()))
-    if c.churn is not None:
+        else:
+            inactive = True  # deactivated until the end: churn has nothing left to deactivate
+    if c.churn is not None and not inactive:
         events.append((c.churn.date(), "{date: \"%s\", type: deactivate}" % c.churn.date().isoformat()))
     events.sort(key=lambda item: item[0])
     lines = [
