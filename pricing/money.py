@@ -106,11 +106,19 @@ def round_scaled(numerator: np.ndarray, shift: int, rounding: Rounding = Roundin
     """
     if shift == 0:
         return numerator
+    low = int(numerator.min()) if len(numerator) else 0
+    if numerator.dtype != object and len(numerator):
+        # NOTE: int64 would wrap silently past 2**63: scale shifts and the added half switch
+        # to Python ints first (2**62 leaves room for one more sum of lines)
+        top = max(-low, int(numerator.max()))
+        factor = 10 ** abs(shift)
+        if (top * factor if shift < 0 else top + factor) >= 2**62:
+            numerator = numerator.astype(object)
     if shift < 0:
         return numerator * (10 ** (-shift))
     divisor = 10**shift
     half = divisor // 2
-    non_negative = len(numerator) == 0 or numerator.min() >= 0
+    non_negative = low >= 0
     if rounding is Rounding.HALF_UP:
         # NOTE: charges are almost always >= 0; skipping abs/sign there halves the work
         if non_negative:

@@ -48,8 +48,9 @@ def graduate(billable: Array, bounds: Sequence[int | None], prices: Sequence[int
     ``prices`` are already scaled to the amount scale of one unit (or of one
     block, for a tier with a size); ``flats`` to the amount scale.
     """
-    top_bound = max((b for b in bounds if b is not None), default=0)
-    billable = exact(billable, sum(prices), sum(flats) + top_bound)
+    # bounds and sizes are subtracted from and divide the quantities: past int64 they need Python ints too
+    top = max((b for b in bounds if b is not None), default=0) + max((s for s in sizes if s is not None), default=0)
+    billable = exact(billable, sum(prices), sum(flats) + top)
     amount = billable * 0
     units_per_tier: list[Array] = []
     entered_per_tier: list[Array] = []

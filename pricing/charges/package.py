@@ -30,7 +30,7 @@ class Package(ChargeModel[PackageCharge, PackageResult]):
         # amount scale is qscale + pscale for every model, so a block's price is lifted by 10**qscale;
         # blocks <= units (size >= 1 scaled unit), so bounding the units bounds the product
         price = scaled_int(self.charge.package_price, pscale) * 10**self.qscale
-        billable = exact(billable, price)
+        billable = exact(billable, price, size)  # a size past int64 divides Python ints only
         count = blocks(billable, size, self.rounding)
         return PackageResult(count * price, count, 0, self.charge.package_price, billable)
 

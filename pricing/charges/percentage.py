@@ -21,7 +21,7 @@ class Percentage(ChargeModel[PercentageCharge, ModelResult]):
         billable = exact(billable, rate, fixed)
         # NOTE: the fixed fee is due once per period with a non-zero amount (per-transaction
         # fees need the transactions themselves: see pricing.charges.transactions)
-        amount = billable * rate + (billable > 0) * fixed
+        amount = billable * rate + (billable > 0).astype(billable.dtype) * fixed
         return ModelResult(amount, billable, self.qscale, self.charge.rate / 100)
 
     def explain(self, result: ModelResult, row: int) -> str:

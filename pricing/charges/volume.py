@@ -40,7 +40,8 @@ class Volume(ChargeModel[VolumeCharge, VolumeResult]):
         sizes = [block_size(t, self.qscale) for t in tiers]
         prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale) for t, s in zip(tiers, sizes)]
         flats = [scaled_int(t.flat_fee, pscale) * 10**self.qscale for t in tiers]
-        billable = exact(billable, max(prices), max(flats) + max(finite, default=0))
+        # bounds and sizes are compared with and divide the quantities: past int64 they need Python ints too
+        billable = exact(billable, max(prices), max(flats) + max(finite, default=0) + max(s or 0 for s in sizes))
         dtype = billable.dtype
         side = "left" if self.settings.tier_bounds is TierBounds.UP_TO_INCLUSIVE else "right"
         # index of the first tier whose bound holds the quantity
