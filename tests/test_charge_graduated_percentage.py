@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from pricing.candidates import apply_overrides, price_parameters
 from pricing.errors import CatalogError
 from pricing.rating import rate_one
+from pricing.reports import plan_rules
 
 from conftest import make_catalog
 
@@ -75,3 +77,15 @@ def test_tier_bounds_are_checked_and_the_error_names_the_field():
     bad = CHARGE.replace("up_to: 10000", "up_to: 500")
     with pytest.raises(CatalogError, match=r"plans\.p\.charges\.0: tier bounds must be positive and ascending"):
         make_catalog(bad, metrics=AMOUNT)
+
+
+def test_plan_rules_and_price_parameters_name_the_rates():
+    catalog = make_catalog(CHARGE, metrics=AMOUNT, currency="USD")
+    assert plan_rules(catalog, "p")[1] == (
+        "volume: up to 1,000 at 1% of the amount + USD 200.00 flat; up to 10,000 at 2% of the amount"
+        " + USD 300.00 flat; above 10,000 at 3% of the amount + USD 400.00 flat (each tier prices its own units).")
+    kinds = {p.key: p.kind for p in price_parameters(catalog)}
+    assert kinds["p.volume.tiers.1.rate"] == "tier_rate"
+    cheaper = apply_overrides(catalog, {"p.volume.tiers.1.rate": "1.5"})
+    # 5,050: 1,000 x 1% + 200 + 4,050 x 1.5% + 300 = 10 + 200 + 60.75 + 300
+    assert rate_one(cheaper, "p", {"volume": "5050"}).total() == Decimal("570.75")

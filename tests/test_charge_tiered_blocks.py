@@ -12,8 +12,10 @@ from decimal import Decimal
 
 import pytest
 
+from pricing.candidates import apply_overrides, price_parameters
 from pricing.errors import CatalogError
 from pricing.rating import rate_one
+from pricing.reports import plan_rules
 
 from conftest import make_catalog
 
@@ -114,3 +116,15 @@ def test_fractional_block_sizes_on_a_decimal_metric():
 def test_block_size_must_be_positive():
     with pytest.raises(CatalogError, match="block_size must be positive"):
         make_catalog(blocks_charge("volume", '    - {unit_price: "1", block_size: 0}\n'))
+
+
+def test_plan_rules_and_price_parameters_name_the_blocks():
+    catalog = make_catalog(ALL_TIERS, currency="USD", metrics="  q: {name: Quantity, unit: call}\n")
+    assert plan_rules(catalog, "p")[1] == (
+        "q: up to 1,000 at USD 1.00 per block of 100 calls; above 1,000 at USD 1.00 per block of 1,000 calls"
+        " (each tier prices its own units).")
+    param = {p.key: p for p in price_parameters(catalog)}["p.q.tiers.1.block_size"]
+    assert param.kind == "tier_block_size" and param.is_quantity
+    # blocks of 2,000 in tier 2: 5,325 = 10 blocks in tier 1 + 4,325 in 3 started blocks of 2,000 -> 13
+    bigger = apply_overrides(catalog, {"p.q.tiers.1.block_size": 2000})
+    assert rate_one(bigger, "p", {"q": 5325}).total() == Decimal("13.00")
