@@ -14,6 +14,7 @@ a product or a sum could leave int64, the arrays switch to Python integers
 
 from __future__ import annotations
 
+import decimal
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,14 +94,20 @@ class ChargeModel(ABC, Generic[C, R]):
 
     def q(self, scaled: Any) -> str:
         """A quantity of the charge's metric for an explanation: '1,500', '2.5'."""
-        return plain(Decimal(int(scaled)).scaleb(-self.qscale))
+        return plain(unscaled(scaled, self.qscale))
+
+
+def unscaled(scaled: Any, scale: int) -> Decimal:
+    """The exact Decimal of a scaled integer, whatever its digits (the default context keeps 28)."""
+    n = int(scaled)
+    return Decimal(n).scaleb(-scale, decimal.Context(prec=max(28, len(str(abs(n))) + scale)))
 
 
 def plain(value: Decimal) -> str:
     """A number for an explanation: thousands separators, no trailing zeros."""
     if value == value.to_integral_value():
         return f"{int(value):,}"
-    return f"{value.normalize():f}"
+    return f"{value.normalize(decimal.Context(prec=max(28, len(value.as_tuple().digits)))):f}"
 
 
 def exact(values: Array, bound: int, offset: int = 0) -> Array:
@@ -119,13 +126,6 @@ def exact(values: Array, bound: int, offset: int = 0) -> Array:
         return values
     top = int(np.abs(values).max())
     if top * max(bound, 1) + offset >= SAFE:
-        return values.astype(object)
-    return values
-
-
-def like(values: Array, template: Array) -> Array:
-    """``values`` as Python ints when ``template`` already is (so the two combine exactly)."""
-    if template.dtype == object and values.dtype != object:
         return values.astype(object)
     return values
 

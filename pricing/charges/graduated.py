@@ -21,6 +21,7 @@ from .base import (
     exact,
     tier_bounds,
     tier_row,
+    unscaled,
 )
 
 
@@ -112,7 +113,7 @@ class Graduated(ChargeModel[GraduatedCharge, GraduatedResult]):
         out = []
         for i, tier in enumerate(self.charge.tiers):
             reached = bool(result.tier_entered[i][row])
-            units = Decimal(int(result.tier_units[i][row])).scaleb(-self.qscale)
+            units = unscaled(result.tier_units[i][row], self.qscale)
             data = tier_row(i, tier, units, unit_price=plain_number(tier.unit_price),
                             flat_fee=plain_number(tier.flat_fee) if reached else "0")
             count = result.tier_blocks[i]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..catalog import GraduatedPercentageCharge
 from ..money import plain_number, scaled_int
-from .base import Array, ChargeModel, ModelResult, tier_bounds, tier_row
+from .base import Array, ChargeModel, ModelResult, tier_bounds, tier_row, unscaled
 from .graduated import graduate, tier_sentence, tier_term
 
 
@@ -46,7 +46,7 @@ class GraduatedPercentage(ChargeModel[GraduatedPercentageCharge, GraduatedPercen
     def tiers(self, result: GraduatedPercentageResult, row: int) -> tuple[dict[str, Any], ...]:
         out = []
         for i, tier in enumerate(self.charge.tiers):
-            units = Decimal(int(result.tier_units[i][row])).scaleb(-self.qscale)
+            units = unscaled(result.tier_units[i][row], self.qscale)
             reached = bool(result.tier_entered[i][row])
             out.append(tier_row(i, tier, units, rate=plain_number(tier.rate),
                                 flat_fee=plain_number(tier.flat_fee) if reached else "0"))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..catalog import TierBounds, VolumeCharge
 from ..money import plain_number, scaled_int
-from .base import Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds, tier_row
+from .base import Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds, tier_row, unscaled
 from .graduated import tier_sentence, tier_term
 
 
@@ -56,7 +56,7 @@ class Volume(ChargeModel[VolumeCharge, VolumeResult]):
     def tiers(self, result: VolumeResult, row: int) -> tuple[dict[str, Any], ...]:
         index = int(result.tier_index[row])
         tier = self.charge.tiers[index]
-        units = Decimal(int(result.quantity[row])).scaleb(-self.qscale)
+        units = unscaled(result.quantity[row], self.qscale)
         data = tier_row(index, tier, units, unit_price=plain_number(tier.unit_price),
                         flat_fee=plain_number(tier.flat_fee))
         if tier.block_size is not None:
