@@ -15,6 +15,7 @@ class PerUnit(ChargeModel[PerUnitCharge, ModelResult]):
         return (self.charge.unit_price,)
 
     def price(self, billable: Array, pscale: int) -> ModelResult:
+        # NOTE: a sub-cent price (0.004) is kept exactly at its own scale; only the line rounds
         price = scaled_int(self.charge.unit_price, pscale)
         billable = exact(billable, price)
         return ModelResult(billable * price, billable, self.qscale, self.charge.unit_price)
