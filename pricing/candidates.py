@@ -24,9 +24,9 @@ from .errors import CatalogError
 PARAMETER_KINDS = (
     "recurring", "minimum_spend", "unit_price", "package_price", "package_size", "fee", "rate",
     "fixed_fee", "included", "included_times", "tier_up_to", "tier_unit_price", "tier_flat_fee",
-    "commitment_price",
+    "commitment_price", "tier_rate", "tier_block_size",
 )
-QUANTITY_KINDS = frozenset({"included", "included_times", "tier_up_to", "package_size"})
+QUANTITY_KINDS = frozenset({"included", "included_times", "tier_up_to", "package_size", "tier_block_size"})
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,18 @@ def price_parameters(catalog: Catalog, plans: Iterable[str] | None = None) -> li
                 add(f"{cid}.rate", "rate", charge.rate, base + ("rate",), m)
                 if charge.fixed_fee:
                     add(f"{cid}.fixed_fee", "fixed_fee", charge.fixed_fee, base + ("fixed_fee",), m)
-            else:  # graduated, volume
+            else:  # graduated, volume, graduated_percentage
                 for t, tier in enumerate(charge.tiers):
                     tp = base + ("tiers", t)
                     if tier.up_to is not None:
                         add(f"{cid}.tiers.{t}.up_to", "tier_up_to", tier.up_to, tp + ("up_to",), m, d)
-                    add(f"{cid}.tiers.{t}.unit_price", "tier_unit_price", tier.unit_price, tp + ("unit_price",), m)
+                    if model == "graduated_percentage":
+                        add(f"{cid}.tiers.{t}.rate", "tier_rate", tier.rate, tp + ("rate",), m)
+                    else:
+                        add(f"{cid}.tiers.{t}.unit_price", "tier_unit_price", tier.unit_price, tp + ("unit_price",), m)
+                        if tier.block_size is not None:
+                            add(f"{cid}.tiers.{t}.block_size", "tier_block_size", tier.block_size,
+                                tp + ("block_size",), m, d)
                     if tier.flat_fee:
                         add(f"{cid}.tiers.{t}.flat_fee", "tier_flat_fee", tier.flat_fee, tp + ("flat_fee",), m)
             inc = charge.included

@@ -276,7 +276,35 @@ class Tier(_Strict):
     up_to: Quantity | None = Field(None, description="upper bound; omitted on the last tier")
     unit_price: Money = Decimal(0)
     flat_fee: Money = Decimal(0)
+    block_size: Quantity | None = Field(
+        None, description="price per block of this many units instead of per unit (Kill Bill's tiered blocks)"
+    )
     source: Source | None = None
+
+    @model_validator(mode="after")
+    def _check_block(self) -> Tier:
+        if self.block_size is not None and self.block_size <= 0:
+            raise ValueError("block_size must be positive")
+        return self
+
+
+class PercentageTier(_Strict):
+    """A tier of a graduated percentage charge: ``rate`` percent of the amount in it."""
+
+    up_to: Quantity | None = Field(None, description="upper bound; omitted on the last tier")
+    rate: Percent = Decimal(0)
+    flat_fee: Money = Decimal(0)
+    source: Source | None = None
+
+
+def _check_bounds(bounds: list[Decimal | None]) -> None:
+    if bounds[-1] is not None:
+        raise ValueError("the last tier must have no 'up_to' (it is unbounded)")
+    if any(b is None for b in bounds[:-1]):
+        raise ValueError("only the last tier may omit 'up_to'")
+    finite = [b for b in bounds[:-1] if b is not None]
+    if any(b2 <= b1 for b1, b2 in zip(finite, finite[1:])) or (finite and finite[0] <= 0):
+        raise ValueError(f"tier bounds must be positive and ascending, got {finite}")
 
 
 class _ChargeBase(_Strict):
@@ -305,14 +333,7 @@ class _TieredCharge(_ChargeBase):
 
     @model_validator(mode="after")
     def _check_tiers(self) -> _TieredCharge:
-        bounds = [t.up_to for t in self.tiers]
-        if bounds[-1] is not None:
-            raise ValueError("the last tier must have no 'up_to' (it is unbounded)")
-        if any(b is None for b in bounds[:-1]):
-            raise ValueError("only the last tier may omit 'up_to'")
-        finite = [b for b in bounds[:-1] if b is not None]
-        if any(b2 <= b1 for b1, b2 in zip(finite, finite[1:])) or (finite and finite[0] <= 0):
-            raise ValueError(f"tier bounds must be positive and ascending, got {finite}")
+        _check_bounds([t.up_to for t in self.tiers])
         return self
 
 
@@ -351,6 +372,18 @@ class PercentageCharge(_ChargeBase):
     fixed_fee: Money = Decimal(0)
 
 
+class GraduatedPercentageCharge(_ChargeBase):
+    """Each tier takes ``rate`` percent of the amount in it; its flat fee is due once the amount enters it."""
+
+    model: Literal["graduated_percentage"]
+    tiers: tuple[PercentageTier, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> GraduatedPercentageCharge:
+        _check_bounds([t.up_to for t in self.tiers])
+        return self
+
+
 class FlatCharge(_ChargeBase):
     """A feature fee: ``fee`` per period while the metric is non-zero (switched on)."""
 
@@ -359,7 +392,8 @@ class FlatCharge(_ChargeBase):
 
 
 Charge = Annotated[
-    Union[PerUnitCharge, GraduatedCharge, VolumeCharge, PackageCharge, PercentageCharge, FlatCharge],
+    Union[PerUnitCharge, GraduatedCharge, VolumeCharge, PackageCharge, PercentageCharge,
+          GraduatedPercentageCharge, FlatCharge],
     Field(discriminator="model"),
 ]
 
@@ -491,8 +525,9 @@ class Catalog(_Strict):
                     need(charge.commitment.quantity_metric, where + ".commitment.quantity_metric")
                     if self.metrics[charge.commitment.quantity_metric].kind is not MetricKind.COMMITMENT:
                         raise ValueError(f"{where}.commitment.quantity_metric must be a metric of kind 'commitment'")
-                if isinstance(charge, PercentageCharge) and self.metrics[charge.metric].kind is not MetricKind.AMOUNT:
-                    raise ValueError(f"{where}: a percentage charge needs a metric of kind 'amount'")
+                if isinstance(charge, (PercentageCharge, GraduatedPercentageCharge)) \
+                        and self.metrics[charge.metric].kind is not MetricKind.AMOUNT:
+                    raise ValueError(f"{where}: a {charge.model} charge needs a metric of kind 'amount'")
             for i, limit in enumerate(plan.limits):
                 need(limit.metric, f"plans.{plan_id}.limits.{i}")
         for metric_id in self.sample_usage:
@@ -564,8 +599,9 @@ def _format_validation_error(origin: str, error: ValidationError) -> str:
 def _is_union_tag(part: object) -> bool:
     # pydantic puts the discriminator value into error locations; drop it
     return isinstance(part, str) and part in {
-        "per_unit", "graduated", "volume", "package", "percentage", "flat",
+        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage", "flat",
         "function-after[_check_tiers(), GraduatedCharge]",
+        "function-after[_check_tiers(), GraduatedPercentageCharge]",
     }
 
 

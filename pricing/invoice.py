@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from .money import format_minor, format_money, plain_number
+from .money import format_minor, format_money, from_minor, plain_number
 
 
 class LineType(str, Enum):
@@ -108,7 +108,7 @@ class Invoice:
         return sum(l.amount_minor for l in self.lines)
 
     def total(self) -> Decimal:
-        return Decimal(self.total_minor).scaleb(-self.decimals)
+        return from_minor(self.total_minor, self.decimals)
 
     def format(self, minor: int) -> str:
         return format_minor(minor, self.decimals)

@@ -14,7 +14,7 @@ is available as a catalog setting.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 from typing import Final
 
@@ -60,9 +60,19 @@ def to_minor(amount: Decimal, minor_unit: int, rounding: Rounding = Rounding.HAL
     return int(amount.scaleb(minor_unit).quantize(Decimal(1), rounding=rounding.decimal_mode))
 
 
+def from_scaled(value: int, scale: int) -> Decimal:
+    """``value / 10**scale`` as a Decimal, exact at any size.
+
+    NOTE: ``Decimal.scaleb`` rounds to the context's 28 digits; a context as
+    wide as the number keeps every digit.
+    """
+    value = int(value)
+    return Decimal(value).scaleb(-scale, Context(prec=max(28, len(str(abs(value))) + abs(scale))))
+
+
 def from_minor(minor: int, minor_unit: int) -> Decimal:
     """The Decimal value of an integer count of minor units (exact)."""
-    return Decimal(int(minor)).scaleb(-minor_unit)
+    return from_scaled(minor, minor_unit)
 
 
 def format_minor(minor: int, minor_unit: int) -> str:
@@ -106,11 +116,19 @@ def round_scaled(numerator: np.ndarray, shift: int, rounding: Rounding = Roundin
     """
     if shift == 0:
         return numerator
+    low = int(numerator.min()) if len(numerator) else 0
+    if numerator.dtype != object and len(numerator):
+        # NOTE: int64 would wrap silently past 2**63: scale shifts and the added half switch
+        # to Python ints first (2**62 leaves room for one more sum of lines)
+        top = max(-low, int(numerator.max()))
+        factor = 10 ** abs(shift)
+        if (top * factor if shift < 0 else top + factor) >= 2**62:
+            numerator = numerator.astype(object)
     if shift < 0:
         return numerator * (10 ** (-shift))
     divisor = 10**shift
     half = divisor // 2
-    non_negative = len(numerator) == 0 or numerator.min() >= 0
+    non_negative = low >= 0
     if rounding is Rounding.HALF_UP:
         # NOTE: charges are almost always >= 0; skipping abs/sign there halves the work
         if non_negative:

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog, Discount, MetricKind, Plan
-from .charges import ModelResult, apply_model, exact, price_scale
+from .charges import ChargeModel, ModelResult, exact, model_in
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
-from .money import decimal_places, from_minor, plain_number, round_scaled, scaled_int, to_minor
+from .money import decimal_places, from_minor, from_scaled, round_scaled, scaled_int, to_minor
 
 Array = np.ndarray
 
@@ -181,10 +181,10 @@ class LineColumns:
         return Line(
             item=self.item,
             line_type=self.line_type,
-            quantity=Decimal(int(self.quantity[row])).scaleb(-self.quantity_scale),
+            quantity=from_scaled(self.quantity[row], self.quantity_scale),
             unit_price=self.unit_price,
             amount_minor=int(self.amount_minor[row]),
-            exact_amount=Decimal(int(self.exact_amount[row])).scaleb(-self.exact_scale),
+            exact_amount=from_scaled(self.exact_amount[row], self.exact_scale),
             explanation=self.explain(row) if self.explain else "",
             metric=self.metric,
             tiers=self.tiers(row) if self.tiers else (),
@@ -458,7 +458,8 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
 def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
     metric = catalog.metrics[charge.metric]
     qscale = metric.decimals
-    pscale = price_scale(charge)
+    model = model_in(catalog, charge)
+    pscale = model.price_scale()
     amount_scale = qscale + pscale
     shift = amount_scale - catalog.decimals
     rounding = catalog.settings.rounding
@@ -490,19 +491,17 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
-    result = apply_model(charge, billable, qscale, pscale, catalog.settings)
+    result = model.price(billable, pscale)
     line_type = {"usage": LineType.USAGE, "addon": LineType.ADDON, "feature": LineType.FEATURE}[charge.kind]
-    item = charge.label if committed is None else f"{charge.label} (over commitment)"
-    if charge.model == "package":
-        item = f"{item} (per {_plain(charge.package_size)})"
+    item = (charge.label if committed is None else f"{charge.label} (over commitment)") + model.item_suffix()
     lines.append(LineColumns(
         item=item, line_type=line_type,
         amount_minor=round_scaled(result.amount, shift, rounding),
         exact_amount=result.amount, exact_scale=amount_scale,
         quantity=result.quantity, quantity_scale=result.quantity_scale, unit_price=result.unit_price,
         metric=charge.metric,
-        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result),
-        tiers=(lambda row: _tier_detail(charge, row, result, qscale)) if charge.model in ("graduated", "volume") else None,
+        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result, model),
+        tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
         prorated=charge.prorated, recurring=metric.kind in _HELD,
     ))
     return lines
@@ -617,11 +616,12 @@ def _plain(value: Decimal) -> str:
 
 
 def _q(scaled: Any, scale: int) -> str:
-    return _plain(Decimal(int(scaled)).scaleb(-scale))
+    return _plain(from_scaled(scaled, scale))
 
 
 def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
-                    committed: Array | None, blocked: Array | None, result: ModelResult) -> str:
+                    committed: Array | None, blocked: Array | None, result: ModelResult,
+                    model: ChargeModel[Any, Any]) -> str:
     metric = catalog.metrics[charge.metric]
     d, unit = metric.decimals, metric.unit
     if metric.kind is MetricKind.FLAG:
@@ -643,47 +643,8 @@ def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, in
         parts.append(f"{_q(blocked[row], d)} past the free tier blocked, not charged (no billing details)")
     if committed is not None:
         parts.append("the commitment covers the first units")
-    model = charge.model
-    if model == "per_unit":
-        parts.append(f"{_q(result.quantity[row], result.quantity_scale)} charged at {charge.unit_price} each")
-    elif model == "package":
-        parts.append(f"{_q(result.detail['units'][row], d)} charged in {int(result.quantity[row])} "
-                     f"block(s) of {_plain(charge.package_size)} at {charge.package_price}"
-                     f" ({(charge.rounding or catalog.settings.package_rounding).value}-rounded)")
-    elif model == "percentage":
-        parts.append(f"{_plain(charge.rate)}% of {_q(result.quantity[row], d)}"
-                     + (f" plus a fixed {charge.fixed_fee}" if charge.fixed_fee else ""))
-    elif model == "flat":
-        parts.append(f"feature fee {charge.fee} per {catalog.interval.value}" if int(result.quantity[row]) else "no fee")
-    else:
-        tiers = _tier_detail(charge, row, result, d)
-        described = "; ".join(
-            f"tier {t['tier']}: {t['units']} x {t['unit_price']}" + (f" + flat {t['flat_fee']}" if t['flat_fee'] != "0" else "")
-            for t in tiers if t["units"] != "0" or t["flat_fee"] != "0")
-        parts.append(f"{model} tiers on {_q(result.quantity[row], d)}: {described or 'nothing charged'}")
+    parts.append(model.explain(result, row))
     return "; ".join(parts)
-
-
-def _tier_detail(charge: Any, row: int, result: ModelResult, qscale: int) -> tuple[dict[str, Any], ...]:
-    out = []
-    if charge.model == "graduated":
-        for i, tier in enumerate(charge.tiers):
-            entered = bool(result.detail["tier_entered"][i][row])
-            units = result.detail["tier_units"][i][row]
-            out.append({
-                "tier": i + 1, "up_to": None if tier.up_to is None else plain_number(tier.up_to),
-                "units": plain_number(Decimal(int(units)).scaleb(-qscale)), "unit_price": plain_number(tier.unit_price),
-                "flat_fee": plain_number(tier.flat_fee) if entered else "0",
-            })
-    else:
-        index = int(result.detail["tier_index"][row])
-        tier = charge.tiers[index]
-        out.append({
-            "tier": index + 1, "up_to": None if tier.up_to is None else plain_number(tier.up_to),
-            "units": plain_number(Decimal(int(result.quantity[row])).scaleb(-qscale)), "unit_price": plain_number(tier.unit_price),
-            "flat_fee": plain_number(tier.flat_fee),
-        })
-    return tuple(out)
 
 
 def _explain_minimum(catalog: Catalog, minimum: int, subtotal: int) -> str:

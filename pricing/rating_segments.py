@@ -31,7 +31,7 @@ import pandas as pd
 
 from .catalog import Catalog, CreditBasis, Discount
 from .invoice import Invoice, Line, LineType
-from .money import Rounding, to_minor
+from .money import Rounding, from_scaled, to_minor
 from .proration import describe, exact_decimal
 from .rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
 from .segments import Change, ContractMinimum, Draft, Holding, Minimum, Recurring, UsageCharge
@@ -144,7 +144,7 @@ class _Pricer:
 
     @staticmethod
     def _quantity(col: LineColumns, row: int) -> Decimal:
-        return Decimal(int(col.quantity[row])).scaleb(-col.quantity_scale)
+        return from_scaled(col.quantity[row], col.quantity_scale)
 
     def _span(self, part: Fraction, piece: Recurring | Change) -> str:
         return "the full period" if part == 1 else describe(part, self.day_count, piece.period)
@@ -273,9 +273,9 @@ class _Pricer:
             return []
         span = "the full period" if piece.share == 1 else describe(piece.share, self.day_count, piece.period)
         return [Line("Minimum spend true-up", LineType.MINIMUM, Decimal(1), None, shortfall,
-                     Decimal(shortfall).scaleb(-self.d),
-                     f"minimum {plan.minimum_spend.amount} for {span} = {Decimal(minimum).scaleb(-self.d)};"
-                     f" spent {Decimal(spent).scaleb(-self.d)}", None, piece.start, piece.end)]
+                     from_scaled(shortfall, self.d),
+                     f"minimum {plan.minimum_spend.amount} for {span} = {from_scaled(minimum, self.d)};"
+                     f" spent {from_scaled(spent, self.d)}", None, piece.start, piece.end)]
 
     def contract_minimum(self, customer: str, piece: ContractMinimum, so_far: int) -> list[Line]:
         minimum = to_minor(piece.amount, self.d, self.rounding)
@@ -283,8 +283,8 @@ class _Pricer:
         if spent >= minimum:
             return []
         return [Line("Contract minimum spend", LineType.MINIMUM, Decimal(1), None, minimum - spent,
-                     Decimal(minimum - spent).scaleb(-self.d),
-                     f"contract minimum {piece.amount}; invoiced {Decimal(spent).scaleb(-self.d)} over the subscription",
+                     from_scaled(minimum - spent, self.d),
+                     f"contract minimum {piece.amount}; invoiced {from_scaled(spent, self.d)} over the subscription",
                      None, piece.start, piece.end)]
 
     # -- invoices ----------------------------------------------------------------

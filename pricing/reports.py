@@ -26,8 +26,10 @@ from .catalog import (
     Catalog,
     FlatCharge,
     GraduatedCharge,
+    GraduatedPercentageCharge,
     PackageCharge,
     PercentageCharge,
+    PercentageTier,
     PerUnitCharge,
     VolumeCharge,
     load_catalog,
@@ -642,16 +644,24 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
         head = f"{charge.label}: " + (f"{inc}, then " if inc else "")
         if isinstance(charge, PerUnitCharge):
             text = f"{_price(charge.unit_price, cur)} per {unit}"
-        elif isinstance(charge, (GraduatedCharge, VolumeCharge)):
+        elif isinstance(charge, (GraduatedCharge, VolumeCharge, GraduatedPercentageCharge)):
             tiers = []
             low = Decimal(0)
+            # tiers priced per block or by percent name their own unit; plain unit prices share one
+            own_unit = any(isinstance(t, PercentageTier) or t.block_size is not None for t in charge.tiers)
             for tier in charge.tiers:
                 span = f"up to {_qty(tier.up_to)}" if tier.up_to is not None else f"above {_qty(low)}"
                 fee = f" + {_price(tier.flat_fee, cur)} flat" if tier.flat_fee else ""
-                tiers.append(f"{span} at {_price(tier.unit_price, cur)}{fee}")
+                if isinstance(tier, PercentageTier):
+                    price = f"{_qty(tier.rate)}% of the amount"
+                elif tier.block_size is not None:
+                    price = f"{_price(tier.unit_price, cur)} per block of {_qty(tier.block_size)} {unit}s"
+                else:
+                    price = _price(tier.unit_price, cur) + (f" per {unit}" if own_unit else "")
+                tiers.append(f"{span} at {price}{fee}")
                 low = tier.up_to or low
-            how = "each tier prices its own units" if isinstance(charge, GraduatedCharge) else "all units at the tier reached"
-            text = f"{'; '.join(tiers)} per {unit} ({how})"
+            how = "all units at the tier reached" if isinstance(charge, VolumeCharge) else "each tier prices its own units"
+            text = "; ".join(tiers) + ("" if own_unit else f" per {unit}") + f" ({how})"
         elif isinstance(charge, PackageCharge):
             text = f"{_price(charge.package_price, cur)} per block of {_qty(charge.package_size)} {unit}s (a started block counts)"
         elif isinstance(charge, PercentageCharge):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import typing
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from conftest import make_catalog
+from pricing.catalog import Charge, Settings
+from pricing.charges import MODELS, ChargeModel, apply_model, model_for, price_scale
 from pricing.rating import rate_one
 
 GRADUATED = """\
@@ -174,3 +178,47 @@ def test_huge_quantities_stay_exact_past_int64():
     quantity = 4 * 10**18
     invoice = rate_one(catalog, "p", {"q": quantity})
     assert invoice.total() == Decimal(quantity) * Decimal("3.0001")
+
+
+# --- the registry ------------------------------------------------------------------
+
+
+def test_every_charge_class_of_the_catalog_has_a_model():
+    members = typing.get_args(typing.get_args(Charge)[0])
+    assert set(MODELS) == set(members)
+    for member in members:
+        assert issubclass(MODELS[member], ChargeModel)
+
+
+def test_a_charge_without_a_model_is_refused():
+    with pytest.raises(TypeError, match="no charge model for str"):
+        model_for("per_unit", 0)
+
+
+def test_apply_model_and_price_scale_keep_their_signatures():
+    charge = make_catalog(PACKAGE).plans["p"].charges[0]
+    result = apply_model(charge, np.array([100_150]), 0, price_scale(charge), Settings())
+    # 100,150 units, 100,000 of them included only by rating: 1,002 started blocks x 0.08
+    assert price_scale(charge) == 2
+    assert int(result.amount[0]) == 1002 * 8
+
+
+# --- exact at any magnitude (issue 12) ------------------------------------------------
+
+
+def test_package_of_a_3_decimal_metric_does_not_wrap():
+    # 1,000,000,000 units at 9.999999 a unit = 9,999,999,000.00: the amount is 10**9 blocks x
+    # 9,999,999 (price scale 6) x 10**3 (metric scale) = 9.999999e18 scaled, past 2**63
+    catalog = make_catalog('- {metric: q, model: package, package_size: 1, package_price: "9.999999",'
+                           ' source: "assumption: t"}\n', metrics="  q: {name: Q, decimals: 3}\n")
+    assert rate_one(catalog, "p", {"q": 1_000_000_000}).total() == Decimal("9999999000.00")
+
+
+@pytest.mark.parametrize("quantity", [2**62 + 1, 2**63 - 1, 2**63 + 5, 10**30])
+def test_volume_tiers_past_int64(quantity):
+    # volume, second tier: quantity x 0.000001 + 0.50 flat
+    charge = make_catalog(VOLUME.replace('"0.40"', '"0.000001", flat_fee: "0.50"')).plans["p"].charges[0]
+    billable = np.array([0, quantity], dtype=np.int64 if quantity < 2**63 else object)
+    result = model_for(charge, 0).price(billable, price_scale(charge))
+    assert int(result.amount[1]) == quantity + 500_000  # at price scale 6
+    assert int(result.amount[0]) == 0
