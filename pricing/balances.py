@@ -25,6 +25,7 @@ Rules (seed 002 and the catalog's ``prepaid`` terms):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -195,14 +196,22 @@ class _Account:
                            else DayCount.THIRTY_DAY_MONTH)
         d = catalog.decimals
         self.balance = to_minor(ledger.opening_balance, d, catalog.settings.rounding)
-        self.purchases: list[tuple[date, int]] = [
-            (day, to_minor(amount, d, catalog.settings.rounding)) for day, amount in ledger.prior_purchases.items()]
+        # services debited, by day, with running totals: the 12-month credit rule is two bisections
+        self._bought_days: list[date] = []
+        self._bought_totals: list[int] = [0]
+        for day, amount in sorted(ledger.prior_purchases.items()):
+            self._bought(day, to_minor(amount, d, catalog.settings.rounding))
         self.plan = ledger.plan
         self.objects = {k: Decimal(v) for k, v in ledger.objects.items()}
         self.status: Status = "active"
         self.noticed = False
         self._period_price: dict[Holding, Fraction] = {}
+        self._day_price: dict[tuple[Holding, date], int] = {}
         self._check(ledger.plan, None)
+
+    def _bought(self, day: date, minor: int) -> None:
+        self._bought_days.append(day)
+        self._bought_totals.append(self._bought_totals[-1] + minor)
 
     def fail(self, index: int | None, message: str) -> SubscriptionError:
         if index is None:
@@ -223,19 +232,26 @@ class _Account:
         The period's price is what rating charges the holding (plan fee and
         held objects past what is included), the same lines as its quote.
         """
-        period = self.schedule.period_containing(day)
         holding = Holding.of(self.plan, self.objects)
+        key = (holding, day)
+        cached = self._day_price.get(key)
+        if cached is not None:
+            return cached
+        period = self.schedule.period_containing(day)
         full = self._period_price.get(holding)
         if full is None:
             full = self._period_price[holding] = recurring_amount(self.cat, holding)
         part = share(midnight(day), midnight(day + timedelta(days=1)), period, self.convention)
-        return prorated_minor(self.cat, full, part)
+        price = self._day_price[key] = prorated_minor(self.cat, full, part)
+        return price
 
     def credit_limit(self, day: date) -> int:
         if not self.ledger.credit_enabled or not self.terms.credit_percent_of_last_12_months:
             return 0
         since = add_months(day, -12)
-        bought = sum(minor for when, minor in self.purchases if since < when <= day)
+        low = bisect_right(self._bought_days, since)
+        high = bisect_right(self._bought_days, day)
+        bought = self._bought_totals[high] - self._bought_totals[low]
         limit = to_minor(Decimal(bought) * self.terms.credit_percent_of_last_12_months / 100, 0,
                          self.cat.settings.rounding)
         if self.terms.credit_cap is not None:
@@ -252,7 +268,7 @@ class _Account:
             return 0
         self.balance -= price
         if price:
-            self.purchases.append((day, price))
+            self._bought(day, price)
         return price
 
     def day(self, day: date, events: list[int], suspensions: list[date], notices: list[date]) -> LedgerDay:
@@ -316,8 +332,9 @@ class _Account:
             self.noticed = False
 
 
-def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date) -> LedgerResult:
-    """Every day from the ledger's start through ``until``, and the runway after it."""
+def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date, runway: bool = True) -> LedgerResult:
+    """Every day from the ledger's start through ``until``, and the runway after it
+    (``runway=False``: not projected; a month's statement does not need it)."""
     account = _Account(catalog, ledger)
     if until < ledger.start:
         raise SubscriptionError(f"{ledger.origin}: --until {until.isoformat()} is before the start {ledger.start.isoformat()}")
@@ -337,9 +354,9 @@ def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date) -> LedgerResu
     while day <= until:
         rows.append(account.day(day, by_day.get(day, []), suspensions, notices))
         day += timedelta(days=1)
-    runway = _runway(account, until, suspensions)
+    projected = _runway(account, until, suspensions) if runway else Runway(account.daily_price(until), None, None, None)
     return LedgerResult(ledger.customer_id, catalog.id, catalog.currency, catalog.decimals, opening, tuple(rows),
-                        tuple(notices), tuple(suspensions), runway)
+                        tuple(notices), tuple(suspensions), projected)
 
 
 def _runway(account: _Account, until: date, past: list[date]) -> Runway:

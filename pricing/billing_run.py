@@ -118,7 +118,7 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
     """The timeline's drafts up to the end of ``month``, and which of them are issued in
     ``(start of month, start of next month]``."""
     start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
-    drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage))
+    drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage), since=start)
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
 
 
@@ -191,7 +191,7 @@ def load_timelines(store: Store) -> dict[str, Timeline]:
     return out
 
 
-def ledger_results(store: Store, month: str) -> dict[str, LedgerResult]:
+def ledger_results(store: Store, month: str, runway: bool = True) -> dict[str, LedgerResult]:
     """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out)."""
     _, end = month_bounds(month)
     last_day = (end - timedelta(days=1)).date()
@@ -203,7 +203,7 @@ def ledger_results(store: Store, month: str) -> dict[str, LedgerResult]:
         if ledger.start > last_day:
             continue
         catalog = catalogs.setdefault(ledger.catalog, load_catalog(ledger.catalog))
-        out[customer_id] = simulate_ledger(catalog, ledger, last_day)
+        out[customer_id] = simulate_ledger(catalog, ledger, last_day, runway)
     return out
 
 
@@ -229,7 +229,7 @@ def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
             raise ReportError(f"customer {customer_id}: {exc}") from None
     for catalog_id, batch in batches.items():
         invoices.extend(_price_many(catalogs[catalog_id], batch))
-    for customer_id, result in ledger_results(store, month).items():
+    for customer_id, result in ledger_results(store, month, runway=False).items():
         catalog = catalogs.setdefault(result.catalog, load_catalog(result.catalog))
         statement = prepaid_statement(catalog, result, month)
         if statement is not None:

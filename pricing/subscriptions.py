@@ -307,7 +307,8 @@ _CHANGES = frozenset({"add", "remove", "upgrade", "downgrade", "change_plan", "c
 class _Replay:
     """Walks a timeline forward, writing one draft per invoice. Internal; use the functions below."""
 
-    def __init__(self, catalog: Catalog, timeline: Timeline, usage: UsageLookup) -> None:
+    def __init__(self, catalog: Catalog, timeline: Timeline, usage: UsageLookup,
+                 since: datetime | None = None) -> None:
         if timeline.catalog != catalog.id:
             raise SubscriptionError(
                 f"{timeline.origin}: the timeline is for catalog {timeline.catalog!r}, not {catalog.id!r}")
@@ -325,6 +326,10 @@ class _Replay:
         self.cut: tuple[datetime, Schedule] | None = None  # the period ends early and the anchor moves
         self.drafts: list[Draft] = []
         self.period_index = 0
+        # NOTE: periods that end before ``since`` only move the state forward (no drafts): the invoices
+        # wanted from ``since`` on need nothing priced from them, unless a contract minimum reads it all
+        self.since = since if timeline.minimum_spend is None else None
+        self.quiet = False
 
     # -- errors -----------------------------------------------------------
 
@@ -375,14 +380,15 @@ class _Replay:
         draft = Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan,
                       period_index=self.period_index, discounts=self.tl.discounts,
                       tax_percent=self.tl.tax_percent, notes=[f"{kind} invoice issued {_iso(at)}"])
-        self.drafts.append(draft)
+        if not self.quiet:
+            self.drafts.append(draft)
         return draft
 
     def _charge_period(self, draft: Draft, start: datetime, period: Period) -> None:
         """In-advance lines for ``[start, period.end)``; in-arrears accrual starts."""
         assert self.state is not None
         holding = self.advance(self.state)
-        if holding is not None:
+        if holding is not None and not self.quiet:
             part = remaining_share(start, period, self.day_count)
             draft.pieces.append(Placed(Recurring(holding, part, start, period.end, period), period.start))
         self.segments = [(start, self.arrears(self.state))]
@@ -399,6 +405,9 @@ class _Replay:
     def _close(self, window: datetime, end: datetime, period: Period) -> list[Placed]:
         """Everything owed for ``[window, end)`` once it is over."""
         assert self.state is not None
+        if self.quiet:
+            self.pending = []
+            return []
         pieces = self.pending + self._arrears_pieces(end, period)
         self.pending = []
         usage = self.usage(period, end)
@@ -456,6 +465,7 @@ class _Replay:
         window = self.billing_start
         if self.billing_start > until:
             return []
+        self.quiet = self.since is not None and period.end < self.since
         self._charge_period(self._draft(window, "opening", period, None), window, period)
         while True:
             while i < len(events) and events[i].at < self._end(period):
@@ -497,6 +507,7 @@ class _Replay:
             closed = (window, boundary)
             period, window = next_period, boundary
             self.period_index += 1
+            self.quiet = self.since is not None and period.end < self.since
             renewal = self._draft(window, "renewal", period, closed)
             renewal.pieces += closing
             self._charge_period(renewal, window, period)
@@ -687,6 +698,9 @@ class _Replay:
         if period is None:
             return
         assert self.state is not None
+        if self.quiet:
+            self.segments[-1:] = [(t, self.arrears(self.state))] if self.segments else []
+            return
         old, new = self.advance(before), self.advance(self.state)
         cut_now = self.cut is not None and self.cut[0] == t
         if cut_now and new is not None:
@@ -747,9 +761,14 @@ def _timeline_usage(timeline: Timeline, schedule: Schedule) -> dict[datetime, Ma
     return {resolve_period(schedule, key).start: value for key, value in timeline.usage.items()}
 
 
-def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: UsageLookup) -> list[Draft]:
-    """The drafts of every invoice issued up to ``until`` (no money: see :mod:`pricing.rating_segments`)."""
-    return _Replay(catalog, timeline, usage).run(until)
+def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: UsageLookup,
+                  since: datetime | None = None) -> list[Draft]:
+    """The drafts of every invoice issued up to ``until`` (no money: see :mod:`pricing.rating_segments`).
+
+    With ``since``, drafts of periods that end before it are left out: what
+    is issued from ``since`` on prices the same without them.
+    """
+    return _Replay(catalog, timeline, usage, since).run(until)
 
 
 def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:

@@ -75,3 +75,26 @@ def test_unknown_month_is_one_line(report_store: ReportStore) -> None:
         with pytest.raises(ReportError) as info:
             bill_month(store, "2025-01", write=False)
     assert "\n" not in str(info.value) and "2025-01" in str(info.value)
+
+
+def test_skipping_periods_before_the_month_changes_no_invoice(report_store: ReportStore) -> None:
+    """Drafts of periods that end before the month are not needed to price the month's invoices."""
+    from pricing.billing_run import _price_many, _usage_lookup
+    from pricing.metering import month_bounds
+    from pricing.subscriptions import plan_invoices
+
+    start, end = (m.replace(tzinfo=timezone.utc) for m in month_bounds(MONTH))
+    compared = 0
+    with Store(report_store.path, read_only=True) as store:
+        usage = usage_by_month(store, [MONTH])
+        for timeline in load_timelines(store).values():
+            catalog = load_catalog(timeline.catalog)
+            lookup = _usage_lookup(catalog, timeline.customer_id, usage)
+            results = []
+            for since in (None, start):
+                drafts = plan_invoices(catalog, timeline, end, lookup, since=since)
+                wanted = [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
+                results.append([(i.lines, i.total_minor) for i in _price_many(catalog, [(drafts, wanted)])])
+            assert results[0] == results[1]
+            compared += len(results[0])
+    assert compared >= 10
