@@ -188,6 +188,8 @@ class Settings(_Strict):
     upgrade_effective: Effective = Effective.NOW
     downgrade_effective: Effective = Effective.END_OF_PERIOD
     change_invoice: ChangeInvoice = ChangeInvoice.NEXT_INVOICE
+    bill_termination_day: bool = Field(
+        False, description="day-based conventions: the day a subscription ends now is billed, not credited")
 
 
 # --- metrics and metering ----------------------------------------------------
@@ -317,6 +319,9 @@ class _ChargeBase(_Strict):
     description: str = ""
     prorated: bool = Field(
         True, description="a recurring charge billed for part of a period: prorated (default) or in full")
+    min_amount: Money | None = Field(
+        None, description="spending minimum of this charge per period (Lago): the shortfall is billed,"
+                          " prorated in a partial period")
 
     @property
     def label(self) -> str:

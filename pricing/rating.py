@@ -176,6 +176,7 @@ class LineColumns:
     tiers: Callable[[int], tuple[dict[str, Any], ...]] | None = None
     prorated: bool = True  # a recurring line billed for part of a period is prorated
     recurring: bool = False  # held, not metered: billed per period whatever the usage
+    charge_minimum: Decimal | None = None  # on a charge's minimum line: the full-period minimum it tops up to
 
     def line(self, row: int) -> Line:
         return Line(
@@ -504,7 +505,22 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
         tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
         prorated=charge.prorated, recurring=metric.kind in _HELD,
     ))
+    if charge.min_amount is not None:
+        lines.append(_charge_minimum_line(catalog, charge, lines[-1], metric.kind in _HELD))
     return lines
+
+
+def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, recurring: bool) -> LineColumns:
+    """A charge's spending minimum (Lago): the shortfall of the charge's line below it."""
+    minimum = to_minor(charge.min_amount, catalog.decimals, catalog.settings.rounding)
+    shortfall = np.maximum(minimum - charged.amount_minor, 0)
+    return LineColumns(
+        item=f"{charge.label} minimum", line_type=LineType.MINIMUM, amount_minor=shortfall,
+        exact_amount=shortfall, exact_scale=catalog.decimals, quantity=(shortfall > 0).astype(np.int64),
+        quantity_scale=0, unit_price=None, metric=charge.metric,
+        explain=lambda row: _explain_minimum(catalog, minimum, int(charged.amount_minor[row])),
+        prorated=charge.prorated, recurring=recurring, charge_minimum=charge.min_amount,
+    )
 
 
 def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:

@@ -252,15 +252,26 @@ class _Pricer:
 
     def usage(self, piece: UsageCharge) -> tuple[list[Line], bool, str | None]:
         rated = self.rows.get(_Rows.key(piece.holding, dict(piece.usage)))
-        out = []
+        out: list[Line] = []
         for col in rated.lines:
             if col.recurring:
                 continue
             line = col.line(rated.row)
+            if col.charge_minimum is not None and piece.share != 1 and out:
+                line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], line)
             out.append(Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor,
                             line.exact_amount, line.explanation, line.metric, piece.start, piece.end, line.tiers))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
+
+    def _partial_minimum(self, minimum: Decimal, part: Fraction, charged: Line, line: Line) -> Line:
+        """A charge's spending minimum in a partial window: minimum x share, rounded once, less the charge."""
+        prorated = self._minor(Fraction(minimum) * part)
+        shortfall = max(prorated - charged.amount_minor, 0)
+        span = f"{self._exact_decimal(part * 100)}% of the period"
+        return Line(line.item, line.line_type, Decimal(1 if shortfall else 0), None, shortfall, from_scaled(shortfall, self.d),
+                    f"minimum {minimum} for {span} = {from_scaled(prorated, self.d)}; charged"
+                    f" {from_scaled(charged.amount_minor, self.d)}", line.metric)
 
     def minimum(self, customer: str, piece: Minimum, spend_period: Any) -> list[Line]:
         plan = self.cat.plan(piece.plan)

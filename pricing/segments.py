@@ -88,6 +88,7 @@ class UsageCharge:
     usage: Mapping[str, Any]
     start: datetime
     end: datetime
+    share: Fraction = Fraction(1)  # of its billing period the window covers: prorates charge minimums
 
 
 @dataclass(frozen=True)

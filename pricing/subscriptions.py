@@ -50,7 +50,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .catalog import (
-    BillingTiming, Catalog, ChangeInvoice, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
+    BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
 )
 from .errors import SubscriptionError
 from .invoice import Invoice
@@ -413,7 +413,8 @@ class _Replay:
         usage = self.usage(period, end)
         if usage:
             self._check_usage(usage, window, end)
-            pieces.append(Placed(UsageCharge(self.held(self.state), usage, window, end), period.start))
+            part = share(window, end, period, self.day_count)
+            pieces.append(Placed(UsageCharge(self.held(self.state), usage, window, end, part), period.start))
         if self._plan(self.state.plan).minimum_spend is not None:
             # NOTE: prorated for the part of the period the plan was held; the whole period's spend counts
             since = max(window, self.plan_since)
@@ -739,9 +740,12 @@ class _Replay:
                 kept = old
             else:
                 kept = None if old is None else Holding.of(state.plan, dict(state.commitments), state.billing_details)
+            credit_from = t
+            if self.cat.settings.bill_termination_day and self.day_count is not DayCount.EXACT_SECONDS:
+                credit_from = min(midnight(t.date() + timedelta(days=1)), period.end)
             if old != kept:
-                self.pending.append(Placed(Change(old, kept, remaining_share(t, period, self.day_count), t,
-                                                  period.end, period, why), period.start))
+                self.pending.append(Placed(Change(old, kept, remaining_share(credit_from, period, self.day_count),
+                                                  credit_from, period.end, period, why), period.start))
             self.segments.append((t, None))
         state.ended_at = t
 

@@ -211,3 +211,37 @@ def test_a_second_trial_while_one_runs_is_refused():
                    at("2026-04-12", "trial", until="2026-05-30T00:00:00Z")])
     with pytest.raises(SubscriptionError, match=r"events\[2\] \(trial at .*already in a trial"):
         invoices_between(catalog(), tl)
+
+
+# --- 6. minimums ------------------------------------------------------------------------------------------
+
+def usage_catalog(**charge: object) -> Catalog:
+    return parse_catalog({
+        "id": "saas", "name": "SaaS", "version": "1", "currency": "USD", "settings": {"day_count": "actual_days"},
+        "metrics": {"calls": {"name": "Calls"}},
+        "plans": {"basic": {"name": "Basic", "charges": [
+            {"metric": "calls", "model": "per_unit", "unit_price": "0.01", **charge, **SRC}]}}})
+
+
+def test_a_charges_spending_minimum_in_a_quote_and_prorated_in_a_partial_period():
+    from pricing.rating import rate_one
+
+    cat = usage_catalog(min_amount="30.00")
+    # Lago's charge spending minimum: 1,000 calls x 0.01 = 10.00, topped up to 30.00
+    assert [(l.item, l.amount_minor) for l in rate_one(cat, "basic", {"calls": 1000}).lines] == [
+        ("calls", 1000), ("calls minimum", 2000)]
+    tl = timeline([at("2026-04-16", "start", plan="basic")], usage={"2026-04": {"calls": 500}})
+    may = bill_period(cat, tl, utc(2026, 5, 1))
+    # 15 of 30 days: minimum 15.00; charged 5.00; shortfall 10.00
+    assert lines(may) == [("calls", 500), ("calls minimum", 1000)]
+
+
+@pytest.mark.parametrize(("bill_day", "credit"), [
+    (False, -1000),  # 16 April to 1 May: 15 of 30 days of 20.00 back
+    (True, -933),  # the 16th is billed: 14 of 30 days = 9.333 back
+])
+def test_the_termination_day_can_count_as_billed(bill_day, credit):
+    cat = catalog({"day_count": "actual_days", "bill_termination_day": bill_day})
+    tl = timeline([at("2026-04-01", "start", plan="pro"),
+                   at("2026-04-16T09:00:00Z", "cancel", effective="now", refund="all")])
+    assert lines(bill_period(cat, tl, utc(2026, 4, 20)), *CHANGES) == [("Pro fee", credit)]
