@@ -144,7 +144,7 @@ def _price_many(catalog: Catalog, batches: list[tuple[list[Draft], list[int]]]) 
                 positions.append(len(flat))
             flat.append(drafts[i])
     invoices = price_drafts(catalog, flat)
-    return [invoices[i] for i in positions]
+    return [inv for inv in (invoices[i] for i in positions) if inv is not None]
 
 
 def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:

@@ -440,6 +440,24 @@ class Discount(_Strict):
         return self
 
 
+class ProgressiveBilling(_Strict):
+    """Invoice usage early when the period's usage amount crosses a threshold (Lago's progressive billing).
+
+    Each threshold is crossed once per billing period; the invoice at the
+    crossing bills the usage so far, less what earlier crossings billed, and
+    the period-end invoice deducts everything billed progressively.
+    """
+
+    thresholds: tuple[Money, ...] = Field(min_length=1)
+    source: Source
+
+    @model_validator(mode="after")
+    def _ascending(self) -> ProgressiveBilling:
+        if any(t <= 0 for t in self.thresholds) or list(self.thresholds) != sorted(set(self.thresholds)):
+            raise ValueError("thresholds must be positive and ascending")
+        return self
+
+
 class Plan(_Strict):
     name: str
     description: str = ""
@@ -454,6 +472,7 @@ class Plan(_Strict):
     hidden: bool = False
     interval: Interval | None = Field(None, description="overrides the catalog's interval (a yearly plan)")
     interval_count: int | None = Field(None, ge=1, le=36)
+    progressive_billing: ProgressiveBilling | None = None
 
 
 class AccountRules(_Strict):

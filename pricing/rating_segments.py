@@ -128,6 +128,7 @@ class _Pricer:
         self.spend: dict[tuple[str, Any], int] = {}
         self.billed: dict[str, int] = {}  # customer -> total invoiced so far
         self.lots: dict[tuple[str, str, int], list[_Lot]] = {}
+        self.progressive: dict[tuple[str, Any], tuple[int, int]] = {}  # usage billed early, thresholds crossed
 
     # -- amounts ---------------------------------------------------------------
 
@@ -300,7 +301,7 @@ class _Pricer:
 
     # -- invoices ----------------------------------------------------------------
 
-    def price(self, draft: Draft) -> Invoice:
+    def price(self, draft: Draft) -> Invoice | None:
         lines: list[Line] = []
         eligible, reason = True, None
         for placed in draft.pieces:
@@ -311,6 +312,9 @@ class _Pricer:
                 new = self.change(draft.customer_id, piece)
             elif isinstance(piece, UsageCharge):
                 new, ok, why = self.usage(piece)
+                new = self._progressive(draft, placed.spend_period, new)
+                if new is None:
+                    return None  # no threshold crossed: nothing is issued
                 if not ok and eligible:
                     eligible, reason = False, why
             elif isinstance(piece, Minimum):
@@ -326,6 +330,28 @@ class _Pricer:
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
                        period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes))
+
+    def _progressive(self, draft: Draft, period: Any, usage: list[Line]) -> list[Line] | None:
+        """Progressive billing: a checkpoint invoices the usage so far once it crosses the next
+        threshold (None otherwise); every usage invoice of the period deducts what was billed before."""
+        key = (draft.customer_id, period)
+        billed, crossed = self.progressive.get(key, (0, 0))
+        amount = sum(l.amount_minor for l in usage)
+        if draft.conditional:
+            plan = self.cat.plan(draft.plan)
+            thresholds = [to_minor(t, self.d, self.rounding) for t in plan.progressive_billing.thresholds] \
+                if plan.progressive_billing else []
+            reached = sum(1 for t in thresholds if amount >= t)
+            if reached <= crossed:
+                return None
+            self.progressive[key] = (amount, reached)
+            draft.notes.append(f"usage threshold {from_scaled(thresholds[reached - 1], self.d)} crossed")
+        if not billed:
+            return usage
+        start, end = usage[0].service_start if usage else None, usage[-1].service_end if usage else None
+        return usage + [Line("Usage invoiced earlier this period", LineType.CREDIT, Decimal(1), None, -billed,
+                             from_scaled(-billed, self.d), "billed progressively when a usage threshold was"
+                             f" crossed: {from_scaled(billed, self.d)}", None, start, end)]
 
     def _invoice_level(self, draft: Draft, lines: Sequence[Line]) -> list[Line]:
         """Discounts on the subtotal, then tax on the net: the quote's own discount and tax lines."""
@@ -352,12 +378,13 @@ def _dated(line: Line, start: Any, end: Any) -> Line:
                 line.explanation, line.metric, start, end, line.tiers)
 
 
-def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice]:
+def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | None]:
     """Price drafts in order (a customer's drafts in the order they were issued).
 
     All rows of all drafts are rated first, per plan, in one vectorized call
     each; then each draft's lines are assembled, so minimums and
-    ``amount_paid`` credits see what earlier drafts invoiced.
+    ``amount_paid`` credits see what earlier drafts invoiced. A conditional
+    (progressive-billing) draft that crosses no threshold gives None.
     """
     drafts = list(drafts)
     rows = _Rows(catalog)

@@ -133,7 +133,7 @@ class Draft:
     discounts: tuple[Discount, ...] = ()
     tax_percent: Decimal | None = None
     notes: list[str] = field(default_factory=list)
-    deduct: list[int] = field(default_factory=list)  # indices of earlier drafts a period-end invoice nets
+    conditional: bool = False  # a progressive-billing check: issued only if a usage threshold is crossed
 
 
 def drafts_needed(drafts: list[Draft], wanted: list[int]) -> list[int]:

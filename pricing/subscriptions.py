@@ -135,6 +135,9 @@ class Timeline(_Strict):
         default_factory=dict, description="metered usage per period: 'YYYY-MM' or 'YYYY-MM-DD' -> metric -> quantity"
     )
     minimum_spend: Money | None = Field(None, description="contract minimum over the whole subscription, checked at termination")
+    usage_to_date: dict[datetime, dict[str, Any]] = Field(
+        default_factory=dict, description="metered usage of the current period up to an instant (cumulative),"
+                                          " for progressive billing")
     discounts: tuple[Discount, ...] = Field((), description="coupons: percent or amount off, optionally for N periods")
     tax_percent: Percent | None = Field(None, description="the customer's tax rate (default: the catalog's)")
     origin: str = Field("<timeline>", exclude=True, description="file name used in error messages")
@@ -154,6 +157,11 @@ class Timeline(_Strict):
         if not ok:
             raise ValueError(f"must be 'calendar', 'start', a day number 1-31 or an instant, got {value!r}")
         return value
+
+    @field_validator("usage_to_date")
+    @classmethod
+    def _checkpoints(cls, value: dict[datetime, dict[str, Any]]) -> dict[datetime, dict[str, Any]]:
+        return {as_utc(moment): usage for moment, usage in sorted(value.items())}
 
     @field_validator("tax_percent")
     @classmethod
@@ -330,6 +338,8 @@ class _Replay:
         # wanted from ``since`` on need nothing priced from them, unless a contract minimum reads it all
         self.since = since if timeline.minimum_spend is None else None
         self.quiet = False
+        self.checkpoints = sorted(timeline.usage_to_date.items())
+        self.checkpoint = 0  # the next usage-to-date checkpoint
 
     # -- errors -----------------------------------------------------------
 
@@ -377,11 +387,13 @@ class _Replay:
     def _draft(self, at: datetime, kind: InvoiceKind, period: Period,
                closes: tuple[datetime, datetime] | None) -> Draft:
         assert self.state is not None
+        if self.quiet:
+            # a period before ``since``: nothing of it is priced, so nothing is written down
+            return Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan)
         draft = Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan,
                       period_index=self.period_index, discounts=self.tl.discounts,
                       tax_percent=self.tl.tax_percent, notes=[f"{kind} invoice issued {_iso(at)}"])
-        if not self.quiet:
-            self.drafts.append(draft)
+        self.drafts.append(draft)
         return draft
 
     def _charge_period(self, draft: Draft, start: datetime, period: Period) -> None:
@@ -470,6 +482,7 @@ class _Replay:
         self._charge_period(self._draft(window, "opening", period, None), window, period)
         while True:
             while i < len(events) and events[i].at < self._end(period):
+                self._progressive(events[i].at, window, period)
                 self.apply(i, period)
                 i += 1
                 if self.state.ended_at is not None:
@@ -479,6 +492,7 @@ class _Replay:
                     self._no_events_after(i)
                     return self.drafts
             boundary = self._end(period)
+            self._progressive(min(boundary, until), window, period)
             if boundary > until:
                 return self.drafts
             closing = self._close(window, boundary, period)
@@ -512,6 +526,20 @@ class _Replay:
             renewal = self._draft(window, "renewal", period, closed)
             renewal.pieces += closing
             self._charge_period(renewal, window, period)
+
+    def _progressive(self, before: datetime, window: datetime, period: Period) -> None:
+        """A conditional draft at every usage-to-date checkpoint before ``before`` (progressive billing)."""
+        assert self.state is not None
+        while self.checkpoint < len(self.checkpoints) and self.checkpoints[self.checkpoint][0] < before:
+            moment, usage = self.checkpoints[self.checkpoint]
+            self.checkpoint += 1
+            if moment <= window or self.quiet or self._plan(self.state.plan).progressive_billing is None:
+                continue
+            self._check_usage(usage, window, moment)
+            part = share(window, moment, period, self.day_count)
+            draft = self._draft(moment, "threshold", period, (window, moment))
+            draft.conditional = True
+            draft.pieces.append(Placed(UsageCharge(self.held(self.state), usage, window, moment, part), period.start))
 
     def _reanchor_for(self, plan_id: str, at: datetime) -> Period | None:
         """A plan billed on another interval starts its own periods at ``at``."""
@@ -779,7 +807,8 @@ def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:
     from .rating_segments import price_drafts  # noqa: PLC0415 (rating imports pandas; only load when billing)
 
     invoices = price_drafts(catalog, drafts)
-    return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)]
+    return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)
+            if inv is not None]
 
 
 def invoices_between(catalog: Catalog, timeline: Timeline, start: date | datetime | None = None,
@@ -837,9 +866,16 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
         raise SubscriptionError(
             f"{timeline.origin}: no invoice is issued in the period {target.label()}"
             f" (the subscription bills from {_iso(timeline.events[0].at + timedelta(days=timeline.trial_days))})")
-    before = [i for i in mine if drafts[i].issued_at <= moment]
-    chosen = before[-1] if before else mine[0]
-    return _priced(catalog, drafts[: chosen + 1])[chosen]
+    from .rating_segments import price_drafts  # noqa: PLC0415
+
+    priced = price_drafts(catalog, drafts[: mine[-1] + 1])
+    issued = [i for i in mine if priced[i] is not None]
+    before = [i for i in issued if drafts[i].issued_at <= moment]
+    chosen = before[-1] if before else issued[0]
+    d = drafts[chosen]
+    invoice = priced[chosen]
+    assert invoice is not None
+    return IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, invoice)
 
 
 def bill_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,

@@ -245,3 +245,26 @@ def test_the_termination_day_can_count_as_billed(bill_day, credit):
     tl = timeline([at("2026-04-01", "start", plan="pro"),
                    at("2026-04-16T09:00:00Z", "cancel", effective="now", refund="all")])
     assert lines(bill_period(cat, tl, utc(2026, 4, 20)), *CHANGES) == [("Pro fee", credit)]
+
+
+# --- 8. progressive billing ---------------------------------------------------------------------------
+
+def test_progressive_billing_invoices_at_each_threshold_and_the_period_end_deducts():
+    cat = parse_catalog({
+        "id": "saas", "name": "SaaS", "version": "1", "currency": "USD",
+        "metrics": {"calls": {"name": "Calls"}},
+        "plans": {"basic": {"name": "Basic", "recurring": {"amount": "10.00", **SRC},
+                            "progressive_billing": {"thresholds": ["50.00", "100.00"], **SRC},
+                            "charges": [{"metric": "calls", "model": "per_unit", "unit_price": "0.01", **SRC}]}}})
+    tl = timeline([at("2026-04-01", "start", plan="basic")], usage={"2026-04": {"calls": 15000}}, usage_to_date={
+        "2026-04-10T00:00:00Z": {"calls": 3000},   # 30.00: below 50
+        "2026-04-20T00:00:00Z": {"calls": 6000},   # 60.00: crosses 50 -> invoice 60.00
+        "2026-04-25T00:00:00Z": {"calls": 8000},   # 80.00: no new threshold
+        "2026-04-28T00:00:00Z": {"calls": 12000},  # 120.00: crosses 100 -> invoice 120.00 - 60.00
+    })
+    issued = invoices_between(cat, tl, end=utc(2026, 5, 1))
+    assert [(i.kind, i.issued_at.day, i.invoice.total_minor) for i in issued] == [
+        ("opening", 1, 1000), ("threshold", 20, 6000), ("threshold", 28, 6000), ("renewal", 1, 1000 + 3000)]
+    # at the period end: 15,000 calls = 150.00, less the 120.00 already invoiced, plus May's fee
+    assert lines(issued[-1].invoice) == [
+        ("calls", 15000), ("Usage invoiced earlier this period", -12000), ("Basic fee", 1000)]
