@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ import pandas as pd
 from .candidates import price_parameters, scale_parameter
 from .catalog import Catalog, MetricKind
 from .errors import CatalogError, UsageError
-from .rating import RateOptions, RatedTable, rate
+from .periods import shift_month
+from .rating import RateOptions, RatedTable, cheapest_positions, rate
 
 if TYPE_CHECKING:
     from .store import Store
@@ -53,11 +55,8 @@ def _plan_codes(plan_ids: Sequence[str], requested: pd.Series | None, n: int) ->
 
 def _cheapest_index(rated: RatedTable) -> tuple[np.ndarray, np.ndarray]:
     """Position of each row's cheapest eligible plan (-1 when none is eligible), and of its cheapest plan."""
-    totals = np.stack([r.total_minor for r in rated.plans.values()], axis=1)
-    eligible = np.stack([r.eligible for r in rated.plans.values()], axis=1)
-    cheapest = np.argmin(np.where(eligible, totals, np.iinfo(np.int64).max), axis=1)
-    cheapest = np.where(eligible.any(axis=1), cheapest, -1)
-    return cheapest, np.argmin(totals, axis=1)
+    totals = [r.total_minor for r in rated.plans.values()]
+    return rated.cheapest_positions(), cheapest_positions(totals)
 
 
 def _assigned(rated: RatedTable, requested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -327,7 +326,7 @@ def synthetic_history(catalog: Catalog, customers: int, months: int, seed: int,
     rng = np.random.default_rng([seed, 0xB4C7])
     growth = rng.normal(monthly_growth, 0.03, customers)
     ids = np.array([f"C{i:06d}" for i in range(customers)], dtype=object)
-    month_names = [f"2025-{m + 1:02d}" if m < 12 else f"{2025 + m // 12}-{m % 12 + 1:02d}" for m in range(months)]
+    month_names = [shift_month(date(2025, 1, 1), m) for m in range(months)]
     frames = []
     metered = [m for m in first.columns if catalog.metrics[m].kind is MetricKind.METERED]
     for m, name in enumerate(month_names):

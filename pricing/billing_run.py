@@ -32,7 +32,7 @@ from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
 from .metering import month_bounds, metered_metrics
 from .money import format_minor
-from .periods import Period
+from .periods import Period, month_name, shift_month
 from .rating_segments import price_drafts
 from .segments import Draft, drafts_needed
 from .subscriptions import Timeline, UsageLookup, parse_timeline, plan_invoices
@@ -76,7 +76,7 @@ def check_month(store: Store, month: str) -> None:
 
 
 def month_of(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
+    return month_name(moment)
 
 
 def _midpoint(start: datetime, end: datetime) -> datetime:
@@ -209,8 +209,7 @@ def ledger_results(store: Store, month: str, runway: bool = True) -> dict[str, L
 
 def previous_month(month: str) -> str:
     start, _ = month_bounds(month)
-    before = start - timedelta(days=1)
-    return month_of(before)
+    return shift_month(start.date(), -1)
 
 
 def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .catalog import Catalog, MeterSpec, load_catalog
 from .errors import MeteringError
+from .periods import add_months
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -40,8 +41,8 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
         raise MeteringError(f"month {month!r}: expected YYYY-MM, e.g. 2026-01")
     year, mon = int(match.group(1)), int(match.group(2))
     start = datetime(year, mon, 1)
-    end = datetime(year + mon // 12, mon % 12 + 1, 1)
-    return start, end
+    following = add_months(start.date(), 1)
+    return start, datetime(following.year, following.month, 1)
 
 
 def metered_metrics(catalog: Catalog) -> list[str]:

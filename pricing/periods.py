@@ -92,9 +92,23 @@ def clamped(year: int, month: int, day: int) -> date:
 
 
 def add_months(day: date, months: int, anchor_day: int | None = None) -> date:
-    """``day`` moved by whole months, keeping ``anchor_day`` (default: its own day) clamped."""
+    """``day`` moved by whole months, keeping ``anchor_day`` (default: its own day) clamped.
+
+    The one month arithmetic of the workbench: periods, months of reports and
+    histories, the 12-month credit window all step with it.
+    """
     index = day.year * 12 + day.month - 1 + months
     return clamped(index // 12, index % 12 + 1, anchor_day or day.day)
+
+
+def month_name(day: date) -> str:
+    """'YYYY-MM' of a day."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def shift_month(month: date, months: int) -> str:
+    """The 'YYYY-MM' name of the month ``months`` away from the month of ``month``."""
+    return month_name(add_months(month.replace(day=1), months))
 
 
 @dataclass(frozen=True)

@@ -275,16 +275,15 @@ class RatedTable:
     def eligibility(self) -> pd.DataFrame:
         return pd.DataFrame({p: r.eligible for p, r in self.plans.items()}, index=self.index)
 
+    def cheapest_positions(self) -> Array:
+        """Per row, the position of the cheapest eligible plan in ``self.plans`` (-1: none eligible)."""
+        return cheapest_positions([r.total_minor for r in self.plans.values()],
+                                  [r.eligible for r in self.plans.values()])
+
     def cheapest(self) -> pd.Series:
         """The cheapest eligible plan per row (ties go to the plan listed first), or None."""
-        plan_ids = list(self.plans)
-        totals = np.stack([self.plans[p].total_minor.astype(np.float64) for p in plan_ids], axis=1)
-        eligible = np.stack([self.plans[p].eligible for p in plan_ids], axis=1)
-        # float only to pick a minimum; exact totals are read from the int arrays
-        masked = np.where(eligible, totals, np.inf)
-        best = np.argmin(masked, axis=1)
-        names = np.array(plan_ids, dtype=object)[best]
-        names[~eligible.any(axis=1)] = None
+        best = self.cheapest_positions()
+        names = np.array(list(self.plans) + [None], dtype=object)[best]
         return pd.Series(names, index=self.index, name="cheapest")
 
     def line_amounts(self, plan_id: str) -> pd.DataFrame:
@@ -328,6 +327,20 @@ class RatedTable:
             eligible=bool(chunk.eligible[local]),
             reason=chunk.reason[local],
         )
+
+
+def cheapest_positions(totals: Sequence[Array], eligible: Sequence[Array] | None = None) -> Array:
+    """The one "cheapest plan" rule: per row, the position of the lowest total among eligible
+    plans, ties to the plan listed first; -1 where no plan is eligible. Exact at any size
+    (object arrays compare as Python ints)."""
+    stacked = np.stack([np.asarray(t) for t in totals], axis=1)
+    ok = np.ones(stacked.shape, dtype=bool) if eligible is None else np.stack(eligible, axis=1)
+    if stacked.dtype == object:
+        best = np.array([min((int(t), i) for i, (t, good) in enumerate(zip(row, row_ok)) if good)[1]
+                         if row_ok.any() else -1 for row, row_ok in zip(stacked, ok)], dtype=np.int64)
+        return best
+    best = np.argmin(np.where(ok, stacked, np.iinfo(np.int64).max), axis=1)
+    return np.where(ok.any(axis=1), best, -1)
 
 
 # --- the engine -----------------------------------------------------------------

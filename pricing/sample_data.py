@@ -31,6 +31,7 @@ from .catalog import Catalog, MetricKind, load_catalog
 from .errors import MeteringError
 from .events import ARROW_SCHEMA
 from .metering import month_bounds
+from .periods import shift_month
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
 CATALOG_SHARES: dict[str, float] = {"quasr": 0.55, "logto": 0.2, "license_jp": 0.15, "prepaid_auth": 0.10}
@@ -92,12 +93,7 @@ def _month_list(months: int, end_month: str | None) -> tuple[str, ...]:
     if months < 1:
         raise MeteringError(f"months: must be at least 1, got {months}")
     start, _ = month_bounds(end_month or DEFAULT_END_MONTH)
-    out = []
-    year, mon = start.year, start.month
-    for _ in range(months):
-        out.append(f"{year:04d}-{mon:02d}")
-        year, mon = (year, mon - 1) if mon > 1 else (year - 1, 12)
-    return tuple(reversed(out))
+    return tuple(shift_month(start.date(), -back) for back in reversed(range(months)))
 
 
 def generate_book(customers: int, months: int, seed: int, end_month: str | None = None) -> Book:

@@ -33,7 +33,7 @@ from .comparison import Comparison, compare, cost_curve
 from .errors import PricingError
 from .forecast import Forecast, forecast
 from .money import format_money, from_minor
-from .rating import RateOptions
+from .rating import RateOptions, cheapest_positions
 
 CURVE_POINTS = 241
 MONTHS_PER_YEAR = 12
@@ -54,16 +54,10 @@ class Switch:
 
 def cheapest_along(curve: pd.DataFrame, plans: list[str]) -> list[str | None]:
     """The cheapest eligible plan at each row of a cost curve (ties: first listed)."""
-    out: list[str | None] = []
-    totals = curve[plans].to_numpy()
-    eligible = curve[[f"{p}_eligible" for p in plans]].to_numpy()
-    for row_totals, row_ok in zip(totals, eligible):
-        if not row_ok.any():
-            out.append(None)
-            continue
-        best = min((int(t), i) for i, (t, ok) in enumerate(zip(row_totals, row_ok)) if ok)
-        out.append(plans[best[1]])
-    return out
+    best = cheapest_positions([curve[p].to_numpy() for p in plans],
+                              [curve[f"{p}_eligible"].to_numpy(dtype=bool) for p in plans])
+    names = [*plans, None]
+    return [names[i] for i in best]
 
 
 def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], high: int,
