@@ -399,8 +399,11 @@ class _Replay:
     def _charge_period(self, draft: Draft, start: datetime, period: Period) -> None:
         """In-advance lines for ``[start, period.end)``; in-arrears accrual starts."""
         assert self.state is not None
+        if self.quiet:
+            self.segments = [(start, None)]
+            return
         holding = self.advance(self.state)
-        if holding is not None and not self.quiet:
+        if holding is not None:
             part = remaining_share(start, period, self.day_count)
             draft.pieces.append(Placed(Recurring(holding, part, start, period.end, period), period.start))
         self.segments = [(start, self.arrears(self.state))]
