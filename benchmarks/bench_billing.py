@@ -114,7 +114,7 @@ def main() -> None:
             t2 = time.process_time()
             invoices = [inv for cid, batch in batches.items() for inv in _price_many(catalogs[cid], batch)]
             t3 = time.process_time()
-            store.replace_invoices(MONTH, run.invoices)
+            store.issue_invoices(MONTH, run.invoices)  # all issued already: compares, writes nothing
             t4 = time.process_time()
 
             # the floor: rate alone, each subscription customer's holdings and usage under their plan

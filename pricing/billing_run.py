@@ -39,7 +39,7 @@ from .subscriptions import Timeline, UsageLookup, parse_timeline, plan_invoices
 from .yaml_files import parse_yaml
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import IssueResult, Store
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class BillingRun:
 
     month: str
     invoices: tuple[Invoice, ...]
+    issued: IssueResult | None = None  # what issuing did, when the run was written
 
     def totals(self) -> dict[str, int]:
         """Gross total per currency, in minor units."""
@@ -179,7 +180,7 @@ def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Inv
     return Invoice(
         catalog=catalog.id, plan=closing.plan, currency=catalog.currency, decimals=catalog.decimals,
         lines=tuple(lines), period_start=start, period_end=end, customer_id=result.customer_id,
-        notes=tuple(notes),
+        notes=tuple(notes), issued_at=end.replace(tzinfo=timezone.utc),
     )
 
 
@@ -212,8 +213,9 @@ def previous_month(month: str) -> str:
     return shift_month(start.date(), -1)
 
 
-def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
-    """Bill every customer of the store for ``month``; store the invoices (replacing the month's) and return them."""
+def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-") -> BillingRun:
+    """Bill every customer of the store for ``month``, issue the invoices not issued before
+    (numbered with ``prefix``; issued invoices are final) and return the month's invoices."""
     check_month(store, month)
     before = previous_month(month)
     usage = usage_by_month(store, [before, month])
@@ -233,10 +235,9 @@ def bill_month(store: Store, month: str, *, write: bool = True) -> BillingRun:
         statement = prepaid_statement(catalog, result, month)
         if statement is not None:
             invoices.append(statement)
-    invoices.sort(key=lambda i: (i.customer_id or "", str(i.period_start or "")))
-    if write:
-        store.replace_invoices(month, invoices)
-    return BillingRun(month, tuple(invoices))
+    invoices.sort(key=lambda i: (i.customer_id or "", str(i.issued_at or ""), str(i.period_start or "")))
+    issued = store.issue_invoices(month, invoices, prefix) if write else None
+    return BillingRun(month, tuple(invoices), issued)
 
 
 __all__ = [

@@ -82,6 +82,7 @@ class Invoice:
     period_end: datetime | None = None
     customer_id: str | None = None
     notes: tuple[str, ...] = field(default=())
+    issued_at: datetime | None = None  # when a subscription issued it (None on a quote)
 
     # Totals are derived from the lines, never stored beside them.
     @property
@@ -134,6 +135,8 @@ class Invoice:
             data["period_start"] = _iso(self.period_start)
         if self.period_end is not None:
             data["period_end"] = _iso(self.period_end)
+        if self.issued_at is not None:
+            data["issued_at"] = _iso(self.issued_at)
         if self.notes:
             data["notes"] = list(self.notes)
         return data

@@ -329,7 +329,8 @@ class _Pricer:
         self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
-                       period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes))
+                       period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes),
+                       issued_at=draft.issued_at)
 
     def _progressive(self, draft: Draft, period: Any, usage: list[Line]) -> list[Line] | None:
         """Progressive billing: a checkpoint invoices the usage so far once it crosses the next

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ import ibis
 import pandas as pd
 
 from .catalog import Catalog, load_catalog
-from .errors import MeteringError
+from .errors import MeteringError, ReportError
 from .events import EVENT_COLUMNS, SQL_TYPES, file_format, missing_columns, validation_sql
 from .metering import (
     CUSTOMER_COLUMNS,
@@ -55,6 +56,12 @@ CUSTOMER_FIELDS = {
     "segment": "VARCHAR",
     "tenants": "INTEGER",
     "country": "VARCHAR",
+    # what an invoice needs of the buyer (pricing customers import)
+    "billing_email": "VARCHAR",
+    "address": "VARCHAR",
+    "tax_id": "VARCHAR",
+    "tax_percent": "VARCHAR",
+    "anchor": "VARCHAR",
 }
 
 _SCHEMA = f"""
@@ -94,10 +101,30 @@ CREATE TABLE IF NOT EXISTS invoice_lines (
     amount_minor BIGINT NOT NULL, exact_amount TEXT NOT NULL, explanation VARCHAR,
     service_start TIMESTAMP, service_end TIMESTAMP
 );
-"""
+CREATE TABLE IF NOT EXISTS invoice_numbers (prefix VARCHAR NOT NULL, last BIGINT NOT NULL);
+""" + "".join(
+    # stores made before a column existed gain it (an empty value for old rows)
+    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind};\n"
+    for table, column, kind in (
+        ("invoices", '"number"', "VARCHAR"), ("invoices", "kind", "VARCHAR"),
+        ("invoices", "issued_at", "TIMESTAMP"), ("invoices", "credit_for", "VARCHAR"),
+        ("invoices", "reason", "VARCHAR"),
+        *(("customers", name, kind.replace(" NOT NULL", "")) for name, kind in CUSTOMER_FIELDS.items()),
+    )
+)
 
 
 # --- reports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """What issuing a month did: numbers issued now, issued before and unchanged, issued before and differing."""
+
+    month: str
+    issued: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    differing: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -541,53 +568,156 @@ class Store:
 
     # --- invoices ---
 
-    def replace_invoices(self, month: str, invoices: Sequence[Invoice]) -> None:
-        """Store a month's invoices, replacing any stored before for that month."""
-        month_bounds(month)
-        head_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        counters: dict[str, int] = {}
-        for invoice in invoices:
-            who = invoice.customer_id or "anonymous"
-            counters[who] = counters.get(who, 0) + 1
-            invoice_id = f"{month}-{who}-{counters[who]:02d}"
-            head_rows.append({
-                "invoice_id": invoice_id, "month": month, "customer_id": invoice.customer_id,
-                "period_start": _naive(invoice.period_start), "period_end": _naive(invoice.period_end),
-                "catalog": invoice.catalog, "plan": invoice.plan, "currency": invoice.currency,
-                "decimals": invoice.decimals, "eligible": invoice.eligible, "reason": invoice.reason,
-                "subtotal_minor": invoice.subtotal_minor, "discount_minor": invoice.discount_minor,
-                "net_minor": invoice.net_minor, "tax_minor": invoice.tax_minor,
-                "total_minor": invoice.total_minor, "notes": "\n".join(invoice.notes) or None,
-            })
-            for line_no, line in enumerate(invoice.lines, start=1):
-                line_rows.append({
-                    "invoice_id": invoice_id, "line_no": line_no, "item": line.item,
-                    "line_type": line.line_type.value, "metric": line.metric,
-                    "quantity": str(line.quantity),
-                    "unit_price": None if line.unit_price is None else str(line.unit_price),
-                    "amount_minor": line.amount_minor, "exact_amount": str(line.exact_amount),
-                    "explanation": line.explanation,
-                    "service_start": _naive(line.service_start), "service_end": _naive(line.service_end),
-                })
+    @staticmethod
+    def _head_row(invoice_id: str, month: str, invoice: Invoice) -> dict[str, Any]:
+        return {
+            "invoice_id": invoice_id, "month": month, "customer_id": invoice.customer_id,
+            "period_start": _naive(invoice.period_start), "period_end": _naive(invoice.period_end),
+            "catalog": invoice.catalog, "plan": invoice.plan, "currency": invoice.currency,
+            "decimals": invoice.decimals, "eligible": invoice.eligible, "reason": invoice.reason,
+            "subtotal_minor": invoice.subtotal_minor, "discount_minor": invoice.discount_minor,
+            "net_minor": invoice.net_minor, "tax_minor": invoice.tax_minor,
+            "total_minor": invoice.total_minor, "notes": "\n".join(invoice.notes) or None,
+        }
+
+    @staticmethod
+    def _line_rows(invoice_id: str, invoice: Invoice) -> list[dict[str, Any]]:
+        return [{
+            "invoice_id": invoice_id, "line_no": line_no, "item": line.item,
+            "line_type": line.line_type.value, "metric": line.metric,
+            "quantity": str(line.quantity),
+            "unit_price": None if line.unit_price is None else str(line.unit_price),
+            "amount_minor": line.amount_minor, "exact_amount": str(line.exact_amount),
+            "explanation": line.explanation,
+            "service_start": _naive(line.service_start), "service_end": _naive(line.service_end),
+        } for line_no, line in enumerate(invoice.lines, start=1)]
+
+    def _append_rows(self, head_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> None:
+        if not head_rows:
+            return
         heads = pd.DataFrame(head_rows, columns=_columns(self.con, "invoices"))
         lines = pd.DataFrame(line_rows, columns=_columns(self.con, "invoice_lines"))
+        self.con.register("_heads", heads)
+        self.con.register("_lines", lines)
+        try:
+            self.con.execute("INSERT INTO invoices BY NAME SELECT * FROM _heads")
+            if line_rows:
+                self.con.execute("INSERT INTO invoice_lines BY NAME SELECT * FROM _lines")
+        finally:
+            self.con.unregister("_heads")
+            self.con.unregister("_lines")
+
+    def issue_invoices(self, month: str, invoices: Sequence[Invoice], prefix: str = "INV-") -> IssueResult:
+        """Issue a month's invoices: new ones get the next numbers of ``prefix``, without gaps;
+        invoices issued before are final and never changed (a fresh computation that differs is
+        reported, to be corrected with a credit note). One transaction: all or nothing."""
+        month_bounds(month)
         with self._transaction():
-            self.con.execute(
-                "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT invoice_id FROM invoices WHERE month = ?)",
-                [month],
-            )
-            self.con.execute("DELETE FROM invoices WHERE month = ?", [month])
-            if head_rows:
-                self.con.register("_heads", heads)
-                self.con.register("_lines", lines)
-                try:
-                    self.con.execute("INSERT INTO invoices BY NAME SELECT * FROM _heads")
-                    if line_rows:
-                        self.con.execute("INSERT INTO invoice_lines BY NAME SELECT * FROM _lines")
-                finally:
-                    self.con.unregister("_heads")
-                    self.con.unregister("_lines")
+            stored = self.con.execute(
+                'SELECT "number", customer_id, issued_at, period_start, total_minor FROM invoices'
+                " WHERE month = ? AND kind = 'invoice' ORDER BY \"number\"", [month]).fetchall()
+            known: dict[tuple[Any, ...], tuple[str, int]] = {}
+            for number, customer, issued, start, total in stored:
+                key = (customer, _naive(issued), _naive(start))
+                ordinal = sum(1 for k in known if k[:3] == key)
+                known[(*key, ordinal)] = (number, int(total))
+            fresh: list[Invoice] = []
+            unchanged: list[str] = []
+            differing: list[str] = []
+            seen: dict[tuple[Any, ...], int] = {}
+            for invoice in invoices:
+                key = (invoice.customer_id, _naive(invoice.issued_at), _naive(invoice.period_start))
+                ordinal = seen[key] = seen.get(key, -1) + 1
+                previous = known.get((*key, ordinal))
+                if previous is None:
+                    fresh.append(invoice)
+                elif previous[1] == invoice.total_minor:
+                    unchanged.append(previous[0])
+                else:
+                    differing.append(previous[0])
+            numbers = self._next_numbers(prefix, len(fresh))
+            self._insert_invoices(month, list(zip(numbers, fresh)), kind="invoice")
+        return IssueResult(month, tuple(numbers), tuple(unchanged), tuple(differing))
+
+    def _next_numbers(self, prefix: str, count: int) -> list[str]:
+        row = self.con.execute("SELECT last FROM invoice_numbers WHERE prefix = ?", [prefix]).fetchall()
+        last = int(row[0][0]) if row else 0
+        if count:
+            if row:
+                self.con.execute("UPDATE invoice_numbers SET last = ? WHERE prefix = ?", [last + count, prefix])
+            else:
+                self.con.execute("INSERT INTO invoice_numbers VALUES (?, ?)", [prefix, last + count])
+        return [f"{prefix}{n:06d}" for n in range(last + 1, last + count + 1)]
+
+    def _insert_invoices(self, month: str, numbered: list[tuple[str, Invoice]], kind: str,
+                         credit_for: str | None = None, reason: str | None = None,
+                         issued_at: datetime | None = None) -> None:
+        heads, lines = [], []
+        for number, invoice in numbered:
+            heads.append(self._head_row(number, month, invoice) | {
+                "number": number, "kind": kind, "issued_at": _naive(issued_at or invoice.issued_at),
+                "credit_for": credit_for, "reason": reason})
+            lines.extend(self._line_rows(number, invoice))
+        self._append_rows(heads, lines)
+
+    def credit_invoice(self, number: str, reason: str, issued_at: datetime, prefix: str = "INV-") -> str:
+        """A credit note reversing issued invoice ``number`` in full; returns its own number.
+
+        The credit note is listed in the register of the month of the invoice it
+        corrects (so the register nets them), with its own issue date.
+        """
+        if not reason.strip():
+            raise ReportError("a credit note needs a reason (--reason)")
+        with self._transaction():
+            head = self.con.execute(
+                'SELECT month, kind FROM invoices WHERE "number" = ?', [number]).fetchall()
+            if not head:
+                raise ReportError(f"no issued invoice {number!r} in {self.path}")
+            month, kind = head[0]
+            if kind != "invoice":
+                raise ReportError(f"{number} is a {str(kind).replace('_', ' ')}, not an invoice")
+            done = self.con.execute(
+                "SELECT \"number\" FROM invoices WHERE credit_for = ?", [number]).fetchall()
+            if done:
+                raise ReportError(f"{number} is already credited by {done[0][0]}")
+            invoice = self.invoice(number)
+            reversed_lines = tuple(replace(l, amount_minor=-l.amount_minor, exact_amount=-l.exact_amount)
+                                   for l in invoice.lines)
+            credit = replace(invoice, lines=reversed_lines, notes=(f"credit note for {number}: {reason}",))
+            [credit_number] = self._next_numbers(prefix, 1)
+            self._insert_invoices(str(month), [(credit_number, credit)], kind="credit_note", credit_for=number,
+                                  reason=reason, issued_at=issued_at)
+        return credit_number
+
+    def invoice(self, number: str) -> Invoice:
+        """One stored invoice (or credit note) by number, as an Invoice object."""
+        from .invoice import Invoice, Line, LineType  # noqa: PLC0415
+
+        heads = self.con.execute('SELECT * FROM invoices WHERE "number" = ?', [number]).df()
+        if heads.empty:
+            raise ReportError(f"no issued invoice {number!r} in {self.path}")
+        head = heads.iloc[0]
+        rows = self.con.execute(
+            "SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", [head["invoice_id"]]).df()
+        lines = tuple(Line(
+            item=r["item"], line_type=LineType(r["line_type"]), quantity=Decimal(r["quantity"]),
+            unit_price=None if r["unit_price"] is None or pd.isna(r["unit_price"]) else Decimal(r["unit_price"]),
+            amount_minor=int(r["amount_minor"]), exact_amount=Decimal(r["exact_amount"]),
+            explanation=r["explanation"] or "", metric=None if pd.isna(r["metric"]) else r["metric"],
+            service_start=_utc(r["service_start"]), service_end=_utc(r["service_end"]),
+        ) for _, r in rows.iterrows())
+        return Invoice(
+            catalog=head["catalog"], plan=head["plan"], currency=head["currency"], decimals=int(head["decimals"]),
+            lines=lines, eligible=bool(head["eligible"]), reason=None if pd.isna(head["reason"]) else head["reason"],
+            period_start=_utc(head["period_start"]), period_end=_utc(head["period_end"]),
+            customer_id=head["customer_id"], notes=tuple(str(head["notes"] or "").splitlines()),
+            issued_at=_utc(head["issued_at"]))
+
+    def issued(self, month: str | None = None) -> pd.DataFrame:
+        """Issued invoices and credit notes (of ``month``, or all), in number order."""
+        where, params = ("WHERE month = ?", [month]) if month else ("", [])
+        return self.con.execute(
+            f"SELECT * FROM invoices {where} ORDER BY \"number\" NULLS LAST, invoice_id", params).df()
 
     def invoices(self, month: str) -> pd.DataFrame:
         return self.con.execute(
@@ -600,6 +730,14 @@ class Store:
             " ORDER BY l.invoice_id, l.line_no",
             [month],
         ).df()
+
+
+def _utc(moment: Any) -> datetime | None:
+    """A stored (naive UTC) timestamp as an aware datetime; None for a missing one."""
+    if moment is None or pd.isna(moment):
+        return None
+    value = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
+    return value.replace(tzinfo=timezone.utc)
 
 
 def _naive(moment: datetime | None) -> datetime | None:
@@ -641,4 +779,5 @@ def open_store(path: str | Path | None) -> Store:
     return Store(path or DEFAULT_STORE)
 
 
-__all__ = ["DEFAULT_STORE", "FileReport", "IngestReport", "MeterResult", "Store", "expand_paths", "open_store"]
+__all__ = ["DEFAULT_STORE", "FileReport", "IngestReport", "IssueResult", "MeterResult", "Store", "expand_paths",
+           "open_store"]

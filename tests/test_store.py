@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from pricing.cli import main
-from pricing.errors import MeteringError
+from pricing.errors import MeteringError, ReportError
 from pricing.events import EVENT_COLUMNS
 from pricing.invoice import Invoice, Line, LineType
 from pricing.sample_data import generate_book, write_events
@@ -159,24 +159,45 @@ def test_write_book_stores_customers_timelines_and_ledgers(tmp_path):
         assert store.ledgers() == dict(sorted(book.ledgers.items()))
 
 
-def _invoice(customer: str, amount: int) -> Invoice:
+def _invoice(customer: str, amount: int, issued: datetime = datetime(2026, 2, 1, tzinfo=timezone.utc)) -> Invoice:
     line = Line("Monthly Active Accounts", LineType.USAGE, Decimal(120), Decimal("0.05"), amount,
                 Decimal(amount) / 100, "120 MAA past the free 100", metric="maa",
                 service_start=datetime(2026, 1, 1), service_end=datetime(2026, 2, 1))
     return Invoice("quasr", "payg", "EUR", 2, (line,), customer_id=customer,
-                   period_start=datetime(2026, 1, 1), period_end=datetime(2026, 2, 1))
+                   period_start=datetime(2026, 1, 1), period_end=datetime(2026, 2, 1), issued_at=issued)
 
 
-def test_invoices_are_replaced_per_month(tmp_path):
+def test_issued_invoices_are_final_and_numbered_without_gaps(tmp_path):
     with Store(tmp_path / "w.duckdb") as store:
-        store.replace_invoices("2026-01", [_invoice("c1", 600), _invoice("c2", 100)])
-        store.replace_invoices("2026-02", [_invoice("c1", 50)])
-        store.replace_invoices("2026-01", [_invoice("c1", 700)])
+        first = store.issue_invoices("2026-01", [_invoice("c1", 600), _invoice("c2", 100)])
+        assert first.issued == ("INV-000001", "INV-000002")
+        other = store.issue_invoices("2026-02", [_invoice("c1", 50, datetime(2026, 3, 1, tzinfo=timezone.utc))])
+        assert other.issued == ("INV-000003",)
+        # the month again: c1 computed differently now, c3 new; c1 keeps its issued invoice
+        again = store.issue_invoices("2026-01", [_invoice("c1", 700), _invoice("c2", 100), _invoice("c3", 5)])
+        assert (again.issued, again.unchanged, again.differing) == (("INV-000004",), ("INV-000002",), ("INV-000001",))
         heads = store.invoices("2026-01")
-        assert heads["total_minor"].tolist() == [700]
+        assert heads[["number", "customer_id", "total_minor"]].values.tolist() == [
+            ["INV-000001", "c1", 600], ["INV-000002", "c2", 100], ["INV-000004", "c3", 5]]
         lines = store.invoice_lines("2026-01")
-        assert lines[["line_no", "amount_minor", "quantity", "unit_price"]].values.tolist() == [[1, 700, "120", "0.05"]]
-        assert store.invoices("2026-02")["total_minor"].tolist() == [50]
+        assert lines[["line_no", "amount_minor", "quantity", "unit_price"]].values.tolist()[0] == [1, 600, "120", "0.05"]
+
+
+def test_a_credit_note_reverses_an_invoice_and_the_register_nets_them(tmp_path):
+    with Store(tmp_path / "w.duckdb") as store:
+        store.issue_invoices("2026-01", [_invoice("c1", 600), _invoice("c2", 100)])
+        note = store.credit_invoice("INV-000001", "wrong MAA count", datetime(2026, 2, 10, tzinfo=timezone.utc))
+        assert note == "INV-000003"
+        heads = store.invoices("2026-01")
+        assert heads[["number", "kind", "credit_for", "total_minor"]].fillna("-").values.tolist() == [
+            ["INV-000001", "invoice", "-", 600], ["INV-000002", "invoice", "-", 100],
+            ["INV-000003", "credit_note", "INV-000001", -600]]
+        assert int(heads["total_minor"].sum()) == 100
+        assert store.invoice("INV-000003").lines[0].amount_minor == -600
+        with pytest.raises(ReportError, match="already credited by INV-000003"):
+            store.credit_invoice("INV-000001", "again", datetime(2026, 2, 11, tzinfo=timezone.utc))
+        with pytest.raises(ReportError, match="no issued invoice 'INV-999999'"):
+            store.credit_invoice("INV-999999", "x", datetime(2026, 2, 11, tzinfo=timezone.utc))
 
 
 def test_cli_ingest_and_meter_json(tmp_path, capsys):
