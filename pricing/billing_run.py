@@ -213,16 +213,38 @@ def previous_month(month: str) -> str:
     return shift_month(start.date(), -1)
 
 
+def check_book(store: Store, timelines: Mapping[str, Timeline]) -> None:
+    """Every customer of the book is billed by a subscription or a prepaid ledger on their own
+    catalog; otherwise one line naming them, before anything is billed or written."""
+    book = store.customers()
+    ledgers = set(store.ledgers())
+    catalog_of = dict(zip(book["customer_id"], book["catalog"]))
+    unbilled = sorted(c for c in catalog_of if c not in timelines and c not in ledgers)
+    if unbilled:
+        shown = ", ".join(unbilled[:5]) + (f" and {len(unbilled) - 5} more" if len(unbilled) > 5 else "")
+        raise ReportError(f"{len(unbilled)} customer(s) without a subscription or prepaid ledger: {shown}"
+                          " (import their subscriptions: pricing customers import)")
+    for customer_id, timeline in timelines.items():
+        booked = catalog_of.get(customer_id)
+        if booked is None:
+            raise ReportError(f"customer {customer_id}: a subscription but no row in the customer book")
+        if booked != timeline.catalog:
+            raise ReportError(f"customer {customer_id}: metered on catalog {booked!r} in the customer book,"
+                              f" subscribed on catalog {timeline.catalog!r}")
+
+
 def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-") -> BillingRun:
     """Bill every customer of the store for ``month``, issue the invoices not issued before
     (numbered with ``prefix``; issued invoices are final) and return the month's invoices."""
     check_month(store, month)
+    timelines = load_timelines(store)
+    check_book(store, timelines)
     before = previous_month(month)
     usage = usage_by_month(store, [before, month])
     catalogs: dict[str, Catalog] = {}
     invoices: list[Invoice] = []
     batches: dict[str, list[tuple[list[Draft], list[int]]]] = {}
-    for customer_id, timeline in load_timelines(store).items():
+    for customer_id, timeline in timelines.items():
         catalog = catalogs.setdefault(timeline.catalog, load_catalog(timeline.catalog))
         try:
             batches.setdefault(catalog.id, []).append(timeline_drafts(catalog, timeline, month, usage))
@@ -241,6 +263,6 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
 
 
 __all__ = [
-    "BillingRun", "bill_month", "check_month", "ledger_results", "load_timelines", "prepaid_statement",
+    "BillingRun", "bill_month", "check_book", "check_month", "ledger_results", "load_timelines", "prepaid_statement",
     "previous_month", "timeline_drafts", "timeline_invoices", "usage_by_month",
 ]

@@ -1,0 +1,149 @@
+"""``pricing invoices``: bill a month from the store, list and show issued invoices, credit notes.
+
+    pricing invoices run --month 2026-03 [--store PATH] [--prefix INV-] [--json]
+    pricing invoices list [--month 2026-03] [--store PATH] [--json]
+    pricing invoices show NUMBER [--store PATH] [--json]
+    pricing invoices credit NUMBER --reason TEXT [--date YYYY-MM-DD] [--store PATH]
+
+Issued invoices are final: running a month again issues only the invoices
+not issued before and reports any issued invoice a fresh computation would
+change; correct those with a credit note, which references the invoice and is
+listed in the same month's register.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ReportError
+from ..money import format_minor, format_money
+from ..store import DEFAULT_STORE, Store
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    group = subparsers.add_parser("invoices", help="bill a month, list, show and credit issued invoices")
+    commands = group.add_subparsers(dest="invoices_command", metavar="ACTION", parser_class=type(group))
+    commands.required = True
+
+    p = commands.add_parser("run", help="bill every customer of the store for a month and issue the invoices")
+    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--prefix", default="INV-", help="invoice number prefix (numbers run on without gaps per prefix)")
+    _common(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("list", help="issued invoices and credit notes")
+    p.add_argument("--month", metavar="YYYY-MM", help="only this month's register")
+    _common(p)
+    p.set_defaults(handler=cmd_list)
+
+    p = commands.add_parser("show", help="one issued invoice or credit note with its lines")
+    p.add_argument("number")
+    _common(p)
+    p.set_defaults(handler=cmd_show)
+
+    p = commands.add_parser("credit", help="a credit note reversing an issued invoice")
+    p.add_argument("number")
+    p.add_argument("--reason", required=True, help="why the invoice is corrected (kept on the credit note)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="issue date of the credit note (default: today)")
+    p.add_argument("--prefix", default="INV-", help="number prefix of the credit note")
+    _common(p)
+    p.set_defaults(handler=cmd_credit)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
+    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
+
+
+def _store(path: Path, read_only: bool) -> Store:
+    if not path.is_file():
+        raise ReportError(f"{path}: no such store; import customers and ingest events first")
+    return Store(path, read_only=read_only)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..billing_run import bill_month
+
+    with _store(args.store, read_only=False) as store:
+        run = bill_month(store, args.month, prefix=args.prefix)
+    issued = run.issued
+    assert issued is not None
+    totals = {currency: minor for currency, minor in sorted(run.totals().items())}
+    decimals = {i.currency: i.decimals for i in run.invoices}
+    if args.json:
+        print(json.dumps({
+            "month": run.month, "invoices": len(run.invoices),
+            "customers": len({i.customer_id for i in run.invoices}),
+            "totals": {c: format_minor(v, decimals[c]) for c, v in totals.items()},
+            "issued": list(issued.issued), "unchanged": list(issued.unchanged), "differing": list(issued.differing),
+        }, indent=2))
+        return 0
+    print("\n".join(run.lines()))
+    for currency, minor in totals.items():
+        count = sum(1 for i in run.invoices if i.currency == currency)
+        print(f"  {currency}: {count} invoice(s), {format_money(minor, currency, decimals[currency])}")
+    print(f"issued now: {len(issued.issued)}"
+          + (f" ({issued.issued[0]} .. {issued.issued[-1]})" if issued.issued else "")
+          + f"; issued before, unchanged: {len(issued.unchanged)}; issued before, now different: {len(issued.differing)}")
+    if issued.differing:
+        print("  issued invoices are final; correct these with `pricing invoices credit NUMBER --reason ...`: "
+              + ", ".join(issued.differing))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _store(args.store, read_only=True) as store:
+        heads = store.issued(args.month)
+    heads = heads[heads["number"].notna()]
+    if heads.empty:
+        where = f" for {args.month}" if args.month else ""
+        raise ReportError(f"no issued invoices{where} in {args.store} (run `pricing invoices run --month ...`)")
+    rows = []
+    for _, h in heads.iterrows():
+        rows.append({
+            "number": h["number"], "kind": h["kind"], "month": h["month"], "customer_id": h["customer_id"],
+            "issued_at": None if pd.isna(h["issued_at"]) else h["issued_at"].isoformat(),
+            "currency": h["currency"], "total": format_minor(int(h["total_minor"]), int(h["decimals"])),
+            "credit_for": None if pd.isna(h["credit_for"]) else h["credit_for"],
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        extra = f"  credits {r['credit_for']}" if r["credit_for"] else ""
+        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12} {r['currency']} {r['total']:>14}{extra}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _store(args.store, read_only=True) as store:
+        invoice = store.invoice(args.number)
+    if args.json:
+        print(json.dumps({"number": args.number, **invoice.to_json()}, indent=2))
+        return 0
+    print(f"{args.number}  {invoice.customer_id}  {invoice.catalog}/{invoice.plan}  total {invoice.money(invoice.total_minor)}")
+    width = max((len(line.item) for line in invoice.lines), default=4)
+    for line in invoice.lines:
+        print(f"    {line.item:<{width}}  {line.line_type.value:<10} {str(line.quantity):>10}"
+              f" {invoice.format(line.amount_minor):>14}")
+    return 0
+
+
+def cmd_credit(args: argparse.Namespace) -> int:
+    when = datetime.now(UTC) if args.date is None else _date(args.date)
+    with _store(args.store, read_only=False) as store:
+        number = store.credit_invoice(args.number, args.reason, when, args.prefix)
+    print(f"{number}: credit note for {args.number} ({args.reason})")
+    return 0
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+    except ValueError:
+        raise ReportError(f"--date {text!r}: expected YYYY-MM-DD") from None
