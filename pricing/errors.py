@@ -32,3 +32,7 @@ class MeteringError(PricingError):
 
 class ReportError(PricingError):
     """A report that cannot be produced with the given parameters."""
+
+
+class BookError(PricingError):
+    """A customers file, subscription file or ledger that cannot be imported."""

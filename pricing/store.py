@@ -15,7 +15,7 @@ time open a file for writing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -115,6 +115,15 @@ CREATE TABLE IF NOT EXISTS invoice_numbers (prefix VARCHAR NOT NULL, last BIGINT
 
 
 # --- reports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What importing a customer book did, by customer id."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -425,6 +434,68 @@ class Store:
                 for view in ("_book_customers", "_book_timelines", "_book_ledgers"):
                     self.con.unregister(view)
 
+    def import_book(self, customers: Sequence[Mapping[str, Any]], timelines: Mapping[str, str],
+                    ledgers: Mapping[str, str]) -> ImportCounts:
+        """Add or update customers (imported fields only), their timelines and ledgers, in one
+        transaction. Importing the same book again changes nothing."""
+        existing = {str(r["customer_id"]): r for r in self.customers().to_dict("records")}
+        stored_timelines, stored_ledgers = self.timelines(), self.ledgers()
+        added, updated, unchanged = [], [], []
+        rows: list[dict[str, Any]] = []
+        for record in customers:
+            customer_id = str(record["customer_id"])
+            before = existing.get(customer_id)
+            after = {column: None for column in CUSTOMER_FIELDS}
+            if before is not None:
+                after.update({k: (None if _missing(v) else v) for k, v in before.items() if k in CUSTOMER_FIELDS})
+            after.update(record)
+            same_row = before is not None and all(_same(after[c], before.get(c)) for c in CUSTOMER_FIELDS)
+            same_subscription = (timelines.get(customer_id, stored_timelines.get(customer_id))
+                                 == stored_timelines.get(customer_id)
+                                 and ledgers.get(customer_id, stored_ledgers.get(customer_id))
+                                 == stored_ledgers.get(customer_id))
+            if before is None:
+                added.append(customer_id)
+            elif same_row and same_subscription:
+                unchanged.append(customer_id)
+                continue
+            else:
+                updated.append(customer_id)
+            rows.append(after)
+        changed = [r["customer_id"] for r in rows]
+        frame = pd.DataFrame(rows, columns=list(CUSTOMER_FIELDS))
+        new_timelines = pd.DataFrame([(c, timelines[c]) for c in changed if c in timelines],
+                                     columns=["customer_id", "timeline_yaml"])
+        new_ledgers = pd.DataFrame([(c, ledgers[c]) for c in changed if c in ledgers],
+                                   columns=["customer_id", "ledger_yaml"])
+        with self._transaction():
+            self.con.register("_import_customers", frame)
+            self.con.register("_import_timelines", new_timelines)
+            self.con.register("_import_ledgers", new_ledgers)
+            try:
+                self.con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _import_customers)")
+                self.con.execute("INSERT INTO customers BY NAME SELECT * FROM _import_customers")
+                # a customer holds one timeline or one ledger: an imported one replaces either
+                moved = "SELECT customer_id FROM _import_timelines UNION SELECT customer_id FROM _import_ledgers"
+                self.con.execute(f"DELETE FROM subscriptions WHERE customer_id IN ({moved})")
+                self.con.execute(f"DELETE FROM ledgers WHERE customer_id IN ({moved})")
+                self.con.execute("INSERT INTO subscriptions BY NAME SELECT * FROM _import_timelines")
+                self.con.execute("INSERT INTO ledgers BY NAME SELECT * FROM _import_ledgers")
+            finally:
+                for view in ("_import_customers", "_import_timelines", "_import_ledgers"):
+                    self.con.unregister(view)
+        return ImportCounts(tuple(added), tuple(updated), tuple(unchanged))
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        """One customer's row, with its timeline or ledger text."""
+        rows = self.con.execute("SELECT * FROM customers WHERE customer_id = ?", [customer_id]).df()
+        if rows.empty:
+            raise ReportError(f"no customer {customer_id!r} in {self.path}")
+        record = {k: (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+        record["timeline_yaml"] = self.timelines().get(customer_id)
+        record["ledger_yaml"] = self.ledgers().get(customer_id)
+        return record
+
     def _catalogs(self) -> dict[str, Catalog]:
         ids = [r[0] for r in self.con.execute("SELECT DISTINCT catalog FROM customers ORDER BY 1").fetchall()]
         return {i: load_catalog(i) for i in ids}
@@ -732,6 +803,16 @@ class Store:
         ).df()
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _same(left: Any, right: Any) -> bool:
+    if _missing(left) or _missing(right):
+        return _missing(left) and _missing(right)
+    return str(left) == str(right)
+
+
 def _utc(moment: Any) -> datetime | None:
     """A stored (naive UTC) timestamp as an aware datetime; None for a missing one."""
     if moment is None or pd.isna(moment):
@@ -779,5 +860,5 @@ def open_store(path: str | Path | None) -> Store:
     return Store(path or DEFAULT_STORE)
 
 
-__all__ = ["DEFAULT_STORE", "FileReport", "IngestReport", "IssueResult", "MeterResult", "Store", "expand_paths",
+__all__ = ["DEFAULT_STORE", "FileReport", "ImportCounts", "IngestReport", "IssueResult", "MeterResult", "Store", "expand_paths",
            "open_store"]

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "pricing.cli.core",  # catalogs, schema, quote, compare
     "pricing.cli.billing",  # bill, balance
     "pricing.cli.metering",  # sample-data, ingest, meter
+    "pricing.cli.customers",  # customers import, list, show, event
     "pricing.cli.invoices",  # invoices run, list, show, credit
     "pricing.cli.reports",  # report
     "pricing.cli.demo",  # demo: the main job on bundled sample data
