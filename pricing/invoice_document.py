@@ -47,13 +47,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from .errors import ReportError
 from .invoice import Invoice, Line, LineType
 from .money import from_minor
+from .notebook_runner import safe_name
 from .pdf import find_chromium, print_pdf
 from .yaml_files import read_yaml
 
 MAX_NUMBER_LENGTH = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # --- the seller file ---------------------------------------------------------------------
@@ -258,7 +258,10 @@ def _invoice_period(invoice: Invoice) -> tuple[datetime | None, datetime | None]
 def describe_line(line: Line, invoice: Invoice, locale: str = "en_US") -> str:
     """What a customer reads about one line, from its fields alone (never its explanation):
     ``API resources, 2 x $4.00, Apr 1 – 30, 2026``."""
-    fmt = _Format(str(_parse_locale(locale)), invoice.currency, invoice.decimals)
+    try:
+        fmt = _Format(str(_parse_locale(locale)), invoice.currency, invoice.decimals)
+    except ValueError as exc:
+        raise ReportError(f"locale: {exc}") from None
     return ", ".join([line.item, *_details(line, invoice, fmt)])
 
 
@@ -272,6 +275,10 @@ def _details(line: Line, invoice: Invoice, fmt: _Format) -> list[str]:
     if period:
         parts.append(period)
     return parts
+
+
+def _terms(days: int) -> str:
+    return "due on receipt" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
 
 
 def _e(text: Any) -> str:
@@ -394,7 +401,7 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
         if invoice.total_minor > 0:
             payment = (f"<p>Please pay <b>{_e(fmt.money(invoice.total_minor))}</b> by "
                        f"<b>{_e(fmt.day(seller.due_date(issued)))}</b>"
-                       f" ({seller.payment_terms_days} days), quoting invoice number {_e(number)}.</p>")
+                       f" ({_terms(seller.payment_terms_days)}), quoting invoice number {_e(number)}.</p>")
         else:
             payment = "<p>Nothing to pay.</p>"
     if seller.bank and (not credit and invoice.total_minor > 0):
@@ -431,22 +438,20 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
 # --- files ---------------------------------------------------------------------------------
 
 
-def document_stem(number: str) -> str:
-    """The file name (without suffix) of a document: its number with anything but ``A-Za-z0-9._-`` as '-'."""
-    return _FILE_UNSAFE.sub("-", number).strip("-.") or "invoice"
-
-
 def write_documents(invoice: Invoice, number: str | int, issued: date, seller: Seller, buyer: Buyer,
                     out_dir: str | Path, credit_note_for: str | int | None = None,
                     pdf: bool = True) -> list[Path]:
     """Write ``<number>.html`` and ``<number>.pdf`` into ``out_dir``; return their paths.
+
+    The file name is the number made safe as every report's names are
+    (:func:`pricing.notebook_runner.safe_name`: ``INV-2026-00012`` stays, ``INV/7`` gets a hash).
 
     Both are written to temporary files in ``out_dir`` first and renamed into place only when
     both are complete: a failure leaves the folder as it was. ``pdf=False`` writes the HTML
     alone; otherwise a missing browser or a failed print is a :class:`ReportError`.
     """
     page = render_html(invoice, number, issued, seller, buyer, credit_note_for)
-    stem = document_stem(_check_number(number, seller, "number"))
+    stem = safe_name(_check_number(number, seller, "number"))
     browser = None
     if pdf:
         browser = find_chromium()
@@ -503,5 +508,5 @@ def _sync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-__all__ = ["Buyer", "Seller", "describe_line", "document_stem", "load_seller", "parse_seller", "render_html",
+__all__ = ["Buyer", "Seller", "describe_line", "load_seller", "parse_seller", "render_html",
            "write_documents"]

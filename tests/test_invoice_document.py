@@ -21,6 +21,7 @@ from pricing.invoice_document import (
     render_html,
     write_documents,
 )
+from pricing.notebook_runner import safe_name
 from pricing.pdf import find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +98,9 @@ def test_parties_number_and_dates():
     assert "<td class='issue-date'>May 1, 2026</td>" in page
     assert "<td class='due-date'>May 31, 2026</td>" in page  # 30 days' terms
     assert "<td class='service-period'>Apr 1 – 30, 2026</td>" in page
+    assert "Please pay <b>$1,322.15</b> by <b>May 31, 2026</b> (30 days)" in page
+    on_receipt = render_html(usd_invoice(), 12, ISSUED, seller(payment_terms_days=0), BUYER)
+    assert "<td class='due-date'>May 1, 2026</td>" in on_receipt and "(due on receipt)" in on_receipt
 
 
 def test_every_line_with_period_quantity_unit_price_and_amount():
@@ -159,6 +163,8 @@ def test_describe_line_is_written_from_the_fields():
     credit = Line("Pro plan", LineType.CREDIT, Decimal("0.5"), Decimal("100"), -5000, Decimal(-50),
                   service_start=datetime(2026, 4, 16), service_end=datetime(2026, 5, 1))
     assert plain(describe_line(credit, invoice)) == "Pro plan, 0.5 x $100.00, credit, Apr 16 – 30, 2026"
+    with pytest.raises(ReportError, match="locale: unknown locale 'xx'"):
+        describe_line(credit, invoice, "xx")
 
 
 def test_hostile_texts_are_escaped():
@@ -270,9 +276,9 @@ def test_buyer_from_a_customer_record():
 
 def test_html_alone_is_written_atomically(tmp_path):
     paths = write_documents(usd_invoice(), "INV/2026/7", ISSUED, seller(), BUYER, tmp_path / "out", pdf=False)
-    assert [p.name for p in paths] == ["INV-2026-7.html"]
+    assert [p.name for p in paths] == [f"{safe_name('INV/2026/7')}.html"] and paths[0].name.startswith("INV_2026_7-")
     assert paths[0].read_text(encoding="utf-8") == render_html(usd_invoice(), "INV/2026/7", ISSUED, seller(), BUYER)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["INV-2026-7.html"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [paths[0].name]  # no temporary file left
 
 
 def test_a_failed_print_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
