@@ -6,7 +6,7 @@ term total is the exact monthly total times the term, because a quote assumes
 the usage given each month. Every text from outside (the prospect's name,
 catalog notes) is HTML-escaped.
 
-PDF: printed by Debian's chromium (``--headless --print-to-pdf``) when
+PDF: printed by :func:`pricing.pdf.print_pdf` (Debian's chromium) when
 ``/usr/bin/chromium`` (or ``$PRICING_CHROMIUM``) exists; otherwise skipped
 with a note, because no browser may be downloaded here.
 """
@@ -16,9 +16,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,12 +29,11 @@ from .comparison import compare
 from .errors import ReportError
 from .invoice import Invoice
 from .money import format_money
+from .pdf import find_chromium, print_pdf
 from .rating import RateOptions
 
 VALID_DAYS = 30
 MAX_TERM_MONTHS = 60
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-PDF_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -194,35 +190,6 @@ Issued {quote.issued.isoformat()}.</p>
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "prospect"
-
-
-def find_chromium() -> str | None:
-    override = os.environ.get("PRICING_CHROMIUM")
-    if override:
-        return override if os.path.exists(override) else None
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.path.exists(candidate):
-            return candidate
-    return shutil.which("chromium")
-
-
-def print_pdf(html_path: Path, pdf_path: Path, chromium: str | None = None) -> Path | None:
-    """Print ``html_path`` to ``pdf_path`` with a local headless Chromium; None when there is none or it fails."""
-    browser = chromium or find_chromium()
-    if browser is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="pricing-pdf-") as profile:
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                   f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
-        try:
-            subprocess.run(command, capture_output=True, timeout=PDF_TIMEOUT_SECONDS, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-    if pdf_path.exists() and pdf_path.stat().st_size > 0 and pdf_path.read_bytes()[:5] == b"%PDF-":
-        return pdf_path
-    return None
 
 
 def write_quote_report(prospect: str, catalog: str, usage: dict[str, str], plan: str | None, term_months: int,
