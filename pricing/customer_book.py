@@ -112,7 +112,7 @@ def _table(path: Path) -> tuple[pd.DataFrame, int]:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN: an empty cell
         return None
     text = str(value).strip()
     return text or None
@@ -342,7 +342,8 @@ def build_book(customers: Mapping[str, Customer], timeline_paths: Iterable[Path]
         if not isinstance(data, dict):
             raise BookError(f"{path}: expected a ledger mapping at the top level")
         customer = customer_of(str(data.get("customer_id", "")), str(path))
-        ledger = parse_ledger({**data, "catalog": data.get("catalog", customer.catalog)}, str(path))
+        data = {**data, "catalog": data.get("catalog", customer.catalog)}
+        ledger = parse_ledger(data, str(path))
         if ledger.catalog != customer.catalog:
             raise BookError(f"{path}: catalog {ledger.catalog!r}, but customer {customer.customer_id!r} is on"
                                f" {customer.catalog!r}")

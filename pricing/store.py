@@ -518,7 +518,7 @@ class Store:
                 more = f" and {len(unmapped) - 3} more" if len(unmapped) > 3 else ""
                 raise MeteringError(
                     f"events of {month}: {len(unmapped)} customer(s) not in the customer book ({sample}{more});"
-                    " load a book (pricing sample-data --ingest) or give --catalog to meter them with one catalog"
+                    " import them (pricing customers import) or give --catalog to meter them with one catalog"
                 )
             load_catalog(default_catalog)
             self.con.register("_unmapped", unmapped[["customer_id"]])
