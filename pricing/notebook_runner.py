@@ -267,7 +267,7 @@ def fingerprint(notebook: str | Path | None = None, parameters: Mapping[str, Any
 # makes every report stale. Modules of other features (widgets, backtests, the CLI) are left out.
 REPORT_CODE = (
     "reports", "billing_run", "store", "metering", "events", "catalog", "charges", "rating", "money", "invoice",
-    "subscriptions", "balances", "periods", "proration", "excel", "report_index", "notebook_runner",
+    "subscriptions", "balances", "periods", "proration", "excel", "report_index", "notebook_runner", "month_tables",
 )
 
 
