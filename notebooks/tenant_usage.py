@@ -17,8 +17,7 @@
 # # Tenant usage report
 #
 # One tenant's month: daily usage, the plan's included quantities, the busiest accounts and clients,
-# and the customer's invoice lines with the plan's rules. The rows come from the month's tables
-# (`pricing.month_tables`, computed once for every tenant) or, without them, straight from the store.
+# and the customer's invoice lines with the plan's rules.
 
 # %% tags=["parameters"]
 store: str = "data/workbook.duckdb"  # the workbook store (DuckDB file) with the month billed
@@ -35,6 +34,7 @@ from plotly.subplots import make_subplots
 from pricing import reports as R
 from pricing.month_tables import tenant_page
 
+# the month's tables (computed once for every tenant by pricing report tenants), or the store when none
 page = tenant_page(store, month, customer, tenant, tables)
 display(HTML(R.heading_html(f"Tenant {tenant} of {page.name} ({customer}), {month}", 1)
              + R.paragraph_html(*page.meta().lines())))
