@@ -72,3 +72,15 @@ def test_unknown_tenant_is_one_line(written) -> None:
     tables, _ = written
     with pytest.raises(ReportError, match="has no events in 2026-03"):
         tables.view("c0001", "nope")
+
+
+def test_without_tables_a_page_reads_the_store(report_store: ReportStore, written) -> None:
+    tables, folder = written
+    customer, tenant = tables.tenants()[-1]
+    direct = MT.tenant_page(str(report_store.path), MONTH, customer, tenant)
+    via_files = MT.tenant_page(str(report_store.path), MONTH, customer, tenant, str(folder))
+    for name in ("daily", "metrics", "included", "accounts", "lines"):
+        _same(getattr(direct, name), getattr(via_files, name))
+    assert (direct.name, direct.plan, direct.events) == (via_files.name, via_files.plan, via_files.events)
+    with pytest.raises(ReportError, match="not 2026-02"):
+        MT.tenant_page(str(report_store.path), "2026-02", customer, tenant, str(folder))
