@@ -136,3 +136,24 @@ def test_an_interrupt_stops_the_pool(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         kp.KernelPool(1, cwd=tmp_path).map(run, [0, 1, 2])
     assert not [t for t in threading.enumerate() if t.name.startswith("kernel-pool-")]
+
+
+def test_a_kernel_that_dies_is_replaced_and_the_page_retried(tmp_path: Path) -> None:
+    notebook = tmp_path / "dies.ipynb"
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("die: bool = False  # end the kernel's process")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import os\nif die:\n    os._exit(1)\nprint('alive')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebook)
+
+    def run(die: bool) -> str:
+        out = nr.run_notebook(notebook, {"die": die}, tmp_path / f"page-{die}.html", 60, engine=ENGINE_NAME)
+        return out.read_text(encoding="utf-8")
+
+    pool = kp.KernelPool(1, cwd=tmp_path)
+    outcomes = pool.map(run, [True, False])
+    dead, alive = sorted(outcomes, key=lambda o: not o.item)
+    assert not dead.ok and dead.attempts == 2 and "\n" not in dead.error
+    assert alive.ok and "alive" in alive.result
+    assert pool.stats.starts == 3  # the first kernel, its replacement after the first death, one after the retry's
