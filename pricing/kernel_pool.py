@@ -37,6 +37,9 @@ R = TypeVar("R")
 
 DEFAULT_STARTUP_TIMEOUT = 60
 RESET_TIMEOUT = 60
+# Kernels that fail to start this many times in a row will not start: the remaining tasks are
+# reported as not run instead of each waiting for two more failed starts.
+MAX_FAILED_STARTS = 4
 # IPython's own reset: clears the user namespace and the output history, keeps imported modules.
 # NOTE: reset ends with a full gc.collect(), 0.1-0.2 s with pandas and plotly loaded, more than a
 # page's cells take: it is skipped here (the interpreter's automatic collection still runs).
@@ -68,6 +71,7 @@ class PoolStats:
 
     starts: int = 0
     start_failures: int = 0
+    failed_starts_in_a_row: int = 0
     tasks: int = 0
     retries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -76,6 +80,11 @@ class PoolStats:
         with self._lock:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def started(self) -> None:
+        with self._lock:
+            self.starts += 1
+            self.failed_starts_in_a_row = 0
 
 
 class WarmKernel:
@@ -116,13 +125,13 @@ class WarmKernel:
             if self.warmup:
                 self.run_code(self.warmup, timeout=max(self.startup_timeout, RESET_TIMEOUT))
         except BaseException as exc:
-            self.stats.add(start_failures=1)
+            self.stats.add(start_failures=1, failed_starts_in_a_row=1)
             self.shutdown()
             if isinstance(exc, Exception):
                 first = (str(exc).strip().splitlines() or [""])[0]
                 raise KernelFailure(f"kernel {self.kernel_name!r} could not start: {type(exc).__name__}: {first}") from exc
             raise
-        self.stats.add(starts=1)
+        self.stats.started()
         self.broken = False
         self.runs = 0
         return self
@@ -173,7 +182,7 @@ class WarmKernel:
 
         self._check_thread()
         try:
-            reply = run_sync(self.kc._async_execute_interactive)(
+            reply = run_sync(self.kc.execute_interactive)(
                 code, silent=True, store_history=False, allow_stdin=False, timeout=timeout,
                 output_hook=lambda msg: None)
         except Exception as exc:
@@ -229,8 +238,9 @@ class KernelPool:
     """``size`` worker threads, each with a warm kernel, running tasks ``fn(item)``.
 
     ``fn`` runs in a worker thread whose kernel :func:`current_kernel` returns
-    (the Papermill engine resets it before each notebook). Use it as a context manager or call :meth:`map` directly;
-    kernels are shut down when :meth:`map` returns, fails or is interrupted.
+    (the Papermill engine resets it before each notebook). Kernels start on a
+    worker's first task and are shut down when :meth:`map` returns, fails or is
+    interrupted.
     """
 
     def __init__(self, size: int = 2, *, kernel_name: str = "python3", cwd: Path | None = None, warmup: str = "",
@@ -244,6 +254,7 @@ class KernelPool:
         self.startup_timeout = startup_timeout
         self.retries = retries
         self.stats = PoolStats()
+        self._last_start_error = ""
 
     def _kernel(self, held: WarmKernel | None) -> WarmKernel:
         """The worker's kernel, started or replaced as needed (the engine resets it before each run)."""
@@ -260,6 +271,9 @@ class KernelPool:
     def _attempts(self, fn: Callable[[T], R], item: T, kernel: list[WarmKernel | None]) -> Outcome[T]:
         error = ""
         for attempt in range(1, self.retries + 2):
+            if kernel[0] is None and self.stats.failed_starts_in_a_row >= MAX_FAILED_STARTS:
+                return Outcome(item, None, f"not run: {self.stats.failed_starts_in_a_row} kernel starts failed in a"
+                               f" row ({self._last_start_error})", attempt - 1)
             if attempt > 1:
                 self.stats.add(retries=1)
             try:
@@ -272,6 +286,8 @@ class KernelPool:
                 if kernel[0] is not None:
                     kernel[0].broken = True
                 error = _one_line(exc)
+                if "could not start" in error:
+                    self._last_start_error = error
             except Exception as exc:  # the task failed; its kernel may still be fine
                 held = kernel[0]
                 if held is not None and not held.is_alive():

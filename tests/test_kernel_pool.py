@@ -157,3 +157,16 @@ def test_a_kernel_that_dies_is_replaced_and_the_page_retried(tmp_path: Path) -> 
     assert not dead.ok and dead.attempts == 2 and "\n" not in dead.error
     assert alive.ok and "alive" in alive.result
     assert pool.stats.starts == 3  # the first kernel, its replacement after the first death, one after the retry's
+
+
+def test_kernels_that_never_start_do_not_hold_up_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: kp.WarmKernel) -> None:
+        raise OSError("[Errno 98] Address already in use")
+
+    monkeypatch.setattr(kp.WarmKernel, "_launch", refuse)
+    pool = kp.KernelPool(1, cwd=tmp_path)
+    outcomes = pool.map(lambda item: item, range(10))
+    assert not any(o.ok for o in outcomes) and len(outcomes) == 10
+    assert pool.stats.start_failures == kp.MAX_FAILED_STARTS  # then the other tasks are not tried
+    assert "could not start: OSError: [Errno 98] Address already in use" in outcomes[0].error
+    assert outcomes[-1].error.startswith(f"not run: {kp.MAX_FAILED_STARTS} kernel starts failed in a row (")
