@@ -225,8 +225,9 @@ def build_tenants(store_path: Path, month: str, out: Path, *, customer: str | No
         scratch = folder = (target / f".tables-{nr.safe_name(customer)}{nr.PARTIAL_SUFFIX}").resolve()
     try:
         planned, tables = _plan(store_path, month, out, customer, extra, folder)
-        todo = [j for j in planned if force or not nr.is_current(j.page, j.digest)]
-        results = [PageResult(j.page, "skipped", j.tenant) for j in planned if j not in todo]
+        stale = [force or not nr.is_current(j.page, j.digest) for j in planned]
+        todo = [j for j, again in zip(planned, stale) if again]
+        results = [PageResult(j.page, "skipped", j.tenant) for j, again in zip(planned, stale) if not again]
         if not todo:
             return results
         nr.ensure_kernel(nr.DEFAULT_KERNEL)
