@@ -42,6 +42,7 @@ def _own_kernel(kernel_name: str, start_timeout: int) -> WarmKernel:
     """A kernel for a thread that is not a pool worker: started once, reset before each run."""
     kernel = current_kernel()
     if kernel is not None and kernel.kernel_name == kernel_name and not kernel.broken and kernel.started:
+        kernel.cwd = Path.cwd()  # Papermill's cwd argument (it changed the process's directory for this run)
         return kernel
     if kernel is not None:
         kernel.shutdown()
@@ -69,7 +70,7 @@ class WarmKernelEngine(Engine):
                                  stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
                                  execution_timeout: int | None = None, **kwargs: Any) -> Any:
         kernel = current_kernel()
-        if kernel is None or not kernel.started or kernel.broken:
+        if kernel is None or kernel in _standalone or not kernel.started or kernel.broken:
             kernel = _own_kernel(kernel_name, start_timeout)
         elif kernel.kernel_name != kernel_name:
             raise KernelFailure(f"the warm kernel runs {kernel.kernel_name!r}, the notebook asks for {kernel_name!r}")

@@ -60,9 +60,9 @@ def test_the_engine_outside_a_pool_keeps_one_warm_kernel(tmp_path: Path) -> None
                                            kernel_name="python3", progress_bar=False)
         kernel = kp.current_kernel()
         second = papermill.execute_notebook(str(notebook), None, {"n": 2}, engine_name=ENGINE_NAME,
-                                            kernel_name="python3", progress_bar=False)
+                                            kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
         assert kp.current_kernel() is kernel and kernel is not None and kernel.stats.starts == 1
-        assert _seen(first).startswith("seen []") and _seen(second).startswith("seen []")
+        assert _seen(first).startswith("seen []") and _seen(second) == f"seen [] {tmp_path}"  # papermill's cwd
     finally:
         if kp.current_kernel() is not None:
             kp.current_kernel().shutdown()
