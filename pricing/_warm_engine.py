@@ -12,13 +12,15 @@ and on import of :mod:`pricing.papermill_engine`), so any Papermill call can use
 
 It runs the parameterized notebook with Papermill's own notebook client, on the
 kernel of the calling thread (:func:`pricing.kernel_pool.current_kernel`, set
-by a :class:`~pricing.kernel_pool.KernelPool` worker and already reset). Called
-outside a pool, it starts a kernel for the thread, keeps it warm for the next
-call and shuts it down when the process exits.
+by a :class:`~pricing.kernel_pool.KernelPool` worker), after resetting the
+kernel's namespace and working directory. Called outside a pool, it starts a
+kernel for the thread, keeps it warm for the next call and shuts it down when
+the process exits.
 
 Papermill's ``cwd`` argument changes the working directory of the whole
-process, which threads share: pass ``cwd=None`` and give the pool its
-directory instead (the kernel is started there and put back there on reset).
+process, which threads share: in a pool pass ``cwd=None`` and give the pool its
+directory instead (its kernels start there and are put back there on reset).
+Outside a pool the kernel follows ``cwd`` from run to run.
 """
 
 from __future__ import annotations
