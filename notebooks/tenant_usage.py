@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -15,13 +17,14 @@
 # # Tenant usage report
 #
 # One tenant's month: daily usage, the plan's included quantities, the busiest accounts and clients,
-# and the customer's invoice lines with the plan's rules. Tables come from `pricing.reports`.
+# and the customer's invoice lines with the plan's rules.
 
 # %% tags=["parameters"]
 store: str = "data/workbook.duckdb"  # the workbook store (DuckDB file) with the month billed
 customer: str = "c0001"  # the customer id
 tenant: str = "c0001-prod"  # the tenant id (of that customer)
 month: str = "2026-03"  # the month to report, YYYY-MM
+tables: str = ""  # folder of the month's tables (Parquet) written by pricing report tenants; empty: read the store
 
 # %%
 from IPython.display import HTML, display
@@ -29,40 +32,35 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pricing import reports as R
-from pricing.store import Store
+from pricing.month_tables import tenant_page
 
-db = Store(store, read_only=True)
-R.check_month(db, month)
-R.check_tenant(db, month, customer, tenant)
-who = R.customer_row(db, customer)
-meta = R.report_meta(db, month, customer=customer, tenant=tenant)
-display(HTML(R.heading_html(f"Tenant {tenant} of {who['name']} ({customer}), {month}", 1)
-             + R.paragraph_html(*meta.lines())))
+# the month's tables (computed once for every tenant by pricing report tenants), or the store when none
+page = tenant_page(store, month, customer, tenant, tables)
+display(HTML(R.heading_html(f"Tenant {tenant} of {page.name} ({customer}), {month}", 1)
+             + R.paragraph_html(*page.meta().lines())))
 
 # %% [markdown]
 # ## Daily usage
 # Per day: the day's value; "to date" counts distinct accounts since the 1st (MAA, MAU) or adds up calls (MAC).
 
 # %%
-daily = R.tenant_daily_usage(db, month, customer, tenant)
-for metric, part in daily.groupby("metric", sort=False):
+for metric, part in page.daily.groupby("metric", sort=False):
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=[str(d) for d in part["day"]], y=part["daily"].tolist(), name="per day")
     fig.add_scatter(x=[str(d) for d in part["day"]], y=part["to_date"].tolist(), name="month to date",
                     mode="lines", secondary_y=True)
     fig.update_layout(title=f"{part['name'].iloc[0]} ({metric})", height=320)
     display(HTML(R.figure_html(fig, f"daily-{metric}")))
-display(HTML(R.table_html(R.tenant_metrics_frame(db, month, customer, tenant))))
+display(HTML(R.table_html(page.metrics)))
 
 # %% [markdown]
 # ## Included quantities
 # What the plan includes for the whole customer, how much the customer used, and this tenant's part.
 
 # %%
-included = R.included_use(db, month, customer, tenant)
-display(HTML(R.table_html(included, {"charge": "Charge", "included": "Included", "customer_used": "Customer used",
-                                     "share_of_included_used": "Share of included used", "tenant_used": "Tenant used",
-                                     "tenant_share_of_customer": "Tenant's share"},
+display(HTML(R.table_html(page.included, {"charge": "Charge", "included": "Included", "customer_used": "Customer used",
+                                          "share_of_included_used": "Share of included used",
+                                          "tenant_used": "Tenant used", "tenant_share_of_customer": "Tenant's share"},
                           percent=["share_of_included_used", "tenant_share_of_customer"])))
 
 # %% [markdown]
@@ -70,18 +68,14 @@ display(HTML(R.table_html(included, {"charge": "Charge", "included": "Included",
 
 # %%
 for kind, label in (("user", "Top user accounts"), ("client", "Top clients (machine accounts)")):
-    top = R.top_accounts(db, month, customer, tenant, kind, 10)
-    display(HTML(R.heading_html(label, 3) + R.table_html(top, {"account_id": "Account", "calls": "Calls",
-                                                               "failed": "Failed", "active_days": "Active days"})))
+    display(HTML(R.heading_html(label, 3) + R.table_html(page.top_accounts(kind), {
+        "account_id": "Account", "calls": "Calls", "failed": "Failed", "active_days": "Active days"})))
 
 # %% [markdown]
 # ## The customer's invoice lines for the month, and the plan's rules
 
 # %%
-catalog, plan = R.customer_plan(db, month, customer)
-lines = R.customer_invoice_lines(db, month, customer)
-display(HTML(R.table_html(lines, {"invoice_id": "Invoice", "item": "Item", "line_type": "Type",
-                                  "quantity": "Quantity", "unit_price": "Unit price", "currency": "Currency",
-                                  "amount": "Amount", "explanation": "Explanation"})))
-display(HTML(R.heading_html("Plan rules", 3) + R.paragraph_html(*R.plan_rules(catalog, plan))))
-db.close()
+display(HTML(R.table_html(page.lines, {"invoice_id": "Invoice", "item": "Item", "line_type": "Type",
+                                       "quantity": "Quantity", "unit_price": "Unit price", "currency": "Currency",
+                                       "amount": "Amount", "explanation": "Explanation"})))
+display(HTML(R.heading_html("Plan rules", 3) + R.paragraph_html(*page.plan_rules())))

@@ -9,9 +9,11 @@ Every notebook in ``notebooks/`` is run the same way, by :func:`run_notebook`:
 2. values are made plain literals (Decimal, date and Path become strings; the
    notebook parses them back);
 3. it is executed with an explicit kernel, working directory and timeout;
-4. it is converted to one self-contained HTML page without code cells:
-   plotly.js is inlined once in the page head, and no script is fetched from a
-   CDN (MathJax, require.js and the widget manager are left out);
+4. it is converted to an HTML page without code cells; no script is fetched from
+   a CDN (MathJax, require.js and the widget manager are left out). A page on its
+   own inlines plotly.js and the stylesheet; pages of a month folder link the
+   folder's one copy instead (``assets/``, written by :func:`write_assets`), so
+   thousands of pages do not carry 5 MB each and still open offline;
 5. the page is written atomically (a temporary file in the same directory,
    then ``os.replace``), so an interrupted run never leaves half a page.
 
@@ -29,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
@@ -43,6 +46,10 @@ DEFAULT_TIMEOUT = 600
 PARTIAL_SUFFIX = ".partial"  # temporary files carry it until they are moved into place
 SIDECAR_SUFFIX = ".json"
 
+ASSETS_DIR = "assets"
+PLOTLY_FILE = "plotly.min.js"
+CSS_FILE = "report.css"
+
 # One self-contained page: the lab template minus everything it would fetch from a CDN,
 # plus plotly.js once in the head (figures are emitted as divs that call the global Plotly).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -52,6 +59,26 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+# A page of a month folder: a small head linking the folder's stylesheet and plotly.js.
+_LINKED_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head -%}
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{{ nb.metadata.get('title', '') | escape_html_keep_quotes }}</title>
+<link rel="stylesheet" href="{{ resources.assets_href }}/report.css">
+{%- if resources.plotly_js -%}<script src="{{ resources.assets_href }}/plotly.min.js"></script>{%- endif -%}
+{%- endblock html_head -%}
+"""
+
+# What the linked pages need beside JupyterLab's own stylesheet (prompts and anchors hidden, print colours).
+_EXTRA_CSS = """
+/* pricing reports */
+* { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+a.anchor-link, .jp-Collapser { display: none; }
+.jp-OutputArea-output pre { line-height: inherit; font-family: inherit; }
+@page { margin: 0.5in; }
 """
 
 
@@ -240,7 +267,7 @@ def fingerprint(notebook: str | Path | None = None, parameters: Mapping[str, Any
 # makes every report stale. Modules of other features (widgets, backtests, the CLI) are left out.
 REPORT_CODE = (
     "reports", "billing_run", "store", "metering", "events", "catalog", "charges", "rating", "money", "invoice",
-    "subscriptions", "balances", "periods", "proration", "excel", "report_index", "notebook_runner",
+    "subscriptions", "balances", "periods", "proration", "excel", "report_index", "notebook_runner", "month_tables",
 )
 
 
@@ -295,25 +322,89 @@ def _uses_plotly(nb: Any) -> bool:
     return False
 
 
-def notebook_to_html(nb: Any, title: str) -> str:
-    """One self-contained HTML page of an executed notebook, without code cells or prompts."""
+_exporters = threading.local()
+
+
+def _exporter(linked: bool) -> Any:
+    """An HTML exporter per thread and kind of page: building one (templates, filters) costs more than a page."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"pricing_report.html.j2": _TEMPLATE})],
-        template_file="pricing_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
+    key = "linked" if linked else "inline"
+    exporter = getattr(_exporters, key, None)
+    if exporter is None:
+        name = "pricing_linked.html.j2" if linked else "pricing_report.html.j2"
+        config = Config()
+        if linked:  # code is not shown, so no syntax-highlighting stylesheet either
+            config.CSSHTMLHeaderPreprocessor.enabled = False
+        exporter = HTMLExporter(
+            config=config,
+            template_name="lab",
+            extra_loaders=[DictLoader({name: _LINKED_TEMPLATE if linked else _TEMPLATE})],
+            template_file=name,
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+        setattr(_exporters, key, exporter)
+    return exporter
+
+
+def notebook_to_html(nb: Any, title: str, assets_href: str | None = None) -> str:
+    """An HTML page of an executed notebook, without code cells or prompts.
+
+    Without ``assets_href`` the page is self-contained (plotly.js and the stylesheet
+    inlined). With it, the page links ``<assets_href>/plotly.min.js`` and
+    ``<assets_href>/report.css`` (a path relative to the page, see :func:`write_assets`).
+    """
     nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)
-    resources = {"plotly_js": _plotly_js() if _uses_plotly(nb) else ""}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    uses_plotly = _uses_plotly(nb)
+    if assets_href is None:
+        resources = {"plotly_js": _plotly_js() if uses_plotly else ""}
+    else:
+        resources = {"plotly_js": "yes" if uses_plotly else "", "assets_href": assets_href.rstrip("/")}
+    body, _ = _exporter(assets_href is not None).from_notebook_node(nb, resources=resources)
     return body
+
+
+@lru_cache(maxsize=1)
+def _report_css() -> str:
+    """JupyterLab's stylesheet and light theme (as the lab template inlines them), plus our few rules."""
+    parts = []
+    for directory in _exporter(True).template_paths:
+        static = Path(directory) / "static"
+        if (static / "index.css").is_file() and (static / "theme-light.css").is_file():
+            parts = [(static / "index.css").read_text(encoding="utf-8"),
+                     (static / "theme-light.css").read_text(encoding="utf-8")]
+            break
+    return "\n".join([*parts, _EXTRA_CSS])
+
+
+def write_assets(folder: Path) -> Path:
+    """``<folder>/assets/`` with the one plotly.js and stylesheet every linked page of the folder uses.
+
+    Written only when missing or different (plotly upgraded), atomically; returns the assets directory.
+    """
+    target = Path(folder) / ASSETS_DIR
+    for name, text in ((PLOTLY_FILE, _plotly_js()), (CSS_FILE, _report_css())):
+        data = text.encode("utf-8")
+        path = target / name
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        atomic_write_bytes(path, data)
+    return target
+
+
+def assets_href(page: Path, folder: Path) -> str:
+    """The relative link from ``page`` to ``<folder>/assets`` (pages sit at any depth below the folder)."""
+    depth = len(Path(page).resolve().parent.relative_to(Path(folder).resolve()).parts)
+    return "/".join([".."] * depth + [ASSETS_DIR])
 
 
 def _error_line(exc: BaseException, name: str) -> str:
@@ -341,11 +432,17 @@ def run_notebook(
     cwd: Path | None = None,
     title: str | None = None,
     keep_notebook: Path | None = None,
+    engine: str | None = None,
+    assets: Path | None = None,
 ) -> Path:
     """Execute a notebook with ``parameters`` and write its HTML page to ``out_html``.
 
     Parameters are checked before any kernel starts; a failure in the notebook
-    becomes one ReportError line and leaves no file behind.
+    becomes one ReportError line and leaves no file behind. ``engine`` names a
+    Papermill engine (``pricing-warm`` runs on the calling thread's warm kernel,
+    whose working directory is the pool's: ``cwd`` is then not used).
+    ``assets`` is a folder holding ``assets/`` (:func:`write_assets`) that the
+    page links instead of inlining plotly.js.
     """
     import nbformat
     import papermill
@@ -357,37 +454,38 @@ def run_notebook(
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(cwd) if cwd is not None else Path.cwd()
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out_html.stem}.", suffix=PARTIAL_SUFFIX, dir=out_html.parent))
-    executed = str(scratch / "executed.ipynb")
+    if engine is None:
+        # the kernel's own log (a TCP-transport warning) would break the progress bar
+        how: dict[str, Any] = {"cwd": str(workdir), "extra_arguments": ["--log-level=CRITICAL"]}
+    else:  # papermill's cwd would chdir the whole process, which worker threads share
+        how = {"engine_name": engine}
+        if engine == "pricing-warm":
+            from . import papermill_engine  # noqa: F401  (registers the engine without an installed entry point)
     try:
-        try:
-            papermill.execute_notebook(
-                str(path), executed, parameters=values, kernel_name=kernel_name, cwd=str(workdir),
-                execution_timeout=timeout, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False,
-                # the kernel's own log (a TCP-transport warning) would break the progress bar
-                extra_arguments=["--log-level=CRITICAL"],
-            )
-        except PapermillExecutionError as exc:
-            raise ReportError(_error_line(exc, path.stem)) from None
-        except TimeoutError as exc:
-            raise ReportError(f"{path.stem}: a cell ran longer than {timeout} s ({exc})") from None
-        except Exception as exc:  # kernel died, cell timeout from nbclient, ...
-            if type(exc).__name__ in {"CellTimeoutError", "DeadKernelError"}:
-                raise ReportError(f"{path.stem}: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from None
-            raise
-        nb = nbformat.read(executed, as_version=4)
-        html = notebook_to_html(nb, title or path.stem.replace("_", " "))
-        atomic_write_text(out_html, html)
-        if keep_notebook is not None:
-            atomic_write_text(Path(keep_notebook), nbformat.writes(nb))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        nb = papermill.execute_notebook(
+            str(path), None, parameters=values, kernel_name=kernel_name,
+            execution_timeout=timeout, progress_bar=False, log_output=False,
+            request_save_on_cell_execute=False, **how,
+        )
+    except PapermillExecutionError as exc:
+        raise ReportError(_error_line(exc, path.stem)) from None
+    except TimeoutError as exc:
+        raise ReportError(f"{path.stem}: a cell ran longer than {timeout} s ({exc})") from None
+    except Exception as exc:  # kernel died, cell timeout from nbclient, ...
+        if type(exc).__name__ in {"CellTimeoutError", "DeadKernelError"}:
+            raise ReportError(f"{path.stem}: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from None
+        raise
+    href = assets_href(out_html, assets) if assets is not None else None
+    html = notebook_to_html(nb, title or path.stem.replace("_", " "), href)
+    atomic_write_text(out_html, html)
+    if keep_notebook is not None:
+        atomic_write_text(Path(keep_notebook), nbformat.writes(nb))
     return out_html
 
 
 __all__ = [
-    "DEFAULT_KERNEL", "DEFAULT_TIMEOUT", "atomic_write_bytes", "atomic_write_text", "check_parameters",
+    "ASSETS_DIR", "DEFAULT_KERNEL", "DEFAULT_TIMEOUT", "assets_href", "atomic_write_bytes", "atomic_write_text", "check_parameters",
     "clean_partials", "declared_parameters", "ensure_kernel", "fingerprint", "is_current", "notebook_path",
     "notebook_to_html", "notebooks_dir", "plain_value", "record", "run_notebook", "safe_name", "sidecar_path",
+    "write_assets",
 ]

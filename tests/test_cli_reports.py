@@ -125,3 +125,89 @@ def test_quote_without_the_module_is_one_line(tmp_path: Path, capsys, monkeypatc
     status = main(["report", "quote", "--prospect", "Acme", "--catalog", "quasr", "--usage", "maa=10",
                    "--out", str(tmp_path)])
     assert status == 2 and "quote documents are not available" in capsys.readouterr().err
+
+
+def test_a_failing_tenant_page_is_retried_then_listed_with_exit_2(report_store: ReportStore, tmp_path: Path,
+                                                                  capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pricing import kernel_pool, month_tables
+
+    out = tmp_path / "reports"
+    planned = cli_reports.plan_tenants(report_store.path, MONTH, out, "c0002")
+    assert len(planned) >= 2
+    doomed = planned[-1].tenant  # the first page meets the kernel that cannot start, the last one fails
+    real_write, real_render, real_launch = month_tables.write, cli_reports._render_tenant, kernel_pool.WarmKernel._launch
+    calls: list[str] = []
+    starts: list[int] = []
+
+    def write_without_doomed(tables, folder):  # the doomed tenant's rows go missing: its page fails in the kernel
+        frames = dict(tables.frames)
+        frames["tenants"] = frames["tenants"][frames["tenants"]["tenant_id"] != doomed]
+        return real_write(month_tables.MonthTables(tables.month, frames), folder)
+
+    def counted(job, timeout):
+        calls.append(job.tenant)
+        return real_render(job, timeout)
+
+    def first_start_collides(self):  # the first kernel cannot start, as in a port collision
+        starts.append(1)
+        if len(starts) == 1:
+            raise OSError("[Errno 98] Address already in use")
+        real_launch(self)
+
+    monkeypatch.setattr(month_tables, "write", write_without_doomed)
+    monkeypatch.setattr(cli_reports, "_render_tenant", counted)
+    monkeypatch.setattr(kernel_pool.WarmKernel, "_launch", first_start_collides)
+    status = main(["report", "tenants", "--month", MONTH, "--customer", "c0002", "--jobs", "1",
+                   "--store", str(report_store.path), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    failures = [line for line in captured.err.splitlines() if line.startswith("failed: ")]
+    assert len(failures) == 1 and f"(tenant {doomed})" in failures[0] and "has no events in" in failures[0]
+    assert calls.count(doomed) == 2  # retried once
+    assert calls.count(planned[0].tenant) == 1 and len(starts) == 2  # its retry got a fresh kernel
+    assert f"{len(planned) - 1} written, 0 unchanged (skipped), 1 failed" in captured.out
+    for job in planned:
+        assert job.page.is_file() == (job.tenant != doomed)
+    index = (out / MONTH / "index.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'href="tenants/', index)) == len(planned) - 1
+    assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
+
+
+def test_pages_link_the_one_plotly_js_of_their_month_folder(report_store: ReportStore, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    results = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0003", progress=False)
+    cli_reports.build_monthly(report_store.path, MONTH, out)
+    folder = out / MONTH
+    plotly_js = folder / "assets" / "plotly.min.js"
+    assert plotly_js.stat().st_size > 1_000_000 and "plotly" in plotly_js.read_text(encoding="utf-8")[:2000].lower()
+    pages = [r.path for r in results] + [folder / "monthly_finance.html"]
+    for page in pages:
+        raw = page.read_text(encoding="utf-8")
+        sources = re.findall(r'<script[^>]*src="([^"]+)"', raw)
+        assert len(sources) == 1 and (page.parent / sources[0]).resolve() == plotly_js.resolve()
+        assert "Plotly.newPlot" in raw and len(raw) < 300_000  # charts, without a copy of plotly.js
+        assert "cdn." not in raw.lower()
+    assert sorted(p.name for p in folder.rglob("plotly*.js")) == ["plotly.min.js"]
+
+
+def test_report_tenants_refuses_an_unbilled_month_before_any_kernel(report_store: ReportStore, tmp_path: Path,
+                                                                    capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from pricing import kernel_pool
+
+    unbilled = tmp_path / "unbilled.duckdb"
+    shutil.copy(report_store.path, unbilled)
+    with Store(unbilled) as store:
+        store.con.execute("DELETE FROM invoice_lines WHERE invoice_id IN (SELECT invoice_id FROM invoices WHERE month = ?)",
+                          [MONTH])
+        store.con.execute("DELETE FROM invoices WHERE month = ?", [MONTH])
+
+    def no_kernel(self):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(kernel_pool.WarmKernel, "_launch", no_kernel)
+    status = main(["report", "tenants", "--month", MONTH, "--store", str(unbilled), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: ") and err.count("\n") == 1 and "bill it first" in err
+    assert not (tmp_path / "r").exists()

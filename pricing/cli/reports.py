@@ -5,10 +5,15 @@
     pricing report quote --prospect NAME --catalog ID --usage M=Q ... [--plan P] [--term MONTHS] [--discount PCT] [--out DIR]
 
 Pages go to ``<out>/<month>/``: ``monthly_finance.html``, ``invoices.xlsx``,
-``tenants/<customer>/<tenant>.html`` and ``index.html`` linking them all.
-Everything is checked before a kernel starts; a page whose inputs (notebook,
-package code, parameters, store data) have not changed since it was made is
-skipped; an interrupted run leaves no half-written file, and the next run
+``tenants/<customer>/<tenant>.html`` and ``index.html`` linking them all; the
+pages link the folder's one plotly.js and stylesheet (``assets/``), and the
+tenant pages read the month's tables (``data/``, computed once per run).
+Everything is checked before a kernel starts (the month must be billed); a page
+whose inputs (notebook, package code, parameters, its rows of the data) have
+not changed since it was made is skipped; tenant pages run on a small pool of
+warm kernels (``--jobs``); a page that fails is retried once, then listed, one
+line each, and the command exits with status 2 after the other pages are
+written; an interrupted run leaves no half-written file, and the next run
 redoes only what is missing.
 """
 
@@ -17,12 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +43,9 @@ REGISTER_FILE = "invoices.xlsx"
 @dataclass(frozen=True)
 class PageResult:
     path: Path
-    status: str  # 'rendered' or 'skipped'
+    status: str  # 'rendered', 'skipped' or 'failed'
     label: str = ""
+    error: str = ""  # why a page failed (one line)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -101,8 +106,9 @@ def build_monthly(store_path: Path, month: str, out: Path, *, force: bool = Fals
     page = target / MONTHLY_PAGE
     digest = nr.fingerprint(MONTHLY_NOTEBOOK, values, inputs)
     if force or not nr.is_current(page, digest):
+        nr.write_assets(target)
         nr.run_notebook(MONTHLY_NOTEBOOK, values, page, timeout, cwd=store_path.parent,
-                        title=f"Monthly finance report {month}")
+                        title=f"Monthly finance report {month}", assets=target)
         nr.record(page, digest, kind="monthly", month=month)
         results.append(PageResult(page, "rendered", "Monthly finance report"))
     else:
@@ -119,6 +125,14 @@ def build_monthly(store_path: Path, month: str, out: Path, *, force: bool = Fals
 
 
 # --- tenant reports ---------------------------------------------------------------------------
+
+# Run once in each warm kernel: the imports and plotly's first figure, which every page then finds ready.
+KERNEL_WARMUP = """
+import pandas, pyarrow.parquet, plotly.graph_objects, plotly.subplots
+import pricing.reports, pricing.month_tables
+from IPython.display import HTML, display
+plotly.graph_objects.Figure().to_html(include_plotlyjs=False, full_html=False)
+"""
 
 
 @dataclass(frozen=True)
@@ -137,37 +151,52 @@ def tenant_page(out: Path, month: str, customer: str, tenant: str) -> Path:
     return month_dir(out, month) / "tenants" / safe_name(customer) / f"{safe_name(tenant)}.html"
 
 
-def plan_tenants(store_path: Path, month: str, out: Path, customer: str | None = None,
-                 extra: dict[str, str] | None = None) -> list[TenantJob]:
-    """Every tenant page to make (checked, with its inputs fingerprint), before any kernel starts."""
+def _plan(store_path: Path, month: str, out: Path, customer: str | None, extra: dict[str, str] | None,
+          tables_folder: Path) -> tuple[list[TenantJob], Any]:
+    """The checked jobs and the month's tables they read, before any kernel starts."""
+    from .. import month_tables as MT
     from .. import notebook_runner as nr
     from .. import reports as R
 
     store_path = Path(store_path).resolve()
-    nr.check_parameters(TENANT_NOTEBOOK, {"store": "", "month": month, "customer": "", "tenant": "", **(extra or {})})
-    jobs = []
+    blank = {"store": "", "month": month, "customer": "", "tenant": "", "tables": ""}
+    nr.check_parameters(TENANT_NOTEBOOK, {**blank, **(extra or {})})
     with _open_store(store_path) as store:
         R.check_month(store, month)
+        R.check_billed(store, month)
         if customer is not None:
             R.check_customer(store, customer)
-        tenants = R.tenants_of(store, month, customer)
-        if customer is not None and tenants.empty:
-            raise ReportError(f"customer {customer!r} has no events in {month}")
-        names = dict(zip(store.customers()["customer_id"], store.customers()["name"]))
-        for cust, tenant in zip(tenants["customer_id"], tenants["tenant_id"]):
-            values = nr.check_parameters(TENANT_NOTEBOOK, {"store": str(store_path), "month": month,
-                                                           "customer": cust, "tenant": tenant, **(extra or {})})
-            digest = nr.fingerprint(TENANT_NOTEBOOK, values, R.report_inputs(store, month, cust, tenant))
-            jobs.append(TenantJob(cust, str(names.get(cust) or cust), tenant,
-                                  tenant_page(out, month, cust, tenant), values, digest))
-    return jobs
+        tables = MT.build(store, month, customer)
+    if customer is not None and not tables.tenants():
+        raise ReportError(f"customer {customer!r} has no events in {month}")
+    names = dict(zip(tables["customers"]["customer_id"], tables["customers"]["name"]))
+    jobs = []
+    for cust, tenant in tables.tenants():
+        params = {"store": str(store_path), "month": month, "customer": cust, "tenant": tenant, **(extra or {})}
+        values = nr.check_parameters(TENANT_NOTEBOOK, {**params, "tables": str(tables_folder)})
+        # the page shows its rows of the month's tables: those, not where the tables sit, are its inputs
+        digest = nr.fingerprint(TENANT_NOTEBOOK, nr.check_parameters(TENANT_NOTEBOOK, params),
+                                {"rows": tables.digest(cust, tenant)})
+        jobs.append(TenantJob(cust, str(names.get(cust) or cust), tenant, tenant_page(out, month, cust, tenant),
+                              values, digest))
+    return jobs, tables
+
+
+def plan_tenants(store_path: Path, month: str, out: Path, customer: str | None = None,
+                 extra: dict[str, str] | None = None) -> list[TenantJob]:
+    """Every tenant page to make (checked, with its inputs fingerprint), before any kernel starts."""
+    from ..month_tables import tables_dir
+
+    return _plan(store_path, month, out, customer, extra, tables_dir(month_dir(out, month)).resolve())[0]
 
 
 def _render_tenant(job: TenantJob, timeout: int) -> Path:
+    """One tenant page on the calling thread's warm kernel (a KernelPool worker)."""
     from .. import notebook_runner as nr
+    from ..papermill_engine import ENGINE_NAME
 
-    nr.run_notebook(TENANT_NOTEBOOK, job.values, job.page, timeout, cwd=Path(job.values["store"]).parent,
-                    title=f"Tenant {job.tenant} ({job.customer})")
+    nr.run_notebook(TENANT_NOTEBOOK, job.values, job.page, timeout, title=f"Tenant {job.tenant} ({job.customer})",
+                    engine=ENGINE_NAME, assets=job.page.parent.parent.parent)
     nr.record(job.page, job.digest, kind="tenant", customer=job.customer, name=job.name, tenant=job.tenant)
     return job.page
 
@@ -175,38 +204,64 @@ def _render_tenant(job: TenantJob, timeout: int) -> Path:
 def build_tenants(store_path: Path, month: str, out: Path, *, customer: str | None = None, jobs: int | None = None,
                   force: bool = False, extra: dict[str, str] | None = None, timeout: int = 600,
                   progress: bool = True) -> list[PageResult]:
-    """Tenant pages of ``month`` (one customer's or all), in parallel, skipping unchanged ones."""
+    """Tenant pages of ``month`` (one customer's or all) on a pool of warm kernels, skipping unchanged ones.
+
+    The month's tables are computed once and written beside the pages (``data/``; a
+    one-customer run keeps its tables in a temporary folder). A page that fails is
+    retried once, then reported as ``failed`` with its error; the other pages go on.
+    """
     from tqdm import tqdm
 
+    from .. import month_tables as MT
     from .. import notebook_runner as nr
+    from ..kernel_pool import KernelPool
 
-    planned = plan_tenants(store_path, month, out, customer, extra)
-    nr.clean_partials(month_dir(out, month))
-    todo = [j for j in planned if force or not nr.is_current(j.page, j.digest)]
-    results = [PageResult(j.page, "skipped", j.tenant) for j in planned if j not in todo]
-    workers = min(_jobs(jobs), max(1, len(todo)))
-    bar = tqdm(total=len(planned), initial=len(planned) - len(todo), unit="tenant", desc=f"tenants {month}",
-               disable=not progress, file=sys.stderr)
+    target = month_dir(out, month)
+    nr.clean_partials(target)
+    scratch = None
+    if customer is None:
+        folder = MT.tables_dir(target).resolve()
+    else:  # one customer's tables must not replace the month's: they live for this run only
+        scratch = folder = (target / f".tables-{nr.safe_name(customer)}{nr.PARTIAL_SUFFIX}").resolve()
     try:
-        if workers == 1:
-            for job in todo:
-                results.append(PageResult(_render_tenant(job, timeout), "rendered", job.tenant))
-                bar.update()
-        else:
-            # separate processes, each driving its own kernel; 'spawn' so no DuckDB handle is inherited
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_render_tenant, job, timeout): job for job in todo}
-                try:
-                    for future in as_completed(futures):
-                        results.append(PageResult(future.result(), "rendered", futures[future].tenant))
-                        bar.update()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+        planned, tables = _plan(store_path, month, out, customer, extra, folder)
+        stale = [force or not nr.is_current(j.page, j.digest) for j in planned]
+        todo = [j for j, again in zip(planned, stale) if again]
+        results = [PageResult(j.page, "skipped", j.tenant) for j, again in zip(planned, stale) if not again]
+        if not todo:
+            return results
+        nr.ensure_kernel(nr.DEFAULT_KERNEL)
+        MT.write(tables, folder)
+        nr.write_assets(target)
+        pool = KernelPool(min(_jobs(jobs), len(todo)), kernel_name=nr.DEFAULT_KERNEL,
+                          cwd=Path(store_path).resolve().parent, warmup=KERNEL_WARMUP)
+        bar = tqdm(total=len(planned), initial=len(planned) - len(todo), unit="tenant", desc=f"tenants {month}",
+                   disable=not progress, file=sys.stderr)
+        try:
+            outcomes = pool.map(lambda job: _render_tenant(job, timeout), todo, on_done=lambda _: bar.update())
+        finally:
+            bar.close()
+        for outcome in outcomes:
+            job = outcome.item
+            results.append(PageResult(job.page, "rendered" if outcome.ok else "failed", job.tenant, outcome.error))
+        return results
     finally:
-        bar.close()
-    return results
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def failed_lines(results: list[PageResult], out: Path, month: str) -> list[str]:
+    """One line per failed page: where it would be and why it failed."""
+    target = month_dir(out, month)
+    lines = []
+    for result in results:
+        if result.status == "failed":
+            try:
+                where = result.path.relative_to(target).as_posix()
+            except ValueError:
+                where = str(result.path)
+            lines.append(f"failed: {where} (tenant {result.label}): {result.error}")
+    return lines
 
 
 # --- index ----------------------------------------------------------------------------------------
@@ -267,7 +322,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("tenants", help="a usage report per tenant (all customers, or one)")
     common(p)
     p.add_argument("--customer", help="only this customer's tenants")
-    p.add_argument("--jobs", type=int, default=None, help="tenants rendered at once (default: CPU count, at most 4)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="warm kernels rendering tenant pages (default: CPU count, at most 4)")
     p.set_defaults(handler=cmd_tenants)
 
     p = sub.add_parser("quote", help="a quote document for a prospect")
@@ -283,8 +339,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _print_results(results: list[PageResult]) -> None:
     rendered = sum(r.status == "rendered" for r in results)
-    skipped = len(results) - rendered
-    print(f"{rendered} written, {skipped} unchanged (skipped)")
+    failed = sum(r.status == "failed" for r in results)
+    skipped = len(results) - rendered - failed
+    print(f"{rendered} written, {skipped} unchanged (skipped)" + (f", {failed} failed" if failed else ""))
 
 
 def cmd_monthly(args: argparse.Namespace) -> int:
@@ -303,7 +360,10 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     _print_results(results)
     index = write_month_index(args.out, args.month, args.store)
     print(f"index: {index}")
-    return 0
+    failures = failed_lines(results, args.out, args.month)
+    for line in failures:
+        print(line, file=sys.stderr)
+    return 2 if failures else 0
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
@@ -331,6 +391,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 
 __all__: list[str] = [
-    "PageResult", "TenantJob", "build_monthly", "build_tenants", "parse_params", "plan_tenants", "register",
+    "PageResult", "TenantJob", "build_monthly", "build_tenants", "failed_lines", "parse_params", "plan_tenants",
+    "register",
     "tenant_page", "write_month_index",
 ]
