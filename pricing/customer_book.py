@@ -27,6 +27,7 @@ says otherwise is refused rather than silently overridden.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -335,8 +336,12 @@ def build_book(customers: Mapping[str, Customer], timeline_paths: Iterable[Path]
     for path in event_files:
         for customer_id, events in read_event_rows(path).items():
             rows = [e.pop("_row") for e in events]
-            origin = f"{path} (customer {customer_id}, rows {rows[0]}-{rows[-1]})"
-            add_timeline({"customer_id": customer_id, "events": events}, origin)
+            try:
+                add_timeline({"customer_id": customer_id, "events": events}, f"{path}")
+            except (BookError, SubscriptionError) as exc:
+                # a timeline's events[i] is row rows[i] of the CSV: name the row the user can find
+                message = re.sub(r"events\[(\d+)\]", lambda m: f"row {rows[int(m.group(1))]}", str(exc))
+                raise BookError(message) from None
     for path in _yaml_files(ledger_paths):
         data = parse_yaml(path.read_text(encoding="utf-8"), str(path), SubscriptionError)
         if not isinstance(data, dict):

@@ -21,13 +21,17 @@ import pandas as pd
 from .notebook_runner import atomic_write_bytes
 
 INVOICE_COLUMNS = [
-    ("Invoice", "invoice_id"), ("Customer", "customer_id"), ("Name", "name"), ("Catalog", "catalog"),
+    ("Invoice", "invoice_id"), ("Kind", "kind"), ("Issued", "issued_at"), ("Credits", "credit_for"),
+    ("Customer", "customer_id"), ("Name", "name"), ("Catalog", "catalog"),
     ("Plan", "plan"), ("Currency", "currency"), ("Period start", "period_start"), ("Period end", "period_end"),
     ("Net", "net"), ("Discount", "discount"), ("Tax", "tax"), ("Gross", "gross"),
 ]
+# NOTE: each line keeps its own service period: a fee billed in advance covers the coming
+# period, usage billed in arrears the one that ended, a proration the rest of a period
 LINE_COLUMNS = [
     ("Invoice", "invoice_id"), ("Line", "line_no"), ("Customer", "customer_id"), ("Item", "item"),
-    ("Type", "line_type"), ("Category", "category"), ("Quantity", "quantity"), ("Unit price", "unit_price"),
+    ("Type", "line_type"), ("Category", "category"), ("Service start", "service_start"),
+    ("Service end", "service_end"), ("Quantity", "quantity"), ("Unit price", "unit_price"),
     ("Currency", "currency"), ("Amount", "amount"), ("Explanation", "explanation"),
 ]
 MONEY = {"net", "discount", "tax", "gross", "amount"}
@@ -86,15 +90,16 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
             cell = sheet.cell(row=sheet.max_row, column=index)
             if key in MONEY:
                 cell.number_format = fmt
-            elif key.startswith("period"):
+            elif key.startswith("period") or key == "issued_at":
                 cell.number_format = "yyyy-mm-dd hh:mm"
     # one totals row per currency: sums of the rows above, exact
     sheet.append([])
     for currency, group in reg.groupby("currency", sort=True):
         decimals = int(group["decimals"].iloc[0])
         values = {key: sum(group[key], Decimal(0)) for key in ("net", "discount", "tax", "gross")}
-        sheet.append([f"Total {currency}", None, f"{len(group)} invoices", None, None, currency, None, None,
-                      *(_cell(values[k]) for k in ("net", "discount", "tax", "gross"))])
+        totals: dict[str, Any] = {"invoice_id": f"Total {currency}", "customer_id": f"{len(group)} invoices",
+                                  "currency": currency, **{k: _cell(v) for k, v in values.items()}}
+        sheet.append([totals.get(key) for _, key in INVOICE_COLUMNS])
         for index, (_, key) in enumerate(INVOICE_COLUMNS, start=1):
             cell = sheet.cell(row=sheet.max_row, column=index)
             cell.font = bold
@@ -112,7 +117,10 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
             values.append(_quantity(row[key]) if key in {"quantity", "unit_price"} else _cell(row[key]))
         detail.append(values)
         fmt = currency_format(str(row["currency"]), int(row["decimals"]))
-        detail.cell(row=detail.max_row, column=[k for _, k in LINE_COLUMNS].index("amount") + 1).number_format = fmt
+        keys = [k for _, k in LINE_COLUMNS]
+        detail.cell(row=detail.max_row, column=keys.index("amount") + 1).number_format = fmt
+        for key in ("service_start", "service_end"):
+            detail.cell(row=detail.max_row, column=keys.index(key) + 1).number_format = "yyyy-mm-dd hh:mm"
     detail.freeze_panes = "A2"
 
     for ws, columns in ((sheet, INVOICE_COLUMNS), (detail, LINE_COLUMNS)):

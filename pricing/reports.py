@@ -174,9 +174,13 @@ def register(store: Store, month: str) -> pd.DataFrame:
     check_billed(store, month)
     heads = store.invoices(month).merge(_names(store), on="customer_id", how="left")
     heads["name"] = heads["name"].fillna(heads["customer_id"])
-    out = heads[["invoice_id", "customer_id", "name", "catalog", "plan", "currency", "decimals",
-                 "period_start", "period_end", "subtotal_minor", "discount_minor", "net_minor", "tax_minor",
-                 "total_minor"]].copy()
+    for column in ("kind", "issued_at", "credit_for"):
+        if column not in heads.columns:
+            heads[column] = None
+    heads["kind"] = heads["kind"].fillna("invoice").str.replace("_", " ")
+    out = heads[["invoice_id", "kind", "issued_at", "credit_for", "customer_id", "name", "catalog", "plan",
+                 "currency", "decimals", "period_start", "period_end", "subtotal_minor", "discount_minor",
+                 "net_minor", "tax_minor", "total_minor"]].copy()
     out = out.rename(columns={"total_minor": "gross_minor"})
     for column in ("subtotal", "discount", "net", "tax", "gross"):
         out[column] = [_money(v, d) for v, d in zip(out[f"{column}_minor"], out["decimals"])]

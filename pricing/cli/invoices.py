@@ -1,9 +1,10 @@
 """``pricing invoices``: bill a month from the store, list and show issued invoices, credit notes.
 
-    pricing invoices run --month 2026-03 [--store PATH] [--prefix INV-] [--json]
+    pricing invoices run --month 2026-03 [--seller seller.yaml | --prefix INV-] [--store PATH] [--json]
     pricing invoices list [--month 2026-03] [--store PATH] [--json]
-    pricing invoices show NUMBER [--store PATH] [--json]
+    pricing invoices show NUMBER [--seller seller.yaml --out DIR] [--store PATH] [--json]
     pricing invoices credit NUMBER --reason TEXT [--date YYYY-MM-DD] [--store PATH]
+    pricing invoices export --month 2026-03 --seller seller.yaml [--out reports] [--no-pdf] [--store PATH]
 
 Issued invoices are final: running a month again issues only the invoices
 not issued before and reports any issued invoice a fresh computation would
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = commands.add_parser("run", help="bill every customer of the store for a month and issue the invoices")
     p.add_argument("--month", required=True, metavar="YYYY-MM")
-    p.add_argument("--prefix", default="INV-", help="invoice number prefix (numbers run on without gaps per prefix)")
+    p.add_argument("--seller", type=Path, help="seller file: its invoice_prefix numbers the invoices")
+    p.add_argument("--prefix", help="invoice number prefix without a seller file (default INV-)")
     _common(p)
     p.set_defaults(handler=cmd_run)
 
@@ -41,10 +43,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(p)
     p.set_defaults(handler=cmd_list)
 
-    p = commands.add_parser("show", help="one issued invoice or credit note with its lines")
+    p = commands.add_parser("show", help="one issued invoice or credit note with its lines (or its document)")
     p.add_argument("number")
+    p.add_argument("--seller", type=Path, help="seller file; with --out, writes the invoice's HTML and PDF")
+    p.add_argument("--out", type=Path, help="folder for the document (with --seller)")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only")
     _common(p)
     p.set_defaults(handler=cmd_show)
+
+    p = commands.add_parser("export", help="every issued invoice and credit note of a month as HTML and PDF")
+    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--seller", type=Path, required=True, help="seller file (name, address, tax id, terms, locale)")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="documents go to OUT/MONTH/invoices/")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only")
+    _common(p)
+    p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("credit", help="a credit note reversing an issued invoice")
     p.add_argument("number")
@@ -69,8 +82,9 @@ def _store(path: Path, read_only: bool) -> Store:
 def cmd_run(args: argparse.Namespace) -> int:
     from ..billing_run import bill_month
 
+    prefix = _prefix(args.seller, args.prefix)
     with _store(args.store, read_only=False) as store:
-        run = bill_month(store, args.month, prefix=args.prefix)
+        run = bill_month(store, args.month, prefix=prefix)
     issued = run.issued
     assert issued is not None
     totals = {currency: minor for currency, minor in sorted(run.totals().items())}
@@ -120,9 +134,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prefix(seller_path: Path | None, prefix: str | None) -> str:
+    if seller_path is not None and prefix is not None:
+        raise ReportError("give --seller (its invoice_prefix numbers the invoices) or --prefix, not both")
+    if seller_path is not None:
+        from ..invoice_document import load_seller
+
+        return load_seller(seller_path).invoice_prefix or "INV-"
+    return prefix or "INV-"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    if (args.seller is None) != (args.out is None):
+        raise ReportError("a document needs both --seller and --out")
     with _store(args.store, read_only=True) as store:
         invoice = store.invoice(args.number)
+        if args.seller is not None:
+            paths = _documents(store, [args.number], args.seller, args.out, not args.no_pdf)
+            print("\n".join(str(p) for p in paths))
+            return 0
     if args.json:
         print(json.dumps({"number": args.number, **invoice.to_json()}, indent=2))
         return 0
@@ -131,6 +161,44 @@ def cmd_show(args: argparse.Namespace) -> int:
     for line in invoice.lines:
         print(f"    {line.item:<{width}}  {line.line_type.value:<10} {str(line.quantity):>10}"
               f" {invoice.format(line.amount_minor):>14}")
+    return 0
+
+
+def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, pdf: bool) -> list[Path]:
+    """Each issued invoice's document; an invoice that cannot be one (ineligible) is named, then exit 2."""
+    from ..invoice_document import Buyer, load_seller, write_documents
+
+    seller = load_seller(seller_path)
+    heads = store.issued().set_index("number")
+    written: list[Path] = []
+    failed: list[str] = []
+    for number in numbers:
+        invoice = store.invoice(number)
+        head = heads.loc[number]
+        buyer = Buyer.from_mapping(store.customer(str(invoice.customer_id)), f"customer {invoice.customer_id}")
+        credit_for = None if pd.isna(head["credit_for"]) else str(head["credit_for"])
+        issued = (invoice.issued_at or datetime.now(UTC)).date()
+        try:
+            written += write_documents(invoice, number, issued, seller, buyer, out, credit_note_for=credit_for, pdf=pdf)
+        except ReportError as exc:
+            failed.append(f"{number}: {exc}")
+    if failed:
+        for line in failed:
+            print(f"failed: {line}")
+        raise ReportError(f"{len(failed)} document(s) not written (listed above); {len(written)} file(s) written")
+    return written
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _store(args.store, read_only=True) as store:
+        heads = store.issued(args.month)
+        numbers = [str(n) for n in heads["number"] if not pd.isna(n)]
+        if not numbers:
+            raise ReportError(f"no issued invoices for {args.month} in {args.store}"
+                              " (run `pricing invoices run --month ...`)")
+        folder = args.out / args.month / "invoices"
+        paths = _documents(store, numbers, args.seller, folder, not args.no_pdf)
+    print(f"{len(numbers)} document(s) for {args.month} in {folder} ({len(paths)} files)")
     return 0
 
 
