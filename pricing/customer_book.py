@@ -91,8 +91,20 @@ class Book:
 # --- the customers file ---------------------------------------------------------------------
 
 
-def _table(path: Path) -> tuple[pd.DataFrame, int]:
-    """A CSV or Parquet file as text columns, and the number of the first data row (for messages)."""
+def _table(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """A CSV or Parquet file with exactly these columns (required ones present, no unknown ones),
+    and the number of its first data row, for messages."""
+    frame, first = _read_table(path)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise BookError(f"{path}: missing column {missing[0]!r} (required: {', '.join(required)})")
+    unknown = [c for c in frame.columns if c not in required + optional]
+    if unknown:
+        raise BookError(f"{path}: unknown column {unknown[0]!r} (columns: {', '.join(required + optional)})")
+    return frame, first
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     if not path.is_file():
         raise BookError(f"{path}: no such file")
     suffix = path.name.lower()
@@ -121,13 +133,7 @@ def _text(value: Any) -> str | None:
 
 def read_customers(path: Path) -> dict[str, Customer]:
     """The customers file, every row checked; the first problem names file, row and field."""
-    frame, first = _table(path)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise BookError(f"{path}: missing column {missing[0]!r} (required: {', '.join(REQUIRED)})")
-    unknown = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
-    if unknown:
-        raise BookError(f"{path}: unknown column {unknown[0]!r} (columns: {', '.join(REQUIRED + OPTIONAL)})")
+    frame, first = _table(path, REQUIRED, OPTIONAL)
     out: dict[str, Customer] = {}
     for offset, raw in enumerate(frame.to_dict("records")):
         where = f"{path}: row {first + offset}"
@@ -226,13 +232,7 @@ def _yaml_files(paths: Iterable[Path]) -> list[Path]:
 
 def read_event_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
     """The flat CSV of subscription events, as event mappings per customer (file order kept)."""
-    frame, first = _table(path)
-    missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise BookError(f"{path}: missing column {missing[0]!r} (required: {', '.join(EVENT_COLUMNS)})")
-    unknown = [c for c in frame.columns if c not in EVENT_COLUMNS + EVENT_OPTIONAL]
-    if unknown:
-        raise BookError(f"{path}: unknown column {unknown[0]!r} (columns: {', '.join(EVENT_COLUMNS + EVENT_OPTIONAL)})")
+    frame, first = _table(path, EVENT_COLUMNS, EVENT_OPTIONAL)
     out: dict[str, list[dict[str, Any]]] = {}
     for offset, raw in enumerate(frame.to_dict("records")):
         where = f"{path}: row {first + offset}"
