@@ -207,6 +207,7 @@ class _Account:
         self.noticed = False
         self._period_price: dict[Holding, Fraction] = {}
         self._day_price: dict[tuple[Holding, date], int] = {}
+        self._limit_for: tuple[tuple[date, int] | None, int] = (None, 0)
         self._check(ledger.plan, None)
 
     def _bought(self, day: date, minor: int) -> None:
@@ -248,6 +249,14 @@ class _Account:
     def credit_limit(self, day: date) -> int:
         if not self.ledger.credit_enabled or not self.terms.credit_percent_of_last_12_months:
             return 0
+        key = (day, len(self._bought_days))  # the limit changes with the day and with each purchase
+        if self._limit_for[0] == key:
+            return self._limit_for[1]
+        limit = self._credit_limit(day)
+        self._limit_for = (key, limit)
+        return limit
+
+    def _credit_limit(self, day: date) -> int:
         since = add_months(day, -12)
         low = bisect_right(self._bought_days, since)
         high = bisect_right(self._bought_days, day)
