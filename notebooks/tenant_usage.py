@@ -73,9 +73,14 @@ for kind, label in (("user", "Top user accounts"), ("client", "Top clients (mach
 
 # %% [markdown]
 # ## The customer's invoice lines for the month, and the plan's rules
+#
+# Each line says the service period it charges: a fee billed in advance covers the coming period,
+# usage billed in arrears the period that ended (for a customer billed on an anniversary, not the
+# calendar month of the usage above), a proration the rest of a period.
 
 # %%
 display(HTML(R.table_html(page.lines, {"invoice_id": "Invoice", "item": "Item", "line_type": "Type",
+                                       "service_start": "Service from", "service_end": "Service to",
                                        "quantity": "Quantity", "unit_price": "Unit price", "currency": "Currency",
                                        "amount": "Amount", "explanation": "Explanation"})))
 display(HTML(R.heading_html("Plan rules", 3) + R.paragraph_html(*page.plan_rules())))

@@ -32,6 +32,7 @@ from .errors import PricingError, ReportError
 from .metering import month_bounds, qualifies
 from .money import from_minor
 from .rating import included_units
+from .reports import INVOICE_LINE_VIEW
 
 if TYPE_CHECKING:
     from .store import Store
@@ -48,7 +49,8 @@ _COLUMNS = {
     "metrics": ["customer_id", "tenant_id", "metric", "value"],
     "accounts": ["customer_id", "tenant_id", "account_kind", "account_id", "calls", "failed", "active_days"],
     "included": ["customer_id", "metric", "charge", "included", "customer_used", "share_of_included_used"],
-    "lines": ["customer_id", "invoice_id", "line_no", "item", "line_type", "quantity", "unit_price", "amount_minor",
+    "lines": ["customer_id", "invoice_id", "line_no", "item", "line_type", "service_start", "service_end",
+              "quantity", "unit_price", "amount_minor",
               "explanation", "currency", "decimals"],
 }
 _TENANT_TABLES = ("tenants", "daily", "metrics", "accounts")  # keyed by customer and tenant; the others by customer
@@ -190,8 +192,7 @@ class MonthTables:
 
         lines = self._part("lines", customer).copy()
         lines["amount"] = [from_minor(int(v), int(d)) for v, d in zip(lines["amount_minor"], lines["decimals"])]
-        lines = lines[["invoice_id", "line_no", "item", "line_type", "quantity", "unit_price", "amount",
-                       "amount_minor", "explanation", "currency", "decimals"]]
+        lines = lines[INVOICE_LINE_VIEW]
 
         head = row.iloc[0]
         return TenantView(

@@ -588,14 +588,18 @@ def top_accounts(store: Store, month: str, customer: str, tenant: str, kind: str
         [customer, tenant, kind, start, end, n])
 
 
+# what a tenant page shows of each of the customer's invoice lines (and in which order)
+INVOICE_LINE_VIEW = ["invoice_id", "line_no", "item", "line_type", "service_start", "service_end", "quantity",
+                     "unit_price", "amount", "amount_minor", "explanation", "currency", "decimals"]
+
+
 def customer_invoice_lines(store: Store, month: str, customer: str) -> pd.DataFrame:
     """The customer's invoice lines of the month, with the Decimal amount."""
     lines = register_lines(store, month) if not store.invoices(month).empty else pd.DataFrame(
-        columns=["invoice_id", "customer_id", "line_no", "item", "line_type", "quantity", "unit_price",
-                 "amount_minor", "amount", "explanation", "currency", "decimals"])
+        columns=["invoice_id", "customer_id", "line_no", "item", "line_type", "service_start", "service_end",
+                 "quantity", "unit_price", "amount_minor", "amount", "explanation", "currency", "decimals"])
     mine = lines[lines["customer_id"] == customer]
-    return mine[["invoice_id", "line_no", "item", "line_type", "quantity", "unit_price", "amount", "amount_minor",
-                 "explanation", "currency", "decimals"]].reset_index(drop=True)
+    return mine[INVOICE_LINE_VIEW].reset_index(drop=True)
 
 
 # --- plan rules in words -------------------------------------------------------------------------------------
