@@ -208,6 +208,7 @@ class _Account:
         self._period_price: dict[Holding, Fraction] = {}
         self._day_price: dict[tuple[Holding, date], int] = {}
         self._limit_for: tuple[tuple[date, int] | None, int] = (None, 0)
+        self._holding: Holding | None = None  # what is held now; dropped when the objects change
         self._check(ledger.plan, None)
 
     def _bought(self, day: date, minor: int) -> None:
@@ -233,7 +234,9 @@ class _Account:
         The period's price is what rating charges the holding (plan fee and
         held objects past what is included), the same lines as its quote.
         """
-        holding = Holding.of(self.plan, self.objects)
+        if self._holding is None or self._holding.plan != self.plan:
+            self._holding = Holding.of(self.plan, self.objects)
+        holding = self._holding
         key = (holding, day)
         cached = self._day_price.get(key)
         if cached is not None:
@@ -305,6 +308,7 @@ class _Account:
                 self.plan = event.plan
             elif event.type == "set_objects":
                 self.objects.update({k: Decimal(v) for k, v in event.objects.items()})
+                self._holding = None
                 problem = limit_problem(self.cat, self.plan, self.objects)
                 if problem:
                     raise self.fail(index, f"plan {self.plan!r} does not allow it: {problem}")
