@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from .catalog import Catalog, MetricKind, load_catalog
 from .errors import MeteringError
 from .events import ARROW_SCHEMA
+from .spreadsheet_text import neutralise_frame
 from .metering import month_bounds
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
@@ -588,7 +589,8 @@ def write_book_files(book: Book, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "customers.csv"]
-    book.customers.to_csv(written[0], index=False)
+    # NOTE: names and ids are text: neutralised so a spreadsheet never runs them as formulas.
+    neutralise_frame(book.customers).to_csv(written[0], index=False)
     for folder, texts in (("timelines", book.timelines), ("ledgers", book.ledgers)):
         (out / folder).mkdir(exist_ok=True)
         for customer_id, text in texts.items():
