@@ -130,11 +130,12 @@ def break_even(
     """
     if low < 0 or high <= low:
         raise UsageError(f"break-even range must satisfy 0 <= low < high, got [{low}, {high}]")
-    points = np.unique(np.concatenate([
+    # NOTE: float grids round near 10**18; clipped so no point passes ``high``
+    points = np.unique(np.clip(np.concatenate([
         np.linspace(low, high, grid // 2).astype(np.int64),
         (np.geomspace(1, high - low + 1, grid // 2) - 1).astype(np.int64) + low,
         [low, high],
-    ]))
+    ]), low, high))
 
     def diff(quantities: np.ndarray) -> np.ndarray:
         curve = cost_curve(catalog, metric, quantities, usage, [plan_a, plan_b], options)
