@@ -9,8 +9,8 @@ customer book (``customers``, ``subscriptions``, ``ledgers``), the metered
 Ingesting is idempotent by event and all-or-nothing. An event already in the
 store is skipped and counted as a duplicate, whatever file it comes from (a
 re-export with other line ends, another order, a renamed or overlapping file):
-its identity is the ``event_id`` column when the file has one, otherwise the
-whole checked row (time to the millisecond, ids, kind, call, status). A file
+its identity is its ``event_id`` when it has one, otherwise the whole checked
+row (time to the millisecond, ids, kind, call, status). A file
 whose content (sha256) is already in ``ingested_files`` is skipped without
 reading it. One call runs in one transaction, so a failure leaves the store
 exactly as it was. DuckDB lets one process at a time open a file for writing.
@@ -46,8 +46,6 @@ from .events import (
     file_format,
     is_event_file,
     missing_columns,
-    plausible_window,
-    timestamp_sql,
     validation_sql,
 )
 from .metering import (
@@ -427,18 +425,18 @@ class Store:
             raise MeteringError(f"{path}: {exc}") from None
         file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])  # type: ignore[index]
         try:
-            rows = int(self.con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])  # type: ignore[index]
             rejected = int(self.con.execute(
                 f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
             ).fetchall()[0][0])  # type: ignore[index]
-            accepted = int(self.con.execute(
-                self._insert_new_events_sql(source, clean, reason, file_id, EVENT_ID in types,
-                                            timestamp_sql(types["timestamp"]), plausible_window(now))
+            inserted = int(self.con.execute(
+                f"INSERT INTO events BY NAME SELECT {clean}, {file_id} AS file_id FROM {source} WHERE ({reason}) IS NULL"
             ).fetchall()[0][0])  # type: ignore[index]
+            duplicates = self._drop_duplicates(file_id, EVENT_ID in types) if inserted else 0
+            accepted = inserted - duplicates
+            rows = inserted + rejected
         except duckdb.Error as exc:
             raise MeteringError(f"{path}: cannot ingest: {_first_line(exc)}") from None
-        duplicates = rows - rejected - accepted
         reasons = dict(
             self.con.execute(
                 "SELECT reason, count(*) FROM rejects WHERE file_id = ? GROUP BY reason ORDER BY count(*) DESC, reason",
@@ -462,46 +460,64 @@ class Store:
                             duplicates=duplicates)
         return report, file_id
 
-    def _insert_new_events_sql(
-        self, source: str, clean: str, reason: str, file_id: int, has_ids: bool, ts: str, window: tuple[str, str]
-    ) -> str:
-        """INSERT of the file's good events that are not in the store yet (nor earlier in the file).
+    def _drop_duplicates(self, file_id: int, has_ids: bool) -> int:
+        """Delete the file's events that are already stored, or repeated in the file; return how many.
 
         NOTE: an event's identity is its ``event_id`` when it has one, else the whole
-        checked row; a row without an id also matches a stored row with one. Stored
-        events are searched only between the file's first and last plausible time,
-        so DuckDB's zone maps skip the rest of the table.
+        checked row. The file's events are inserted first (the fast path the checks
+        stream into), then compared by a 64-bit hash of that identity: sets of hashes
+        are cheap to build and join, and almost always show no duplicate at all. Only
+        rows whose hash matches are compared exactly, and only those are deleted.
+        Stored events are searched between the file's first and last event time (an
+        identical row has the same time), so DuckDB's zone maps skip the rest.
         """
         row = [_quote(c) for c in EVENT_COLUMNS]
-        checked = f"SELECT {clean}, _row FROM {source} WHERE ({reason}) IS NULL"
+        row_key = f"hash({', '.join(row)})"
+        key = f"CASE WHEN {EVENT_ID} IS NULL THEN {row_key} ELSE hash('event_id', {EVENT_ID}) END" if has_ids \
+            else row_key
+        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
         if has_ids:
-            key = ", ".join([EVENT_ID] + [f"CASE WHEN {EVENT_ID} IS NULL THEN {c} END" for c in row])
-            firsts = f"SELECT * FROM ({checked}) QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row) = 1"
-        else:
-            firsts = f"SELECT DISTINCT * EXCLUDE (_row) FROM ({checked})"
-        if has_ids:
-            select = f"SELECT c.* EXCLUDE (_row), {file_id} AS file_id FROM ({firsts}) AS c"
-        else:
-            select = f"SELECT c.*, {file_id} AS file_id FROM ({firsts}) AS c"
-        span = self.con.execute(f"SELECT min(ts), max(ts) FROM (SELECT {ts} AS ts FROM {source})"
-                                f" WHERE ts BETWEEN {window[0]} AND {window[1]}").fetchall()[0] \
-            if self._has_events() else (None, None)
-        if span[0] is None:
-            return f"INSERT INTO events BY NAME {select}"
-        lo, hi = (_sql_string(str(t)) for t in span)
-        stored = f'events AS e WHERE e."timestamp" BETWEEN TIMESTAMP {lo} AND TIMESTAMP {hi}'
-        same_row = " AND ".join(f"e.{c} = c.{c}" for c in row)
-        conditions = [f"NOT EXISTS (SELECT 1 FROM {stored} AND {same_row}"
-                      + (f" AND e.{EVENT_ID} IS NULL)" if has_ids else ")")]
-        if has_ids:
-            conditions.append(f"(c.{EVENT_ID} IS NOT NULL OR NOT EXISTS (SELECT 1 FROM {stored} AND {same_row}))")
-            conditions.append(
-                f"(c.{EVENT_ID} IS NULL OR NOT EXISTS (SELECT 1 FROM events AS e WHERE e.{EVENT_ID} = c.{EVENT_ID}))"
-            )
-        return f"INSERT INTO events BY NAME {select} WHERE {' AND '.join(conditions)}"
+            same = (f"((n.{EVENT_ID} IS NOT NULL AND n.{EVENT_ID} = e.{EVENT_ID})"
+                    f" OR (n.{EVENT_ID} IS NULL AND e.{EVENT_ID} IS NULL AND {same}))")
+        new = f"events WHERE file_id = {file_id}"
+        deleted = 0
 
-    def _has_events(self) -> bool:
-        return bool(self.con.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchall()[0][0])  # type: ignore[index]
+        lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
+        stored = f'events WHERE file_id <> {file_id} AND "timestamp" BETWEEN ? AND ?'
+        params: list[Any] = [lo, hi]
+        if has_ids:  # an id may come back with a corrected time: ids are looked up everywhere
+            stored = (f'events WHERE file_id <> {file_id} AND ({EVENT_ID} IS NOT NULL'
+                      ' OR "timestamp" BETWEEN ? AND ?)')
+        if self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", params).fetchall()[0][0]:  # type: ignore[index]
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
+                f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
+                params,
+            )
+            if self.con.execute("SELECT count(*) FROM _seen").fetchall()[0][0]:  # type: ignore[index]
+                deleted += int(self.con.execute(
+                    "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
+                    f" (SELECT rowid AS rid, {key} AS k, * FROM {new}) AS n"
+                    f" JOIN (SELECT {key} AS k, * FROM {stored}) AS e ON n.k = e.k AND {same}"
+                    " WHERE n.k IN (SELECT k FROM _seen))",
+                    params,
+                ).fetchall()[0][0])  # type: ignore[index]
+            self.con.execute("DROP TABLE IF EXISTS _seen")
+
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT k FROM (SELECT {key} AS k FROM {new})"
+            " GROUP BY k HAVING count(*) > 1"
+        )
+        if self.con.execute("SELECT count(*) FROM _repeated").fetchall()[0][0]:  # type: ignore[index]
+            identity = ", ".join([EVENT_ID] + [f"CASE WHEN {EVENT_ID} IS NULL THEN {c} END" for c in row]) \
+                if has_ids else ", ".join(row)
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid,"
+                f" row_number() OVER (PARTITION BY {identity} ORDER BY rowid) AS copy FROM {new}"
+                f" AND {key} IN (SELECT k FROM _repeated)) WHERE copy > 1)"
+            ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute("DROP TABLE IF EXISTS _repeated")
+        return deleted
 
     # --- readers ---
 

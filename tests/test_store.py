@@ -248,11 +248,15 @@ def test_event_ids_tell_identical_rows_apart_and_catch_changed_ones(store, tmp_p
                       header=header)
     report = store.ingest([fixed])
     assert (report.accepted, report.duplicates) == (1, 1)
-    # a row without an id matches a stored row by content; an id repeated in a file counts once
-    mixed = write_csv(tmp_path / "c.csv", [same_row + ",", ROWS[3] + ",e4", ROWS[4] + ",e4"], header=header)
+    # an id repeated in a file counts once; rows without an id are compared by content
+    mixed = write_csv(tmp_path / "c.csv", [ROWS[3] + ",e4", ROWS[4] + ",e4", ROWS[5] + ",", ROWS[5] + ","],
+                      header=header)
     report = store.ingest([mixed])
-    assert (report.accepted, report.duplicates) == (1, 2)
-    assert store.event_count() == 4
+    assert (report.accepted, report.duplicates) == (2, 2)
+    assert store.event_count() == 5
+    # the same id with another time (a corrected export) is still the same event
+    moved = write_csv(tmp_path / "d.csv", [ROWS[0].replace("2026-01-31T23", "2026-01-30T23") + ",e3"], header=header)
+    assert store.ingest([moved]).duplicates == 1
 
 
 def test_file_names_are_not_glob_patterns(store, tmp_path):
