@@ -125,7 +125,7 @@ CATALOG_EDITS: list[tuple[str, str, str, str]] = [
     ("fractional included", "included: {quantity: 100", 'included: {quantity: "100.5"', "included.quantity"),
     ("fractional limit", "maximum: 10", 'maximum: "10.5"', "limits.0.maximum"),
     ("zero package size", 'package_size: "0.5"', 'package_size: "0"', "package_size"),
-    ("descending tiers", "up_to: 1000,", "up_to: 0,", "tiers"),
+    ("descending tiers", "up_to: 1000,", "up_to: 0,", "tier bounds must be positive"),
     ("duplicate key", 'fee: "3", source', 'fee: "3", fee: "300", source', "duplicate key 'fee'"),
     ("duplicate plan id", "plans:\n  p:\n", "plans:\n  p: {name: Old}\n  p:\n", "duplicate key 'p'"),
     ("duplicate metric", "metrics:\n", "metrics:\n  q: {name: Other}\n", "duplicate key 'q'"),
@@ -321,11 +321,18 @@ def _timeline_cases() -> list[Case]:
              ("--period",), files={"t.yaml": TIMELINE}),
         Case("timeline: period text", ("bill", "quasr", "--subscription", "{tmp}/t.yaml", "--period", "soon"),
              ("--period",), files={"t.yaml": TIMELINE}),
-        Case("timeline: usage 1e19", (*bill, "--usage", "maa=1e19"), ("maa", "too large"),
+        # February's invoice bills January's usage (the opening one is in advance, without usage)
+        Case("timeline: usage 1e19", (*bill[:-1], "2026-02", "--usage", "maa=1e19"), ("maa", "too large"),
              files={"t.yaml": TIMELINE}),
-        Case("timeline: usage 40 digits", (*bill, "--usage", "maa=" + "1234567890" * 4), ("maa", "too large"),
-             files={"t.yaml": TIMELINE}),
+        Case("timeline: usage 40 digits", (*bill[:-1], "2026-02", "--usage", "maa=" + "1234567890" * 4),
+             ("maa", "too large"), files={"t.yaml": TIMELINE}),
     ]
+    feb = (*bill[:-1], "2026-02")
+    for value, problem in [("1e30", "too large"), ('"1e400"', "too large"), ("-5", "negative"),
+                           ("99999999999999999999999", "too large"), ("1.5", "whole number")]:
+        # NOTE: these name the metric but not yet the timeline file (subscriptions.py parses usage)
+        cases.append(Case(f"timeline: usage block maa={value}", feb, ("maa", problem),
+                          files={"t.yaml": TIMELINE.replace("{maa: 1800,", f"{{maa: {value},")}))
     return cases
 
 
@@ -338,6 +345,13 @@ def _ledger_cases() -> list[Case]:
         Case("ledger: --until text", ("balance", "prepaid_auth", "--ledger", "{tmp}/l.yaml", "--until", "later"),
              ("--until",), files={"l.yaml": LEDGER}),
     ]
+    for amount, problem in [("1e400", "beyond what the engine keeps exact"), ("-100", "must not be negative"),
+                            ("abc", "not a decimal number"), ("1e-99999999", "more than 12 decimal places"),
+                            ("99999999999999999999999", "beyond what the engine keeps exact")]:
+        cases.append(Case(f"ledger: top-up {amount}", balance, ("l.yaml", "events[0]", "amount", problem),
+                          files={"l.yaml": LEDGER.replace('amount: "100.00"', f'amount: "{amount}"')}))
+    cases.append(Case("ledger: 23-digit users", balance, ("l.yaml", "objects.users", "beyond what"),
+                      files={"l.yaml": LEDGER.replace("users: 800", "users: 99999999999999999999999")}))
     return cases
 
 
