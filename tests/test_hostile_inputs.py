@@ -391,3 +391,68 @@ def test_hostile_input_is_one_line_and_status_2(case: Case, tmp_path: Path, caps
     assert "Traceback" not in err and "errors.pydantic.dev" not in err
     for word in case.names:
         assert word.replace("{tmp}", str(tmp_path)) in err, (word, err)
+
+
+# --- faults: a killed ingest, two ingests at once ------------------------------------------------
+
+
+def _cli(*argv: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "pricing.cli", *argv]
+
+
+@pytest.fixture(scope="module")
+def event_files(tmp_path_factory) -> Path:
+    from pricing.sample_data import generate_book, write_events
+
+    folder = tmp_path_factory.mktemp("events")
+    write_events(generate_book(120, 1, seed=5), folder, fmt="csv")
+    return folder
+
+
+def _stored(db: Path) -> int:
+    from pricing.store import Store
+
+    with Store(db, read_only=True) as store:
+        return store.event_count()
+
+
+def test_a_killed_ingest_leaves_nothing_or_everything(event_files: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    db = tmp_path / "w.duckdb"
+    assert subprocess.run(_cli("ingest", str(event_files), "--store", str(tmp_path / "full.duckdb")),
+                          capture_output=True).returncode == 0
+    total = _stored(tmp_path / "full.duckdb")
+    for delay in (0.8, 1.6):
+        db.unlink(missing_ok=True)
+        db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+        proc = subprocess.Popen(_cli("ingest", str(event_files), "--store", str(db)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        count = _stored(db) if db.exists() else 0
+        assert count in (0, total), (delay, count, total)
+        # and ingesting again afterwards completes the store, counting nothing twice
+        assert subprocess.run(_cli("ingest", str(event_files), "--store", str(db)),
+                              capture_output=True).returncode == 0
+        assert _stored(db) == total
+
+
+def test_a_second_ingest_while_the_store_is_open_is_one_line(event_files: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from pricing.store import Store
+
+    db = tmp_path / "w.duckdb"
+    with Store(db):  # holds DuckDB's write lock, as a running ingest does
+        result = subprocess.run(_cli("ingest", str(event_files), "--store", str(db)),
+                                capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "cannot open the store" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _stored(db) == 0
