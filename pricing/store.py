@@ -372,6 +372,12 @@ class Store:
         files = expand_paths(paths)
         known = dict(self.con.execute("SELECT sha256, path FROM ingested_files").fetchall())
         now = datetime.now(timezone.utc)
+        try:
+            return self._ingest_files(files, known, now)
+        except duckdb.Error as exc:  # the commit itself failed (a full disk): rolled back
+            raise MeteringError(f"{self.path}: ingest not saved: {_first_line(exc)}") from None
+
+    def _ingest_files(self, files: list[Path], known: dict[str, str], now: datetime) -> IngestReport:
         reports: list[FileReport] = []
         with self._transaction():
             new_ids: list[int] = []
@@ -816,8 +822,13 @@ class _Transaction:
             return
         if exc_type is None:
             self.con.execute("COMMIT")
-        else:
+            return
+        try:
             self.con.execute("ROLLBACK")
+        except duckdb.Error:
+            # NOTE: after an I/O error DuckDB may have aborted the transaction itself;
+            # the error that got us here is the one to report, so it propagates.
+            pass
 
 
 def open_store(path: str | Path | None) -> Store:

@@ -456,3 +456,32 @@ def test_a_second_ingest_while_the_store_is_open_is_one_line(event_files: Path, 
     assert result.stderr.count("\n") == 1 and "cannot open the store" in result.stderr
     assert "Traceback" not in result.stderr
     assert _stored(db) == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 3 MiB tmpfs, where the machine lets the tests mount one (root in a container); else skip."""
+    import os
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_loses_nothing(small_disk: Path, tmp_path: Path, capsys) -> None:
+    from pricing.sample_data import generate_book, write_events
+
+    paths = write_events(generate_book(200, 1, seed=2), tmp_path / "ev")
+    db = small_disk / "w.duckdb"
+    assert main(["ingest", str(paths[0]), "--store", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    if db.exists() and db.stat().st_size:
+        assert _stored(db) == 0  # nothing half-written
