@@ -471,57 +471,75 @@ class Store:
 
         NOTE: an event's identity is its ``event_id`` when it has one, else the whole
         checked row. The file's events are inserted first (the fast path the checks
-        stream into), then compared by a 64-bit hash of that identity: sets of hashes
-        are cheap to build and join, and almost always show no duplicate at all. Only
-        rows whose hash matches are compared exactly, and only those are deleted.
-        Stored events are searched between the file's first and last event time (an
-        identical row has the same time), so DuckDB's zone maps skip the rest.
+        stream into), then compared by a 64-bit hash of their identity: sets of hashes
+        are cheap to build and join, and almost always show no duplicate at all. Rows
+        whose hash matches are then compared exactly, one day at a time (identical rows
+        share their time), so memory stays bounded even when a whole re-exported month
+        is duplicates; only exact matches are deleted.
         """
-        row = [_quote(c) for c in EVENT_COLUMNS]
-        row_key = f"hash({', '.join(row)})"
-        key = f"CASE WHEN {EVENT_ID} IS NULL THEN {row_key} ELSE hash('event_id', {EVENT_ID}) END" if has_ids \
-            else row_key
-        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
-        if has_ids:
-            same = (f"((n.{EVENT_ID} IS NOT NULL AND n.{EVENT_ID} = e.{EVENT_ID})"
-                    f" OR (n.{EVENT_ID} IS NULL AND e.{EVENT_ID} IS NULL AND {same}))")
-        new = f"events WHERE file_id = {file_id}"
         deleted = 0
+        if has_ids:
+            deleted += self._drop_by_id(file_id)
+        deleted += self._drop_by_content(file_id, has_ids)
+        return deleted
 
-        lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
-        stored = f'events WHERE file_id <> {file_id} AND "timestamp" BETWEEN ? AND ?'
-        params: list[Any] = [lo, hi]
-        if has_ids:  # an id may come back with a corrected time: ids are looked up everywhere
-            stored = (f'events WHERE file_id <> {file_id} AND ({EVENT_ID} IS NOT NULL'
-                      ' OR "timestamp" BETWEEN ? AND ?)')
-        if self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", params).fetchall()[0][0]:  # type: ignore[index]
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
-                f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
-                params,
-            )
-            if self.con.execute("SELECT count(*) FROM _seen").fetchall()[0][0]:  # type: ignore[index]
-                deleted += int(self.con.execute(
-                    "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
-                    f" (SELECT rowid AS rid, {key} AS k, * FROM {new}) AS n"
-                    f" JOIN (SELECT {key} AS k, * FROM {stored}) AS e ON n.k = e.k AND {same}"
-                    " WHERE n.k IN (SELECT k FROM _seen))",
-                    params,
-                ).fetchall()[0][0])  # type: ignore[index]
-            self.con.execute("DROP TABLE IF EXISTS _seen")
-
+    def _drop_by_id(self, file_id: int) -> int:
+        new = f"events WHERE file_id = {file_id} AND {EVENT_ID} IS NOT NULL"
+        deleted = int(self.con.execute(
+            f"DELETE FROM events WHERE file_id = {file_id} AND {EVENT_ID} IN"
+            f" (SELECT {EVENT_ID} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL)"
+        ).fetchall()[0][0])  # type: ignore[index]
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT k FROM (SELECT {key} AS k FROM {new})"
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT hash({EVENT_ID}) AS k FROM {new}"
             " GROUP BY k HAVING count(*) > 1"
         )
         if self.con.execute("SELECT count(*) FROM _repeated").fetchall()[0][0]:  # type: ignore[index]
-            identity = ", ".join([EVENT_ID] + [f"CASE WHEN {EVENT_ID} IS NULL THEN {c} END" for c in row]) \
-                if has_ids else ", ".join(row)
             deleted += int(self.con.execute(
-                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid,"
-                f" row_number() OVER (PARTITION BY {identity} ORDER BY rowid) AS copy FROM {new}"
-                f" AND {key} IN (SELECT k FROM _repeated)) WHERE copy > 1)"
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
+                f" (PARTITION BY {EVENT_ID} ORDER BY rowid) AS copy FROM {new}"
+                f" AND hash({EVENT_ID}) IN (SELECT k FROM _repeated)) WHERE copy > 1)"
             ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute("DROP TABLE IF EXISTS _repeated")
+        return deleted
+
+    def _drop_by_content(self, file_id: int, has_ids: bool) -> int:
+        row = [_quote(c) for c in EVENT_COLUMNS]
+        key = f"hash({', '.join(row)})"
+        no_id = f" AND {EVENT_ID} IS NULL"  # content is the identity of events without an id
+        new = f"events WHERE file_id = {file_id}{no_id}"
+        lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
+        if lo is None:
+            return 0
+        stored = f'events WHERE file_id <> {file_id}{no_id} AND "timestamp" BETWEEN ? AND ?'
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
+            f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
+            [lo, hi],
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key} AS k FROM {new} GROUP BY k HAVING count(*) > 1"
+        )
+        days = [r[0] for r in self.con.execute(
+            f'SELECT DISTINCT CAST("timestamp" AS DATE) AS d FROM {new}'
+            f" AND ({key} IN (SELECT k FROM _seen) OR {key} IN (SELECT k FROM _repeated)) ORDER BY d"
+        ).fetchall()]
+        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
+        deleted = 0
+        for day in days:
+            span = 'AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY'
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
+                f" (SELECT rowid AS rid, * FROM {new} {span} AND {key} IN (SELECT k FROM _seen)) AS n"
+                f" SEMI JOIN (SELECT * FROM events WHERE file_id <> {file_id}{no_id} {span}) AS e ON {same})",
+                [day, day, day, day],
+            ).fetchall()[0][0])  # type: ignore[index]
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
+                f" (PARTITION BY {', '.join(row)} ORDER BY rowid) AS copy FROM {new} {span}"
+                f" AND {key} IN (SELECT k FROM _repeated)) WHERE copy > 1)",
+                [day, day],
+            ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute("DROP TABLE IF EXISTS _seen")
         self.con.execute("DROP TABLE IF EXISTS _repeated")
         return deleted
 
