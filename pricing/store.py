@@ -511,15 +511,22 @@ class Store:
         if lo is None:
             return 0
         stored = f'events WHERE file_id <> {file_id}{no_id} AND "timestamp" BETWEEN ? AND ?'
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
-            f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
-            [lo, hi],
-        )
+        overlaps = self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", [lo, hi]).fetchall()[0][0]  # type: ignore[index]
+        if overlaps:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
+                f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
+                [lo, hi],
+            )
+        else:  # nothing stored in the file's time span: nothing to look up
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _seen (k UBIGINT)")
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key} AS k FROM {new} GROUP BY k HAVING count(*) > 1"
         )
-        days = [r[0] for r in self.con.execute(
+        candidates = self.con.execute(
+            "SELECT (SELECT count(*) FROM _seen) + (SELECT count(*) FROM _repeated)"
+        ).fetchall()[0][0]  # type: ignore[index]
+        days = [] if not candidates else [r[0] for r in self.con.execute(
             f'SELECT DISTINCT CAST("timestamp" AS DATE) AS d FROM {new}'
             f" AND ({key} IN (SELECT k FROM _seen) OR {key} IN (SELECT k FROM _repeated)) ORDER BY d"
         ).fetchall()]
