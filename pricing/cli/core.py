@@ -92,7 +92,7 @@ def _max_option(raw: str) -> int:
     text = raw.strip().replace("_", "").replace(",", "")
     if not text.isdigit() or not text.isascii():
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number (write digits, e.g. 10000000)")
-    if len(text) > MAX_SIGNIFICANT_DIGITS or int(text) < 1:
+    if len(text) > 30 or not 1 <= int(text) <= MAX_SCALED_QUANTITY:
         raise argparse.ArgumentTypeError(
             f"{raw!r} must be between 1 and {MAX_SCALED_QUANTITY:,}"
         )
