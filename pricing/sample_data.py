@@ -576,10 +576,19 @@ def write_events(
                     pq.write_table(empty, tmp)
                 else:
                     pacsv.write_csv(empty, tmp)
-        finally:
+            else:
+                writer, closing = None, writer
+                closing.close()
+            tmp.replace(path)
+        except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind
             if writer is not None:
-                writer.close()
-        tmp.replace(path)
+                try:
+                    writer.close()
+                except OSError:
+                    pass  # NOTE: the write error above is the one to report
+            tmp.unlink(missing_ok=True)
+            reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+            raise MeteringError(f"{path}: cannot write: {reason}") from None
         paths.append(path)
     return paths
 

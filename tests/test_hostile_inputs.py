@@ -485,3 +485,10 @@ def test_a_full_disk_during_ingest_is_one_line_and_loses_nothing(small_disk: Pat
     assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
     if db.exists() and db.stat().st_size:
         assert _stored(db) == 0  # nothing half-written
+
+
+def test_sample_data_on_a_full_disk_leaves_no_partial_file(small_disk: Path, capsys) -> None:
+    assert main(["sample-data", "--customers", "600", "--months", "1", "--out", str(small_disk / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert not list(small_disk.rglob("*.partial"))

@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from ..errors import MeteringError
 from ..store import DEFAULT_STORE
 
 DEFAULT_SAMPLE_DIR = Path("data/sample")
@@ -64,7 +65,10 @@ def _sample_data(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     book = generate_book(args.customers, args.months, args.seed, args.end_month)
-    write_book_files(book, args.out)
+    try:
+        write_book_files(book, args.out)
+    except OSError as exc:
+        raise MeteringError(f"{exc.filename or args.out}: cannot write: {exc.strerror}") from None
     paths = write_events(book, args.out / "events", fmt=args.format)
     print(
         f"wrote {len(book.customers)} customers ({', '.join(f'{k} {v}' for k, v in book.customers['catalog'].value_counts().items())}),"
