@@ -6,8 +6,10 @@ its own wall time and peak RSS:
 
 * ``workbook (parquet)``: the Ibis metering on DuckDB, reading the Parquet file
   directly (the same input pandas gets);
-* ``workbook (store)``: ``Store.ingest`` (checks, rejects, idempotency) then
-  ``Store.meter``, the path the CLI takes;
+* ``workbook (store)``: ``Store.ingest`` (checks, rejects, de-duplication of
+  events) then ``Store.meter``, the path the CLI takes; then the same events
+  ingested again as a re-export (another file, same events: every one a
+  duplicate), which measures what de-duplicating against a full store costs;
 * ``pandas``: the same aggregation written with pandas on the same Parquet.
 
 All three must produce identical metrics. Usage::
@@ -44,6 +46,12 @@ def _peak_rss_mib() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- workers (each in its own process) ---------------------------------------------
@@ -85,6 +93,7 @@ def work_store(out: Path, memory_limit: str, threads: int) -> dict:
     for stale in (db, db.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
     customers = pd.read_parquet(out / "customers.parquet")
+    cpu = [_cpu_seconds()]
     started = time.perf_counter()
     with Store(db, memory_limit=memory_limit, threads=threads) as store:
         store.con.execute(f"SET temp_directory = '{out / 'spill'}'")
@@ -93,10 +102,18 @@ def work_store(out: Path, memory_limit: str, threads: int) -> dict:
         store.con.unregister("_c")
         report = store.ingest([out / "events"])
         ingested = time.perf_counter()
+        cpu.append(_cpu_seconds())
         result = store.meter(MONTH)
-    done = time.perf_counter()
+        done = time.perf_counter()
+        cpu.append(_cpu_seconds())
+        again = store.ingest([out / "reexport"])
+        reingested = time.perf_counter()
+        cpu.append(_cpu_seconds())
     return {
         "seconds": done - started, "ingest_seconds": ingested - started, "meter_seconds": done - ingested,
+        "reingest_seconds": reingested - done, "reingest_accepted": again.accepted,
+        "ingest_cpu_seconds": cpu[1] - cpu[0], "reingest_cpu_seconds": cpu[3] - cpu[2],
+        "reingest_duplicates": getattr(again, "duplicates", 0),
         "peak_rss_mib": _peak_rss_mib(), "accepted": report.accepted, "rejected": report.rejected,
         "store_mib": db.stat().st_size / 2**20, "json": result.to_json(MONTH),
     }
@@ -183,9 +200,28 @@ def generate(out: Path, events: int, seed: int) -> tuple[int, float]:
     book.customers.to_parquet(out / "customers.parquet")
     rows = sum(pq.read_metadata(p).num_rows for p in paths)
     size = sum(p.stat().st_size for p in paths) / 2**20
+    reexport(out)
     print(f"generated {rows:,} events of {customers:,} customers in {seconds:.1f} s"
           f" ({rows / seconds / 1e6:.2f} M events/s); Parquet {size:,.0f} MiB")
     return rows, seconds
+
+
+def reexport(out: Path) -> None:
+    """The same events in other files (other row order inside row groups, other bytes): all duplicates."""
+    import duckdb
+
+    target = out / "reexport"
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("*"):
+        old.unlink()
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("SET memory_limit = '1GB'")
+    for path in sorted((out / "events").glob("*.parquet")):
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{path}')) TO '{target / ('again-' + path.name)}'"
+            " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 250000)"
+        )
 
 
 def run_worker(name: str, out: Path, memory_limit: str, threads: int) -> dict:
@@ -238,6 +274,8 @@ def main() -> None:
 
         rows = sum(pq.read_metadata(p).num_rows for p in (args.out / "events").glob("*.parquet"))
         print(f"reusing {rows:,} events in {args.out / 'events'}")
+        if not (args.out / "reexport").is_dir():
+            reexport(args.out)
     else:
         rows, _ = generate(args.out, args.events, args.seed)
     print(f"machine: {os.cpu_count()} CPUs; DuckDB memory_limit {args.memory_limit}, threads {args.threads}")
@@ -255,9 +293,14 @@ def main() -> None:
               f" {r['peak_rss_mib']:13.0f} {r['sampled_peak_rss_mib']:10.0f}")
     if "store" in results:
         s = results["store"]
-        print(f"  store: ingest {s['ingest_seconds']:.1f} s ({rows / s['ingest_seconds'] / 1e6:.2f} M events/s),"
+        print(f"  store: ingest {s['ingest_seconds']:.1f} s, {s['ingest_cpu_seconds']:.1f} CPU-s"
+              f" ({rows / s['ingest_seconds'] / 1e6:.2f} M events/s),"
               f" meter {s['meter_seconds']:.1f} s ({rows / s['meter_seconds'] / 1e6:.2f} M events/s),"
               f" {s['accepted']:,} accepted, {s['rejected']:,} rejected, file {s['store_mib']:,.0f} MiB")
+        print(f"  store: the same events again in other files: {s['reingest_seconds']:.1f} s,"
+              f" {s['reingest_cpu_seconds']:.1f} CPU-s"
+              f" ({rows / s['reingest_seconds'] / 1e6:.2f} M events/s), {s['reingest_accepted']:,} stored again,"
+              f" {s['reingest_duplicates']:,} skipped as duplicates")
     reference = results["duckdb_parquet"]["json"]
     for name in names[1:]:
         same = results[name]["json"] == reference

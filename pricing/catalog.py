@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -40,6 +41,36 @@ from .yaml_files import parse_yaml, read_yaml
 # --- field types -----------------------------------------------------------
 
 _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+# NOTE: the engine holds a price or quantity as an integer scaled by its decimal
+# places; 18 significant digits keep that integer inside int64, and a bound on the
+# places keeps a price like "1e-99999999" from asking for 10**99999999.
+MAX_SIGNIFICANT_DIGITS = 18
+MAX_PRICE_DECIMALS = 12  # sub-cent prices: "0.000004" is 6
+MAX_QUANTITY_DECIMALS = 6  # a metric's decimals are at most 6
+
+
+def _places(value: Decimal) -> int:
+    """Decimal places of a finite value, without context arithmetic (safe for 1e-99999999)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0")) if any(digits) else len(digits)
+    return max(0, -(exponent + trailing))
+
+
+def _bounded(value: Decimal, max_places: int) -> Decimal:
+    """Refuse a magnitude or precision the engine cannot keep exact."""
+    if value == 0:
+        return value
+    places = _places(value)
+    if places > max_places:
+        raise ValueError(f"{value} has more than {max_places} decimal places")
+    integer_digits = max(0, value.adjusted() + 1)
+    if integer_digits + places > MAX_SIGNIFICANT_DIGITS:
+        raise ValueError(
+            f"{value} is beyond what the engine keeps exact (at most {MAX_SIGNIFICANT_DIGITS} significant digits)"
+        )
+    return value
 
 
 def _quoted_decimal(value: Any) -> Decimal:
@@ -59,11 +90,19 @@ def _quoted_decimal(value: Any) -> Decimal:
     return number
 
 
+def _price(value: Any) -> Decimal:
+    return _bounded(_quoted_decimal(value), MAX_PRICE_DECIMALS)
+
+
 def _quantity(value: Any) -> Decimal:
     """Quantities may be plain integers in YAML; fractions must be quoted."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**MAX_SIGNIFICANT_DIGITS:
+            raise ValueError(
+                f"{value} is beyond what the engine keeps exact (at most {MAX_SIGNIFICANT_DIGITS} significant digits)"
+            )
         return Decimal(value)
-    return _quoted_decimal(value)
+    return _bounded(_quoted_decimal(value), MAX_QUANTITY_DECIMALS)
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -74,22 +113,32 @@ def _non_negative(value: Decimal) -> Decimal:
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_quoted_decimal),
+    BeforeValidator(_price),
+    AfterValidator(_non_negative),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "quoted decimal, >= 0"}),
+]
+"""A price or fee: a quoted decimal string, >= 0, up to 12 places (sub-cent allowed)."""
+
+SignedMoney = Annotated[
+    Decimal,
+    BeforeValidator(_price),
     WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "description": "quoted decimal"}),
 ]
-"""A price or fee: a quoted decimal string, any precision (sub-cent allowed)."""
+"""Money that may be negative: only for fields that are a discount or a credit."""
 
 Quantity = Annotated[
     Decimal,
     BeforeValidator(_quantity),
+    AfterValidator(_non_negative),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _DECIMAL_PATTERN}]}
+        {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}]}
     ),
 ]
 Percent = Annotated[
     Decimal,
-    BeforeValidator(_quoted_decimal),
-    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "description": "percent, e.g. \"2.9\""}),
+    BeforeValidator(_price),
+    AfterValidator(_non_negative),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "percent, e.g. \"2.9\""}),
 ]
 
 Source = Annotated[
@@ -424,7 +473,7 @@ class Discount(_Strict):
     """Percent or amount off the subtotal, optionally for the first N periods."""
 
     percent: Percent | None = None
-    amount: Money | None = None
+    amount: SignedMoney | None = None  # checked >= 0 below: a discount is money off
     periods: int | None = Field(None, ge=1)
     name: str = "Discount"
     source: Source | None = None
@@ -556,11 +605,45 @@ class Catalog(_Strict):
                 need(limit.metric, f"plans.{plan_id}.limits.{i}")
         for metric_id in self.sample_usage:
             need(metric_id, "sample_usage")
+        self._check_quantity_decimals()
         if self.account_rules:
             for plan_id in self.account_rules.plans_without_billing_details:
                 if plan_id not in self.plans:
                     raise ValueError(f"account_rules names plan {plan_id!r}, not declared under 'plans'")
         return self
+
+    def _check_quantity_decimals(self) -> None:
+        """Bounds, sizes and included units are quantities of a metric: no more places than it has.
+
+        NOTE: ``up_to: "1000.5"`` on a whole-unit metric used to pass here and fail
+        at rating time; it is a catalog error, found when the catalog is loaded.
+        """
+
+        def check(value: Decimal, metric: str, where: str) -> None:
+            allowed = self.metrics[metric].decimals
+            if _places(value) > allowed:
+                unit = "whole units" if allowed == 0 else f"at most {allowed} decimal places"
+                raise ValueError(f"{where}: {value} has more decimal places than metric {metric!r} ({unit})")
+
+        for plan_id, plan in self.plans.items():
+            for i, charge in enumerate(plan.charges):
+                where = f"plans.{plan_id}.charges.{i}"
+                for j, tier in enumerate(getattr(charge, "tiers", None) or ()):
+                    if tier.up_to is not None:
+                        check(tier.up_to, charge.metric, f"{where}.tiers.{j}.up_to")
+                size = getattr(charge, "package_size", None)
+                if isinstance(size, Decimal):
+                    check(size, charge.metric, f"{where}.package_size")
+                if charge.included is not None:
+                    check(charge.included.quantity, charge.metric, f"{where}.included.quantity")
+                    check(charge.included.at_least, charge.metric, f"{where}.included.at_least")
+                if charge.commitment is not None:
+                    check(charge.commitment.default_quantity, charge.commitment.quantity_metric,
+                          f"{where}.commitment.default_quantity")
+            for i, limit in enumerate(plan.limits):
+                check(limit.maximum, limit.metric, f"plans.{plan_id}.limits.{i}.maximum")
+        for metric_id, quantity in self.sample_usage.items():
+            check(quantity, metric_id, f"sample_usage.{metric_id}")
 
     # --- helpers the engine and the CLI share -------------------------------
 

@@ -130,11 +130,10 @@ def break_even(
     """
     if low < 0 or high <= low:
         raise UsageError(f"break-even range must satisfy 0 <= low < high, got [{low}, {high}]")
-    points = np.unique(np.concatenate([
-        np.linspace(low, high, grid // 2).astype(np.int64),
-        (np.geomspace(1, high - low + 1, grid // 2) - 1).astype(np.int64) + low,
-        [low, high],
-    ]))
+    # NOTE: the grid is spaced in floats, which round past 2**53 (and to 2**63 near the int64
+    # limit), so each point is brought back into [low, high] as a Python int before the cast.
+    spaced = np.concatenate([np.linspace(low, high, grid // 2), np.geomspace(1, high - low + 1, grid // 2) - 1 + low])
+    points = np.unique(np.array([min(max(int(x), low), high) for x in spaced] + [low, high], dtype=np.int64))
 
     def diff(quantities: np.ndarray) -> np.ndarray:
         curve = cost_curve(catalog, metric, quantities, usage, [plan_a, plan_b], options)

@@ -9,7 +9,15 @@ An event is one API call a customer's account made against a tenant::
 one is read as UTC. ``account_kind`` is ``user`` or ``client`` (a machine).
 ``status`` is the HTTP status code of the response. Files are CSV (with a
 header) or Parquet, where ``timestamp`` may also be a timestamp column and
-``status`` an integer column. Extra columns are ignored.
+``status`` an integer column. An optional ``event_id`` column identifies each
+event (de-duplication uses it; without it, the whole row is the identity).
+Other extra columns are ignored.
+
+A timestamp must fall in the plausible window: on or after
+:data:`EARLIEST_TIMESTAMP` (2000-01-01T00:00:00Z) and at most
+:data:`FUTURE_TOLERANCE` (one day) after the moment of ingest; ``epoch``,
+``infinity`` and year-9999 placeholders are rejects. A status must be a whole
+number (``200.7`` is a reject, not 201).
 
 Checking is written as SQL for DuckDB (see :func:`validation_sql`) so that
 hundreds of millions of rows are checked without leaving the database. A row
@@ -21,6 +29,7 @@ raw values are kept beside them in the store's ``rejects`` table.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Final, Literal
 
@@ -38,6 +47,9 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "endpoint",
     "status",
 )
+EVENT_ID: Final[str] = "event_id"  # optional column naming each event
+EARLIEST_TIMESTAMP: Final[datetime] = datetime(2000, 1, 1)  # UTC; older times are placeholders or errors
+FUTURE_TOLERANCE: Final[timedelta] = timedelta(days=1)  # clock skew allowed past the moment of ingest
 ACCOUNT_KINDS: Final[tuple[str, ...]] = ("user", "client")
 
 # The shape of a checked event, in files the workbook writes and in the store.
@@ -69,21 +81,35 @@ SQL_TYPES: Final[dict[str, str]] = {
 REJECT_REASONS: Final[tuple[str, ...]] = (
     *(f"missing {column}" for column in EVENT_COLUMNS),
     "unparsable timestamp",
+    "timestamp before 2000-01-01",
+    "timestamp more than a day in the future",
     "unknown account_kind",
+    "status is not a whole number",
     "status is not an HTTP code",
 )
 
 FileFormat = Literal["csv", "parquet"]
 
 
+PARQUET_SUFFIXES: Final[tuple[str, ...]] = (".parquet", ".pq", ".parq")
+CSV_SUFFIXES: Final[tuple[str, ...]] = (".csv", ".csv.gz", ".csv.zst", ".tsv", ".tsv.gz")
+
+
+def is_event_file(path: Path) -> bool:
+    """Whether the name is one :func:`file_format` reads."""
+    return path.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES)
+
+
 def file_format(path: Path) -> FileFormat:
     """``csv`` or ``parquet``, from the file name."""
     name = path.name.lower()
-    if name.endswith((".parquet", ".pq", ".parq")):
+    if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
-    if name.endswith((".csv", ".csv.gz", ".csv.zst", ".tsv")):
+    if name.endswith(CSV_SUFFIXES):
         return "csv"
-    raise MeteringError(f"{path}: unknown event file type (expected .csv, .csv.gz or .parquet)")
+    raise MeteringError(
+        f"{path}: unknown event file type (expected {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)})"
+    )
 
 
 def _q(name: str) -> str:
@@ -94,7 +120,8 @@ def _is_text(sql_type: str) -> bool:
     return sql_type.upper() in {"VARCHAR", "TEXT", "STRING", "BLOB"} or sql_type.upper().startswith("VARCHAR")
 
 
-def _timestamp_expr(sql_type: str) -> str:
+def timestamp_sql(sql_type: str) -> str:
+    """The event time as a UTC ``TIMESTAMP`` from a timestamp column of this type (NULL if unparsable)."""
     column = _q("timestamp")
     upper = sql_type.upper()
     if _is_text(upper):
@@ -117,20 +144,55 @@ def missing_columns(types: Mapping[str, str]) -> list[str]:
     return [c for c in EVENT_COLUMNS if c not in types]
 
 
-def validation_sql(types: Mapping[str, str]) -> tuple[str, str, str]:
+def _status_exprs(sql_type: str) -> tuple[str, str]:
+    """``(integer_or_null, is_fractional)`` for the status column of this type.
+
+    NOTE: ``TRY_CAST('200.7' AS INTEGER)`` rounds to 201, so text must be digits
+    and a float or decimal column must hold a whole number before it is cast.
+    """
+    column = _q("status")
+    upper = sql_type.upper()
+    if _is_text(upper):
+        text = f"trim({column})"
+        whole = f"CASE WHEN regexp_full_match({text}, '[+]?[0-9]{{1,9}}') THEN TRY_CAST({text} AS INTEGER) END"
+        fractional = (
+            f"(NOT regexp_full_match({text}, '[+]?[0-9]+') AND TRY_CAST({text} AS DOUBLE) IS NOT NULL"
+            f" AND isfinite(TRY_CAST({text} AS DOUBLE)))"
+        )
+        return whole, fractional
+    if any(upper.startswith(t) for t in ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC")):
+        whole = f"CASE WHEN isfinite({column}) AND {column} = trunc({column}) THEN TRY_CAST({column} AS INTEGER) END"
+        return whole, f"(isfinite({column}) AND {column} <> trunc({column}))"
+    return f"TRY_CAST({column} AS INTEGER)", "false"
+
+
+def _sql_timestamp(moment: datetime) -> str:
+    return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def plausible_window(now: datetime | None = None) -> tuple[str, str]:
+    """SQL literals of the first and last plausible event time, for an ingest at ``now``."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+    return _sql_timestamp(EARLIEST_TIMESTAMP), _sql_timestamp(moment + FUTURE_TOLERANCE)
+
+
+def validation_sql(types: Mapping[str, str], now: datetime | None = None) -> tuple[str, str, str]:
     """SQL pieces that check rows of a source with these column types.
 
     Returns ``(clean_select, reason_expr, raw_select)``: the select list of a
-    checked event (columns of :data:`SQL_TYPES`, normalised), an expression
-    that is NULL for a good row and its reject reason otherwise, and the raw
-    values as text for the rejects table. The source must have every column
-    of :data:`EVENT_COLUMNS`; see :func:`missing_columns`.
+    checked event (columns of :data:`SQL_TYPES`, normalised, plus ``event_id``,
+    NULL when the source has none), an expression that is NULL for a good row
+    and its reject reason otherwise, and the raw values as text for the
+    rejects table. The source must have every column of
+    :data:`EVENT_COLUMNS`; see :func:`missing_columns`. ``now`` (UTC, default
+    the current time) sets the end of the plausible timestamp window.
     """
+    earliest, latest = plausible_window(now)
     text = {c: _text_expr(c, types[c]) for c in EVENT_COLUMNS if c != "timestamp"}
-    ts = _timestamp_expr(types["timestamp"])
-    status_is_text = _is_text(types["status"])
-    status = f"TRY_CAST({text['status']} AS INTEGER)" if status_is_text else f"TRY_CAST({_q('status')} AS INTEGER)"
+    ts = timestamp_sql(types["timestamp"])
+    status, fractional = _status_exprs(types["status"])
     kind = f"lower({text['account_kind']})"
+    event_id = f"NULLIF({_text_expr(EVENT_ID, types[EVENT_ID])}, '')" if EVENT_ID in types else "CAST(NULL AS VARCHAR)"
     # NOTE: methods are upper-cased and a leading '/' is dropped from endpoints, so
     # 'post /factors/login' and 'POST factors/login' are the same call.
     clean = ", ".join(
@@ -142,7 +204,8 @@ def validation_sql(types: Mapping[str, str]) -> tuple[str, str, str]:
             f"{kind} AS account_kind",
             f"upper({text['method']}) AS method",
             f"ltrim({text['endpoint']}, '/') AS endpoint",
-            f"CAST({status} AS SMALLINT) AS status",
+            f"TRY_CAST({status} AS SMALLINT) AS status",
+            f"{event_id} AS {EVENT_ID}",
         ]
     )
     raw_ts = _q("timestamp") if _is_text(types["timestamp"]) else f"CAST({_q('timestamp')} AS VARCHAR)"
@@ -154,7 +217,11 @@ def validation_sql(types: Mapping[str, str]) -> tuple[str, str, str]:
         value = f"trim({_q(column)})"
         whens.append(f"WHEN {value} IS NULL OR {value} = '' THEN 'missing {column}'")
     whens.append(f"WHEN {ts} IS NULL THEN 'unparsable timestamp'")
+    # NOTE: the window also catches 'epoch' (1970), 'infinity' and 0001/9999 placeholders.
+    whens.append(f"WHEN {ts} < {earliest} THEN 'timestamp before 2000-01-01'")
+    whens.append(f"WHEN {ts} > {latest} THEN 'timestamp more than a day in the future'")
     whens.append(f"WHEN {kind} NOT IN ({', '.join(repr(k) for k in ACCOUNT_KINDS)}) THEN 'unknown account_kind'")
+    whens.append(f"WHEN {fractional} THEN 'status is not a whole number'")
     whens.append(f"WHEN {status} IS NULL OR {status} NOT BETWEEN 100 AND 599 THEN 'status is not an HTTP code'")
     reason = "CASE " + " ".join(whens) + " ELSE NULL END"
     raw = ", ".join(

@@ -7,6 +7,11 @@ held as exact ``Decimal`` until the cell is written; Excel itself stores a
 double, which is exact to the cent for any amount below 2^53 minor units. A
 totals row per currency sits under the invoices, as a value (not a formula),
 so a reader without a calculation engine sees the same number.
+
+Text stays text: every string is written as a string cell, and one that a
+spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or CR: a customer named ``=HYPERLINK(...)``) also carries Excel's
+``quotePrefix`` mark; see :mod:`pricing.spreadsheet_text`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .notebook_runner import atomic_write_bytes
+from .spreadsheet_text import is_risky
 
 INVOICE_COLUMNS = [
     ("Invoice", "invoice_id"), ("Kind", "kind"), ("Issued", "issued_at"), ("Credits", "credit_for"),
@@ -70,6 +76,19 @@ def _quantity(text: Any) -> Any:
         return str(text)
 
 
+def _append(sheet: Any, values: list[Any]) -> None:
+    """Append a row; strings are string cells, never formulas (openpyxl reads a leading '=' as one)."""
+    sheet.append(values)
+    row = sheet.max_row
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            cell = sheet.cell(row=row, column=column)
+            cell.value = value
+            cell.data_type = "s"
+            if is_risky(value):
+                cell.quotePrefix = True
+
+
 def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> bytes:
     """The register workbook as bytes (see the module docstring for its shape)."""
     from openpyxl import Workbook
@@ -84,7 +103,7 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
     for cell in sheet[1]:
         cell.font = bold
     for _, row in reg.iterrows():
-        sheet.append([_cell(row[key]) for _, key in INVOICE_COLUMNS])
+        _append(sheet, [_cell(row[key]) for _, key in INVOICE_COLUMNS])
         fmt = currency_format(str(row["currency"]), int(row["decimals"]))
         for index, (_, key) in enumerate(INVOICE_COLUMNS, start=1):
             cell = sheet.cell(row=sheet.max_row, column=index)
@@ -99,7 +118,7 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
         values = {key: sum(group[key], Decimal(0)) for key in ("net", "discount", "tax", "gross")}
         totals: dict[str, Any] = {"invoice_id": f"Total {currency}", "customer_id": f"{len(group)} invoices",
                                   "currency": currency, **{k: _cell(v) for k, v in values.items()}}
-        sheet.append([totals.get(key) for _, key in INVOICE_COLUMNS])
+        _append(sheet, [totals.get(key) for _, key in INVOICE_COLUMNS])
         for index, (_, key) in enumerate(INVOICE_COLUMNS, start=1):
             cell = sheet.cell(row=sheet.max_row, column=index)
             cell.font = bold
@@ -115,7 +134,7 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
         values = []
         for _, key in LINE_COLUMNS:
             values.append(_quantity(row[key]) if key in {"quantity", "unit_price"} else _cell(row[key]))
-        detail.append(values)
+        _append(detail, values)
         fmt = currency_format(str(row["currency"]), int(row["decimals"]))
         keys = [k for _, k in LINE_COLUMNS]
         detail.cell(row=detail.max_row, column=keys.index("amount") + 1).number_format = fmt

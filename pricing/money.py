@@ -32,6 +32,10 @@ MINOR_UNITS: Final[dict[str, int]] = {
     "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
 }
 
+# The largest scaled integer taken from input (a quantity times 10**decimals): usage
+# columns are int64, and the engine switches to Python integers for the products.
+MAX_SCALED_QUANTITY: Final[int] = 2**63 - 1
+
 CURRENCY_SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 
 

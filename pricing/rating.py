@@ -76,17 +76,34 @@ class UsageColumns:
 
 
 def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
-    """Exact scaled integers from an int, float or text/Decimal column, or a clear error."""
+    """Exact scaled integers from an int, float or text/Decimal column, or a clear error.
+
+    NOTE: every value is checked against MAX_SCALED_QUANTITY *before* it is scaled:
+    an int64 of 10**13 on a 6-decimal metric would wrap when multiplied, and a
+    float 1e19 would become INT64_MIN when cast.
+    """
+    from .money import MAX_SCALED_QUANTITY  # local: this module's imports belong to the engine
+
     scale = 10**decimals
+    limit = MAX_SCALED_QUANTITY // scale
+
+    def too_large(row: Any) -> UsageError:
+        largest = Decimal(MAX_SCALED_QUANTITY).scaleb(-decimals)
+        return UsageError(f"usage row {row!r}: {name}={column[row]} is too large (at most {largest:,f})")
+
     if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_extension_array_dtype(column.dtype):
-        values = column.to_numpy(dtype=np.int64)
-        if (values < 0).any():
-            row = column.index[int(np.argmax(values < 0))]
+        raw = column.to_numpy()  # in its own dtype: a uint64 above 2**63 must not wrap on the way in
+        if raw.dtype.kind == "i" and (raw < 0).any():
+            row = column.index[int(np.argmax(raw < 0))]
             raise UsageError(f"usage row {row!r}: {name} is negative ({column[row]}); quantities must be >= 0")
+        if len(raw) and raw.max() > limit:
+            raise too_large(column.index[int(np.argmax(raw > limit))])
+        values = raw.astype(np.int64)
         return values * scale if scale != 1 else values
     if pd.api.types.is_float_dtype(column.dtype):
-        values = column.to_numpy()
-        bad = ~np.isfinite(values) | (values < 0) | (values * scale != np.round(values * scale))
+        values = column.to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = ~np.isfinite(values) | (values < 0) | (values * scale != np.round(values * scale))
         if bad.any():
             row = column.index[int(np.argmax(bad))]
             value = float(column[row])
@@ -96,31 +113,49 @@ def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
                 f"usage row {row!r}: {name}={value} is not an exact quantity"
                 f" (>= 0, at most {decimals} decimal places; give fractions as text)"
             )
+        if len(values) and values.max() > limit:
+            raise too_large(column.index[int(np.argmax(values > limit))])
         return np.round(values * scale).astype(np.int64)
     # text, Decimal or mixed objects: parse each exactly
     out = np.empty(len(column), dtype=np.int64)
-    for i, (row, raw) in enumerate(column.items()):
-        out[i] = parse_quantity(name, raw, decimals, where=f"usage row {row!r}: ")
+    for i, (row, raw_value) in enumerate(column.items()):
+        out[i] = parse_quantity(name, raw_value, decimals, where=f"usage row {row!r}: ")
     return out
 
 
 def parse_quantity(name: str, raw: Any, decimals: int, where: str = "") -> int:
-    """One quantity as a scaled integer; rejects negatives, non-numbers and excess precision."""
+    """One quantity as a scaled integer; rejects negatives, non-numbers, excess precision and size.
+
+    The scaled result is at most MAX_SCALED_QUANTITY (18 digits), so it always fits int64.
+    """
+    from .money import MAX_SCALED_QUANTITY  # local: this module's imports belong to the engine
+
     if isinstance(raw, bool) or raw is None or (isinstance(raw, float) and not np.isfinite(raw)):
         raise UsageError(f"{where}{name}={raw!r} is not a number")
+    shown = str(raw).strip()
+    if len(shown) > 60:
+        shown = shown[:20] + "..." + shown[-10:] + f" ({len(shown)} characters)"
     try:
         value = Decimal(str(raw).strip().replace("_", "")) if not isinstance(raw, Decimal) else raw
-    except InvalidOperation:
-        raise UsageError(f"{where}{name}={raw!r} is not a number") from None
+    except (InvalidOperation, ValueError):
+        raise UsageError(f"{where}{name}={shown!r} is not a number") from None
     if not value.is_finite():
-        raise UsageError(f"{where}{name}={raw!r} is not a number")
+        raise UsageError(f"{where}{name}={shown!r} is not a number")
     if value < 0:
-        raise UsageError(f"{where}{name}={raw} is negative; quantities must be >= 0")
-    try:
-        return scaled_int(value, decimals)
-    except ValueError:
+        raise UsageError(f"{where}{name}={shown} is negative; quantities must be >= 0")
+    limit = Decimal(MAX_SCALED_QUANTITY).scaleb(-decimals)
+    # NOTE: Decimal comparison is exact and cheap, even for "1e99999999"
+    if value > limit:
+        raise UsageError(f"{where}{name}={shown} is too large (at most {limit:,f})")
+    # NOTE: places are counted from the digits, not with scaleb, which rounds to 28 digits
+    # and would take 1.000...0001 (37 places) for a whole number.
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if any(digits) and max(0, -(exponent + trailing)) > decimals:
         unit = "a whole number" if decimals == 0 else f"at most {decimals} decimal places"
-        raise UsageError(f"{where}{name}={raw} must be {unit}") from None
+        raise UsageError(f"{where}{name}={shown} must be {unit}")
+    return scaled_int(value, decimals)
 
 
 def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> UsageColumns:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from .catalog import Catalog, MetricKind, load_catalog
 from .errors import MeteringError
 from .events import ARROW_SCHEMA
+from .spreadsheet_text import neutralise_frame
 from .metering import month_bounds
 from .periods import shift_month
 
@@ -574,10 +575,19 @@ def write_events(
                     pq.write_table(empty, tmp)
                 else:
                     pacsv.write_csv(empty, tmp)
-        finally:
+            else:
+                writer, closing = None, writer
+                closing.close()
+            tmp.replace(path)
+        except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind
             if writer is not None:
-                writer.close()
-        tmp.replace(path)
+                try:
+                    writer.close()
+                except OSError:
+                    pass  # NOTE: the write error above is the one to report
+            tmp.unlink(missing_ok=True)
+            reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+            raise MeteringError(f"{path}: cannot write: {reason}") from None
         paths.append(path)
     return paths
 
@@ -587,7 +597,8 @@ def write_book_files(book: Book, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "customers.csv"]
-    book.customers.to_csv(written[0], index=False)
+    # NOTE: names and ids are text: neutralised so a spreadsheet never runs them as formulas.
+    neutralise_frame(book.customers).to_csv(written[0], index=False)
     for folder, texts in (("timelines", book.timelines), ("ledgers", book.ledgers)):
         (out / folder).mkdir(exist_ok=True)
         for customer_id, text in texts.items():

@@ -6,16 +6,28 @@ customer book (``customers``, ``subscriptions``, ``ledgers``), the metered
 ``tenant_metrics`` and ``customer_metrics``, and ``invoices`` with their
 ``invoice_lines``.
 
-Ingesting is idempotent and all-or-nothing: a file whose content (sha256) is
-already in ``ingested_files`` is skipped, and one call runs in one transaction,
-so a failure leaves the store exactly as it was. DuckDB lets one process at a
-time open a file for writing.
+Ingesting is idempotent by event and all-or-nothing. An event already in the
+store is skipped and counted as a duplicate, whatever file it comes from (a
+re-export with other line ends, another order, a renamed or overlapping file):
+its identity is its ``event_id`` when it has one, otherwise the whole checked
+row (time to the millisecond, ids, kind, call, status). A file
+whose content (sha256) is already in ``ingested_files`` is skipped without
+reading it. One call runs in one transaction, so a failure leaves the store
+exactly as it was. DuckDB lets one process at a time open a file for writing.
+
+File names are read literally (DuckDB would expand ``*``, ``?``, ``[`` and
+``{`` in them as glob patterns), and a store path must be a DuckDB database:
+DuckDB opens an in-memory database for a ``.csv``, ``.parquet`` or ``.json``
+path and saves nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -27,8 +39,16 @@ import ibis
 import pandas as pd
 
 from .catalog import Catalog, load_catalog
-from .errors import MeteringError, ReportError
-from .events import EVENT_COLUMNS, SQL_TYPES, file_format, missing_columns, validation_sql
+from .errors import MeteringError, PricingError, ReportError
+from .events import (
+    EVENT_COLUMNS,
+    EVENT_ID,
+    SQL_TYPES,
+    file_format,
+    is_event_file,
+    missing_columns,
+    validation_sql,
+)
 from .metering import (
     CUSTOMER_COLUMNS,
     TENANT_COLUMNS,
@@ -70,9 +90,11 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     file_id INTEGER NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, format VARCHAR NOT NULL,
     ingested_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL
 );
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS duplicates BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS events (
     {", ".join(f'"{c}" {SQL_TYPES[c]} NOT NULL' for c in EVENT_COLUMNS)}, file_id INTEGER NOT NULL
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS {EVENT_ID} VARCHAR;
 CREATE TABLE IF NOT EXISTS rejects (
     file_id INTEGER NOT NULL, file VARCHAR NOT NULL, "row" BIGINT NOT NULL, reason VARCHAR NOT NULL,
     {", ".join(f"raw_{c} VARCHAR" for c in EVENT_COLUMNS)}
@@ -144,16 +166,20 @@ class FileReport:
     sha256: str
     status: str  # 'ingested' or 'skipped'
     rows: int = 0
-    accepted: int = 0
+    accepted: int = 0  # events stored
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     examples: tuple[tuple[int, str], ...] = ()  # (row, reason) of the first rejects
     duplicate_of: str | None = None
+    duplicates: int = 0  # good events already in the store (or earlier in the file), not stored again
 
     def lines(self) -> list[str]:
         if self.status == "skipped":
             return [f"{self.path}: skipped, already ingested (same content as {self.duplicate_of})"]
-        out = [f"{self.path}: {self.accepted:,} events ingested, {self.rejected:,} rejected"]
+        out = [
+            f"{self.path}: {self.accepted:,} events ingested, {self.duplicates:,} duplicates skipped,"
+            f" {self.rejected:,} rejected"
+        ]
         out += [f"{self.path}: {count:,} rejected: {reason}" for reason, count in self.reasons.items()]
         out += [f"{self.path}: row {row}: {reason}" for row, reason in self.examples]
         return out
@@ -161,8 +187,8 @@ class FileReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path, "sha256": self.sha256, "status": self.status, "rows": self.rows,
-            "accepted": self.accepted, "rejected": self.rejected, "reasons": dict(self.reasons),
-            "duplicate_of": self.duplicate_of,
+            "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+            "reasons": dict(self.reasons), "duplicate_of": self.duplicate_of,
         }
 
 
@@ -179,20 +205,25 @@ class IngestReport:
         return sum(f.rejected for f in self.files)
 
     @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
     def skipped(self) -> int:
         return sum(f.status == "skipped" for f in self.files)
 
     def lines(self) -> list[str]:
         out = [line for f in self.files for line in f.lines()]
         out.append(
-            f"total: {self.accepted:,} events ingested, {self.rejected:,} rejected,"
-            f" {self.skipped} file(s) skipped as already ingested"
+            f"total: {self.accepted:,} events ingested, {self.duplicates:,} duplicates skipped,"
+            f" {self.rejected:,} rejected, {self.skipped} file(s) skipped as already ingested"
         )
         return out
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped,
+            "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+            "skipped": self.skipped,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -209,24 +240,100 @@ def _sha256(path: Path) -> str:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and the event files (CSV, Parquet) inside any directory, sorted."""
+    """Files as given, and the event files inside any directory, sorted.
+
+    A directory must hold only event files (see :func:`pricing.events.file_format`):
+    any other file is named in the error rather than skipped, so nothing is
+    silently left out. Hidden files and markers starting with ``.`` or ``_``
+    (``.DS_Store``, Spark's ``_SUCCESS``) are ignored.
+    """
     out: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.name.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz"))
-            )
+            found: list[Path] = []
+            unreadable: list[str] = []
+            for p in sorted(path.rglob("*")):
+                relative = p.relative_to(path)
+                if any(part.startswith((".", "_")) for part in relative.parts) or not p.is_file():
+                    continue
+                (found if is_event_file(p) else unreadable).append(str(relative))
+            if unreadable:
+                shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+                raise MeteringError(
+                    f"{path}: cannot read {len(unreadable)} file(s): {shown}"
+                    " (event files are .csv, .csv.gz, .csv.zst, .tsv, .parquet, .pq or .parq)"
+                )
             if not found:
                 raise MeteringError(f"{path}: directory holds no .csv or .parquet event files")
-            out.extend(found)
+            out.extend(path / f for f in found)
         elif path.is_file():
             file_format(path)
             out.append(path)
         else:
             raise MeteringError(f"{path}: no such file")
     return out
+
+
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+@contextmanager
+def literal_path(path: Path) -> Iterator[Path]:
+    """A name DuckDB reads as this very file.
+
+    NOTE: DuckDB's readers expand ``*``, ``?``, ``[...]`` and ``{...}`` in file names,
+    so ``export[1].csv`` would read ``export1.csv``. Such a path is read through a
+    symlink with a plain name (keeping the suffix, which selects compression).
+    """
+    resolved = path.resolve()
+    if not _GLOB_CHARACTERS.intersection(str(resolved)):
+        yield resolved
+        return
+    lower = path.name.lower()
+    suffix = next((s for s in (".csv.gz", ".csv.zst", ".tsv.gz") if lower.endswith(s)), path.suffix)
+    with tempfile.TemporaryDirectory(prefix="pricing-ingest-") as folder:
+        link = Path(folder) / f"events{suffix.lower()}"
+        os.symlink(resolved, link)
+        yield link
+
+
+# Data files DuckDB would open as an in-memory database with the file as a view.
+_NOT_A_STORE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".parq", ".json", ".jsonl", ".ndjson",
+                         ".gz", ".zst", ".xlsx", ".xls", ".txt", ".yaml", ".yml")
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def check_store_path(path: Path, *, create: bool) -> None:
+    """Refuse a store path that is not (or could not become) a DuckDB database file."""
+    if path.name.lower().endswith(_NOT_A_STORE_SUFFIXES):
+        raise MeteringError(
+            f"{path}: not a store: a {path.suffix} file is data, not a DuckDB database (use a .duckdb path)"
+        )
+    if path.is_dir():
+        raise MeteringError(f"{path}: not a store: it is a directory")
+    if not path.exists():
+        if not create:
+            raise MeteringError(
+                f"{path}: no such store; run `pricing ingest` or `pricing sample-data --ingest` first"
+            )
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise MeteringError(f"{path}: cannot create the store: {parent} is not a directory")
+                break
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError as exc:
+        raise MeteringError(f"{path}: cannot read the store: {exc.strerror}") from None
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise MeteringError(f"{path}: not a store: the file exists but is not a DuckDB database")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_string(text: str) -> str:
@@ -241,7 +348,11 @@ def _first_line(error: Exception) -> str:
 
 
 class Store:
-    """A workbook store in one DuckDB file (created if missing). Use as a context manager."""
+    """A workbook store in one DuckDB file. Use as a context manager.
+
+    A missing file is created unless ``create`` is false (commands that only read
+    a store refuse a path that does not exist rather than create an empty store).
+    """
 
     def __init__(
         self,
@@ -250,10 +361,16 @@ class Store:
         memory_limit: str | None = None,
         threads: int | None = None,
         read_only: bool = False,
+        create: bool = True,
     ) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:" and not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            check_store_path(self.path, create=create and not read_only)
+            if not read_only:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise MeteringError(f"{path}: cannot create the store: {exc.strerror}") from None
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
@@ -290,6 +407,13 @@ class Store:
             paths = [paths]
         files = expand_paths(paths)
         known = dict(self.con.execute("SELECT sha256, path FROM ingested_files").fetchall())
+        now = datetime.now(timezone.utc)
+        try:
+            return self._ingest_files(files, known, now)
+        except duckdb.Error as exc:  # the commit itself failed (a full disk): rolled back
+            raise MeteringError(f"{self.path}: ingest not saved: {_first_line(exc)}") from None
+
+    def _ingest_files(self, files: list[Path], known: dict[str, str], now: datetime) -> IngestReport:
         reports: list[FileReport] = []
         with self._transaction():
             new_ids: list[int] = []
@@ -298,7 +422,8 @@ class Store:
                 if digest in known:
                     reports.append(FileReport(str(path), digest, "skipped", duplicate_of=known[digest]))
                     continue
-                report, file_id = self._ingest_file(path, digest)
+                with literal_path(path) as readable:
+                    report, file_id = self._ingest_file(path, readable, digest, now)
                 known[digest] = str(path)
                 new_ids.append(file_id)
                 reports.append(report)
@@ -310,9 +435,9 @@ class Store:
                 )
         return IngestReport(tuple(reports))
 
-    def _source(self, path: Path) -> str:
+    def _source(self, path: Path, readable: Path) -> str:
         """A relation over the file's rows with a 1-based ``_row`` column."""
-        name = _sql_string(str(path))
+        name = _sql_string(str(readable))
         if file_format(path) == "parquet":
             return f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({name}, file_row_number = true))"
         # NOTE: the CSV is staged as text first, numbered in file order (a window without
@@ -324,9 +449,9 @@ class Store:
         )
         return "_staged_csv"
 
-    def _ingest_file(self, path: Path, digest: str) -> tuple[FileReport, int]:
+    def _ingest_file(self, path: Path, readable: Path, digest: str, now: datetime) -> tuple[FileReport, int]:
         try:
-            source = self._source(path)
+            source = self._source(path, readable)
             described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         except duckdb.Error as exc:
             raise MeteringError(f"{path}: cannot read as {file_format(path)}: {_first_line(exc)}") from None
@@ -336,16 +461,22 @@ class Store:
                 f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
                 f" (found: {', '.join(c for c in types if c != 'file_row_number') or 'none'})"
             )
-        clean, reason, raw = validation_sql(types)
+        try:
+            clean, reason, raw = validation_sql(types, now)
+        except PricingError as exc:
+            raise MeteringError(f"{path}: {exc}") from None
         file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])  # type: ignore[index]
         try:
-            accepted = self.con.execute(
-                f"INSERT INTO events SELECT {clean}, {file_id} FROM {source} WHERE ({reason}) IS NULL"
-            ).fetchall()[0][0]  # type: ignore[index]
-            rejected = self.con.execute(
+            rejected = int(self.con.execute(
                 f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
-            ).fetchall()[0][0]  # type: ignore[index]
+            ).fetchall()[0][0])  # type: ignore[index]
+            inserted = int(self.con.execute(
+                f"INSERT INTO events BY NAME SELECT {clean}, {file_id} AS file_id FROM {source} WHERE ({reason}) IS NULL"
+            ).fetchall()[0][0])  # type: ignore[index]
+            duplicates = self._drop_duplicates(file_id, EVENT_ID in types) if inserted else 0
+            accepted = inserted - duplicates
+            rows = inserted + rejected
         except duckdb.Error as exc:
             raise MeteringError(f"{path}: cannot ingest: {_first_line(exc)}") from None
         reasons = dict(
@@ -361,15 +492,99 @@ class Store:
             ).fetchall()
         )
         self.con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingested_files (file_id, path, sha256, format, ingested_at, \"rows\", accepted, rejected,"
+            " duplicates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [file_id, str(path), digest, file_format(path), datetime.now(timezone.utc).replace(tzinfo=None),
-             accepted + rejected, accepted, rejected],
+             rows, accepted, rejected, duplicates],
         )
         self.con.execute("DROP TABLE IF EXISTS _staged_csv")
-        report = FileReport(
-            str(path), digest, "ingested", accepted + rejected, accepted, rejected, reasons, examples
-        )
+        report = FileReport(str(path), digest, "ingested", rows, accepted, rejected, reasons, examples,
+                            duplicates=duplicates)
         return report, file_id
+
+    def _drop_duplicates(self, file_id: int, has_ids: bool) -> int:
+        """Delete the file's events that are already stored, or repeated in the file; return how many.
+
+        NOTE: an event's identity is its ``event_id`` when it has one, else the whole
+        checked row. The file's events are inserted first (the fast path the checks
+        stream into), then compared by a 64-bit hash of their identity: sets of hashes
+        are cheap to build and join, and almost always show no duplicate at all. Rows
+        whose hash matches are then compared exactly, one day at a time (identical rows
+        share their time), so memory stays bounded even when a whole re-exported month
+        is duplicates; only exact matches are deleted.
+        """
+        deleted = 0
+        if has_ids:
+            deleted += self._drop_by_id(file_id)
+        deleted += self._drop_by_content(file_id, has_ids)
+        return deleted
+
+    def _drop_by_id(self, file_id: int) -> int:
+        new = f"events WHERE file_id = {file_id} AND {EVENT_ID} IS NOT NULL"
+        deleted = int(self.con.execute(
+            f"DELETE FROM events WHERE file_id = {file_id} AND {EVENT_ID} IN"
+            f" (SELECT {EVENT_ID} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL)"
+        ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT hash({EVENT_ID}) AS k FROM {new}"
+            " GROUP BY k HAVING count(*) > 1"
+        )
+        if self.con.execute("SELECT count(*) FROM _repeated").fetchall()[0][0]:  # type: ignore[index]
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
+                f" (PARTITION BY {EVENT_ID} ORDER BY rowid) AS copy FROM {new}"
+                f" AND hash({EVENT_ID}) IN (SELECT k FROM _repeated)) WHERE copy > 1)"
+            ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute("DROP TABLE IF EXISTS _repeated")
+        return deleted
+
+    def _drop_by_content(self, file_id: int, has_ids: bool) -> int:
+        row = [_quote(c) for c in EVENT_COLUMNS]
+        key = f"hash({', '.join(row)})"
+        no_id = f" AND {EVENT_ID} IS NULL"  # content is the identity of events without an id
+        new = f"events WHERE file_id = {file_id}{no_id}"
+        lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
+        if lo is None:
+            return 0
+        stored = f'events WHERE file_id <> {file_id}{no_id} AND "timestamp" BETWEEN ? AND ?'
+        overlaps = self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", [lo, hi]).fetchall()[0][0]  # type: ignore[index]
+        if overlaps:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
+                f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
+                [lo, hi],
+            )
+        else:  # nothing stored in the file's time span: nothing to look up
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _seen (k UBIGINT)")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key} AS k FROM {new} GROUP BY k HAVING count(*) > 1"
+        )
+        candidates = self.con.execute(
+            "SELECT (SELECT count(*) FROM _seen) + (SELECT count(*) FROM _repeated)"
+        ).fetchall()[0][0]  # type: ignore[index]
+        days = [] if not candidates else [r[0] for r in self.con.execute(
+            f'SELECT DISTINCT CAST("timestamp" AS DATE) AS d FROM {new}'
+            f" AND ({key} IN (SELECT k FROM _seen) OR {key} IN (SELECT k FROM _repeated)) ORDER BY d"
+        ).fetchall()]
+        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
+        deleted = 0
+        for day in days:
+            span = 'AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY'
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
+                f" (SELECT rowid AS rid, * FROM {new} {span} AND {key} IN (SELECT k FROM _seen)) AS n"
+                f" SEMI JOIN (SELECT * FROM events WHERE file_id <> {file_id}{no_id} {span}) AS e ON {same})",
+                [day, day, day, day],
+            ).fetchall()[0][0])  # type: ignore[index]
+            deleted += int(self.con.execute(
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
+                f" (PARTITION BY {', '.join(row)} ORDER BY rowid) AS copy FROM {new} {span}"
+                f" AND {key} IN (SELECT k FROM _repeated)) WHERE copy > 1)",
+                [day, day],
+            ).fetchall()[0][0])  # type: ignore[index]
+        self.con.execute("DROP TABLE IF EXISTS _seen")
+        self.con.execute("DROP TABLE IF EXISTS _repeated")
+        return deleted
 
     # --- readers ---
 
@@ -851,8 +1066,13 @@ class _Transaction:
             return
         if exc_type is None:
             self.con.execute("COMMIT")
-        else:
+            return
+        try:
             self.con.execute("ROLLBACK")
+        except duckdb.Error:
+            # NOTE: after an I/O error DuckDB may have aborted the transaction itself;
+            # the error that got us here is the one to report, so it propagates.
+            pass
 
 
 def open_store(path: str | Path | None) -> Store:

@@ -92,3 +92,52 @@ def test_console_script_exits_2_without_traceback():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == "error: maa=-1 is negative; quantities must be >= 0"
+
+
+# --- issue 12: numeric inputs are exact or refused in one line ---------------------------------
+
+FORTY_DIGITS = "1234567890" * 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["quote", "logto", "--plan", "pro", "--usage", f"enterprise_sso={FORTY_DIGITS}"],
+         f"enterprise_sso={FORTY_DIGITS} is too large (at most 9,223,372,036,854,775,807)"),
+        (["quote", "logto", "--usage", "tokens=9223372036854775808"], "tokens=9223372036854775808 is too large"),
+        (["quote", "logto", "--usage", "tokens=1e19"], "tokens=1e19 is too large"),
+        (["quote", "logto", "--usage", "tokens=1e99999999"], "tokens=1e99999999 is too large"),
+        (["quote", "logto", "--usage", "tokens=1e-99999999"], "tokens=1e-99999999 must be a whole number"),
+        (["quote", "logto", "--usage", "tokens=1.000000000000000000000000000000000001"], "must be a whole number"),
+        (["quote", "logto", "--usage", "tokens=" + "9" * 5000], "is too large"),
+        (["quote", "logto", "--tax", "1e400"], "--tax '1e400' must be at most 100"),
+        (["quote", "logto", "--tax", "1e-99999999"], "--tax '1e-99999999' has more than 6 decimal places"),
+        (["quote", "logto", "--tax", "NaN"], "--tax 'NaN' must be a non-negative number"),
+        (["quote", "logto", "--discount", "150"], "--discount '150' must be at most 100"),
+        (["quote", "logto", "--discount-amount", "1e400"], "--discount-amount '1e400' is too large"),
+        (["break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup", "--max", "10^19"],
+         "argument --max: '10^19' is not a whole number"),
+        (["break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup", "--max", "10000000000000000000"],
+         "argument --max: '10000000000000000000' must be between 1 and 9,223,372,036,854,775,807"),
+        (["break-even", "quasr", "--metric", "nope", "--plans", "payg", "startup"], "--metric 'nope': not a metric"),
+    ],
+)
+def test_numeric_inputs_beyond_exact_are_one_line(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert message in err
+    assert "pydantic" not in err and "errors.pydantic.dev" not in err
+
+
+def test_break_even_up_to_the_largest_exact_quantity(capsys):
+    status, out, err = run(capsys, "break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup",
+                           "--max", "9223372036854775807")
+    assert status == 0 and err == ""
+    assert "maa = 1080" in out
+
+
+def test_a_small_tax_and_discount_still_quote(capsys):
+    status, out, _ = run(capsys, "quote", "logto", "--plan", "pro", "--usage", "tokens=100000",
+                         "--tax", "21", "--discount", "10")
+    assert status == 0 and "gross 17.42" in out

@@ -7,6 +7,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from pricing.cli import main
@@ -216,3 +219,149 @@ def test_cli_ingest_and_meter_json(tmp_path, capsys):
     assert all(set(row) == {"customer_id", "catalog", "maa", "mac", "mat"} for row in quasr)
     assert main(["meter", "--month", "2026-3", "--store", str(db)]) == 2
     assert capsys.readouterr().err.strip() == "error: month '2026-3': expected YYYY-MM, e.g. 2026-01"
+
+
+# --- issue 12: idempotent by event, literal names, real stores ------------------------------
+
+
+def test_a_crlf_reexport_counts_no_event_twice(store, tmp_path):
+    store.ingest([write_csv(tmp_path / "a.csv", ROWS)])
+    before = counts(store)[0]
+    crlf = tmp_path / "a-crlf.csv"
+    crlf.write_bytes(("\r\n".join([HEADER, *ROWS]) + "\r\n").encode())
+    report = store.ingest([crlf])
+    assert (report.accepted, report.duplicates, report.skipped) == (0, len(ROWS), 0)
+    assert counts(store)[0] == before
+    assert f"0 events ingested, {len(ROWS)} duplicates skipped" in report.lines()[0]
+    assert report.to_json()["duplicates"] == len(ROWS)
+
+
+def test_a_reordered_renamed_or_overlapping_file_adds_only_new_events(store, tmp_path):
+    store.ingest([write_csv(tmp_path / "a.csv", ROWS[:4])])
+    reordered = write_csv(tmp_path / "renamed.csv", list(reversed(ROWS[:4])))
+    overlapping = write_csv(tmp_path / "b.csv", ROWS[2:])  # half old, half new
+    report = store.ingest([reordered, overlapping])
+    assert [(f.accepted, f.duplicates) for f in report.files] == [(0, 4), (2, 2)]
+    assert store.event_count() == len(ROWS)
+    assert "6 duplicates skipped" in report.lines()[-1]
+
+
+def test_reformatted_values_are_the_same_event(store, tmp_path):
+    """Normalised values are compared: an offset time, case, a leading slash, spaces."""
+    store.ingest([write_csv(tmp_path / "a.csv", ROWS[:1])])
+    same = "2026-02-01T00:59:59.999+01:00, c1 ,c1-prod,a1,USER,post,/factors/login,200"
+    assert store.ingest([write_csv(tmp_path / "b.csv", [same])]).duplicates == 1
+
+
+def test_duplicates_inside_one_file_are_stored_once(store, tmp_path):
+    report = store.ingest([write_csv(tmp_path / "a.csv", ROWS + ROWS[:3])])
+    assert (report.accepted, report.duplicates, report.files[0].rows) == (6, 3, 9)
+    assert store.event_count() == 6
+
+
+def test_event_ids_tell_identical_rows_apart_and_catch_changed_ones(store, tmp_path):
+    header = HEADER + ",event_id"
+    same_row = ROWS[1]  # two real events with identical content, told apart by their ids
+    first = write_csv(tmp_path / "a.csv", [same_row + ",e1", same_row + ",e2"], header=header)
+    assert store.ingest([first]).accepted == 2
+    # the same ids re-exported with a corrected status: duplicates by id
+    fixed = write_csv(tmp_path / "b.csv", [same_row.replace(",401", ",200") + ",e1", ROWS[2] + ",e3"],
+                      header=header)
+    report = store.ingest([fixed])
+    assert (report.accepted, report.duplicates) == (1, 1)
+    # an id repeated in a file counts once; rows without an id are compared by content
+    mixed = write_csv(tmp_path / "c.csv", [ROWS[3] + ",e4", ROWS[4] + ",e4", ROWS[5] + ",", ROWS[5] + ","],
+                      header=header)
+    report = store.ingest([mixed])
+    assert (report.accepted, report.duplicates) == (2, 2)
+    assert store.event_count() == 5
+    # the same id with another time (a corrected export) is still the same event
+    moved = write_csv(tmp_path / "d.csv", [ROWS[0].replace("2026-01-31T23", "2026-01-30T23") + ",e3"], header=header)
+    assert store.ingest([moved]).duplicates == 1
+
+
+def test_file_names_are_not_glob_patterns(store, tmp_path):
+    write_csv(tmp_path / "export1.csv", ROWS)  # what DuckDB would read for export[1].csv
+    literal = write_csv(tmp_path / "export[1].csv", ROWS[:1])
+    star = tmp_path / "d" / "*.csv"
+    star.parent.mkdir()
+    write_csv(star.parent / "other.csv", ROWS)
+    write_csv(star, ROWS[5:6])
+    report = store.ingest([literal, star])
+    assert [f.accepted for f in report.files] == [1, 1]
+    assert store.event_count() == 2
+
+
+def test_a_glob_named_parquet_file_reads_only_itself(store, tmp_path):
+    book = generate_book(6, 1, seed=3)
+    [path] = write_events(book, tmp_path / "ev")
+    star = tmp_path / "ev" / "*.parquet"
+    path.rename(star)
+    (tmp_path / "ev" / "decoy.parquet").write_bytes(b"")  # a glob would try, and fail, to read it
+    report = store.ingest([star])
+    assert report.accepted == pq.read_metadata(star).num_rows
+
+
+@pytest.mark.parametrize("name", ["events.csv", "events.parquet", "events.json", "book.txt"])
+def test_a_store_path_that_is_a_data_file_is_refused(tmp_path, name, capsys):
+    data = write_csv(tmp_path / "a.csv", ROWS)
+    target = tmp_path / name
+    if name != "events.csv":
+        target.write_text("{}\n")
+    else:
+        target = data
+    before = target.read_bytes()
+    assert main(["ingest", str(data), "--store", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a store" in err
+    assert target.read_bytes() == before
+
+
+def test_an_existing_file_that_is_not_duckdb_is_refused(tmp_path):
+    for content in (b"", b"hello, world\n", b"PAR1" + bytes(100)):
+        target = tmp_path / "w.duckdb"
+        target.write_bytes(content)
+        with pytest.raises(MeteringError, match="not a store|not a DuckDB"):
+            Store(target)
+        assert target.read_bytes() == content
+
+
+def test_a_store_under_a_regular_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["ingest", str(write_csv(tmp_path / "a.csv", ROWS)), "--store",
+                 str(tmp_path / "file" / "w.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a directory" in err
+
+
+def test_meter_refuses_a_missing_store_instead_of_creating_one(tmp_path, capsys):
+    missing = tmp_path / "nowhere" / "w.duckdb"
+    assert main(["meter", "--month", "2026-01", "--store", str(missing)]) == 2
+    assert "no such store" in capsys.readouterr().err
+    assert not missing.exists() and not missing.parent.exists()
+
+
+@pytest.mark.parametrize("odd", ["events.xlsx", "events.json", "notes.txt", "sub/events.csv.bz2"])
+def test_a_directory_names_the_files_it_cannot_read(store, tmp_path, odd):
+    folder = tmp_path / "events"
+    (folder / "sub").mkdir(parents=True)
+    write_csv(folder / "a.csv", ROWS)
+    (folder / odd).write_text("x")
+    (folder / ".DS_Store").write_text("x")  # hidden files and _markers are not event files
+    (folder / "_SUCCESS").write_text("")
+    with pytest.raises(MeteringError, match=rf"cannot read 1 file\(s\): {odd.replace('.', '[.]')}"):
+        store.ingest([folder])
+    assert counts(store) == (0, 0, 0)
+
+
+def test_a_directory_reads_tsv_parq_and_zstd_csv(store, tmp_path):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    (folder / "a.tsv").write_text("\n".join([HEADER.replace(",", "\t")] + [ROWS[0].replace(",", "\t")]) + "\n")
+    table = pacsv.read_csv(write_csv(tmp_path / "b.csv", ROWS[1:2]))
+    pq.write_table(table, folder / "b.parq")
+    with pa.CompressedOutputStream(str(folder / "c.csv.zst"), "zstd") as out:
+        out.write(write_csv(tmp_path / "c.csv", ROWS[2:3]).read_bytes())
+    report = store.ingest([folder])
+    assert [Path(f.path).name for f in report.files] == ["a.tsv", "b.parq", "c.csv.zst"]
+    assert report.accepted == 3

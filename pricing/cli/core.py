@@ -9,11 +9,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Discount, iter_bundled, json_schema, load_catalog
+from pydantic import ValidationError
+
+from ..catalog import MAX_SIGNIFICANT_DIGITS, Discount, iter_bundled, json_schema, load_catalog
 from ..comparison import Comparison, break_even, compare
 from ..errors import PricingError, UsageError
 from ..invoice import Invoice
-from ..money import format_minor
+from ..money import MAX_SCALED_QUANTITY, format_minor
 from ..rating import RateOptions
 
 
@@ -41,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--metric", required=True)
     p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"))
     _usage_options(p)
-    p.add_argument("--max", type=int, default=10_000_000, help="largest quantity searched")
+    p.add_argument("--max", type=_max_option, default=10_000_000, help="largest quantity searched")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_break_even)
 
@@ -65,32 +67,54 @@ def parse_usage(items: list[str]) -> dict[str, str]:
     return usage
 
 
-def _decimal_option(flag: str, raw: str | None) -> Decimal | None:
+def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, places: int = 6) -> Decimal | None:
+    """A non-negative decimal option, bounded so the engine keeps it exact; one line otherwise."""
     if raw is None:
         return None
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
+        value = Decimal(raw.strip().replace("_", ""))
+    except (InvalidOperation, ValueError):
         raise UsageError(f"{flag} {raw!r} is not a number") from None
     if not value.is_finite() or value < 0:
         raise UsageError(f"{flag} {raw!r} must be a non-negative number")
+    # NOTE: bounds before any arithmetic: 1e400 or 1e-99999999 would overflow or hang later
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
+    if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
+        raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
+    if value != 0 and (value.adjusted() < -places or -value.normalize().as_tuple().exponent > places):  # type: ignore[operator]
+        raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
     return value
+
+
+def _max_option(raw: str) -> int:
+    """``--max``: a whole number of units, as digits (``10_000_000``), bounded."""
+    text = raw.strip().replace("_", "").replace(",", "")
+    if not text.isdigit() or not text.isascii():
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number (write digits, e.g. 10000000)")
+    if len(text) > 30 or not 1 <= int(text) <= MAX_SCALED_QUANTITY:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} must be between 1 and {MAX_SCALED_QUANTITY:,}"
+        )
+    return int(text)
 
 
 def _options(args: argparse.Namespace) -> RateOptions:
     discounts: list[Discount] = []
-    percent = _decimal_option("--discount", getattr(args, "discount", None))
-    amount = _decimal_option("--discount-amount", getattr(args, "discount_amount", None))
+    percent = _decimal_option("--discount", getattr(args, "discount", None), maximum=Decimal(100))
+    amount = _decimal_option("--discount-amount", getattr(args, "discount_amount", None), places=12)
     try:
         if percent is not None:
             discounts.append(Discount(percent=percent, name=f"Discount {percent}%"))
         if amount is not None:
             discounts.append(Discount(amount=amount, name="Discount"))
-    except ValueError as exc:
-        raise UsageError(f"--discount: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--discount: {first['msg'].removeprefix('Value error, ')}") from None
     return RateOptions(
         discounts=tuple(discounts),
-        tax_percent=_decimal_option("--tax", getattr(args, "tax", None)),
+        # NOTE: a tax rate is a percentage of the net; above 100 % is a typo, not a tax
+        tax_percent=_decimal_option("--tax", getattr(args, "tax", None), maximum=Decimal(100)),
         billing_details=not args.no_billing_details,
     )
 
@@ -172,6 +196,12 @@ def cmd_break_even(args: argparse.Namespace) -> int:
     for plan_id in args.plans:
         catalog.plan(plan_id)
     usage = parse_usage(args.usage)
+    if args.metric not in catalog.metrics:
+        raise UsageError(f"--metric {args.metric!r}: not a metric of catalog {catalog.id!r}"
+                         f" (metrics: {', '.join(catalog.metrics)})")
+    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimals
+    if args.max > largest:
+        raise UsageError(f"--max {args.max}: at most {largest:,} {args.metric} can be rated exactly")
     points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,
                         high=args.max, options=_options(args))
     data: list[dict[str, Any]] = [

@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from ..errors import MeteringError
 from ..store import DEFAULT_STORE
 
 DEFAULT_SAMPLE_DIR = Path("data/sample")
@@ -36,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ingest = subparsers.add_parser(
         "ingest",
         help="load event files (CSV or Parquet) into the workbook store",
-        description="Load event files or directories of them; a file already ingested is skipped; "
-        "rows failing the checks are counted and kept in the rejects table.",
+        description="Load event files or directories of them; events already in the store (by event_id,"
+        " or the whole row) are counted as duplicates and skipped; rows failing the checks are counted"
+        " and kept in the rejects table.",
     )
     ingest.add_argument("files", nargs="+", metavar="FILE", help="event files (.csv, .parquet) or directories")
     ingest.add_argument("--store", type=Path, default=None, help=f"store file (default {DEFAULT_STORE})")
@@ -63,7 +65,10 @@ def _sample_data(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     book = generate_book(args.customers, args.months, args.seed, args.end_month)
-    write_book_files(book, args.out)
+    try:
+        write_book_files(book, args.out)
+    except OSError as exc:
+        raise MeteringError(f"{exc.filename or args.out}: cannot write: {exc.strerror}") from None
     paths = write_events(book, args.out / "events", fmt=args.format)
     print(
         f"wrote {len(book.customers)} customers ({', '.join(f'{k} {v}' for k, v in book.customers['catalog'].value_counts().items())}),"
@@ -100,7 +105,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def _meter(args: argparse.Namespace) -> int:
     from ..store import Store
 
-    with Store(args.store or DEFAULT_STORE) as store:
+    with Store(args.store or DEFAULT_STORE, create=False) as store:
         result = store.meter(args.month, default_catalog=args.catalog)
     data = result.to_json(args.month)
     if args.json:
