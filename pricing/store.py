@@ -315,7 +315,7 @@ def check_store_path(path: Path, *, create: bool) -> None:
     if not path.exists():
         if not create:
             raise MeteringError(
-                f"{path}: no such store; run `pricing ingest` or `pricing sample-data --ingest` first"
+                f"{path}: no such store; create it with `pricing customers import` or `pricing ingest`"
             )
         for parent in path.parents:
             if parent.exists():

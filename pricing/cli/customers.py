@@ -66,9 +66,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _store(path: Path, read_only: bool) -> Store:
-    if not path.is_file():
-        raise BookError(f"{path}: no such store; create it with `pricing customers import --store {path} ...`")
-    return Store(path, read_only=read_only)
+    return Store(path, read_only=read_only, create=False)  # a missing or non-DuckDB path: one line
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -74,9 +74,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _store(path: Path, read_only: bool) -> Store:
-    if not path.is_file():
-        raise ReportError(f"{path}: no such store; import customers and ingest events first")
-    return Store(path, read_only=read_only)
+    return Store(path, read_only=read_only, create=False)  # a missing or non-DuckDB path: one line
 
 
 def cmd_run(args: argparse.Namespace) -> int:
