@@ -70,3 +70,17 @@ def test_a_bad_event_in_the_file_names_it(capsys, tmp_path):
     assert status == 2
     assert err.strip() == (f"error: {bad}: events[1] (remove at 2026-01-10T00:00:00Z):"
                            " cannot remove 2 api_resources: only 0 held")
+
+
+def test_bill_json_of_a_change_invoiced_at_once_with_coupon_and_tax(capsys):
+    timeline = str(ROOT / "examples" / "subscriptions" / "license_upgrade_invoiced_now.yaml")
+    status, out, err = run(capsys, "bill", "license_jp", "--subscription", timeline, "--period", "2026-04-16",
+                           "--json")
+    assert status == 0, err
+    data = json.loads(out)
+    # 16 April, 15 of 30 days left (actual days): Starter 30,000 credited -15,000; Business 120,000 charged
+    # 60,000; the coupon's second period: 20% off 45,000 = -9,000; 10% tax on 36,000 = 3,600
+    assert data["kind"] == "change" and data["issued_at"] == "2026-04-16T00:00:00Z"
+    assert [(l["item"], l["amount"]) for l in data["lines"]] == [
+        ("Starter fee", "-15000"), ("Business fee", "60000"), ("Launch coupon", "-9000"), ("Tax 10%", "3600")]
+    assert data["total"] == "39600"
