@@ -81,7 +81,7 @@ class Role:
     """A kind of customer: where it buys, how big it is and what it does in its story month."""
 
     catalog: str
-    plan: str  # the plan it starts on (prepaid: chosen from its objects)
+    plan: str  # the plan it starts on
     size: int  # typical active accounts; a Pareto tail above it, up to ``size_cap``
     size_cap: int
     story: Story = "steady"
@@ -96,8 +96,7 @@ class Role:
 # NOTE: every block of len(ROLES) customers holds each role once, in an order drawn from the seed, so
 # any book of at least 24 customers shows every story the reports are for (sample of 24 = the demo).
 ROLES: tuple[Role, ...] = (
-    Role("quasr", "payg", 180, 3_000, extra_prod=1),  # past the free tier, 4 tenants
-    Role("quasr", "payg", 250, 6_000, calls=3.0),  # API-heavy: calls past 10 per MAA
+    Role("quasr", "payg", 250, 6_000, calls=3.0, extra_prod=1),  # past the free tier: 4 tenants, calls past 10 per MAA
     Role("quasr", "payg", 25, 45, extra_prod=0),  # inside the free tier: pays nothing
     Role("quasr", "payg", 150, 600, billing_details=False, extra_prod=0),  # blocked at the free tier
     Role("quasr", "payg", 200, 2_000, story="billing_details", billing_details=False, extra_prod=0),
@@ -119,9 +118,10 @@ ROLES: tuple[Role, ...] = (
     Role("license_jp", "starter", 1_300, 3_000, extra_prod=0),  # MAU past the Starter maximum
     Role("license_jp", "business", 1_500, 8_000, story="downgrade", target="starter", extra_prod=0),
     Role("license_jp", "free", 30, 60, story="upgrade", target="starter", extra_prod=0),
-    Role("prepaid_auth", "", 400, 3_000),
-    Role("prepaid_auth", "", 200, 800, story="near_notice"),
-    Role("prepaid_auth", "", 400, 3_000, story="upgrade"),
+    Role("prepaid_auth", "standard", 400, 3_000),
+    Role("prepaid_auth", "mini", 150, 400, story="near_notice"),
+    Role("prepaid_auth", "standard", 400, 3_000, story="upgrade", target="business"),
+    Role("prepaid_auth", "custom", 1_500, 5_000),  # more applications than a preset allows
 )
 CATALOG_SHARES: dict[str, float] = {
     c: sum(r.catalog == c for r in ROLES) / len(ROLES) for c in dict.fromkeys(r.catalog for r in ROLES)
@@ -430,17 +430,22 @@ def _license_changes(c: _CustomerDraw, quantities: dict[str, object]) -> list[tu
     return changes
 
 
-_PREPAID_PLANS = [("mini", 1_000, 2, 10), ("standard", 10_000, 10, 40), ("business", 100_000, 50, 150)]
+# Preset plans' object limits and monthly prices (catalog prepaid_auth); custom prices its objects.
+_PREPAID_PLANS = {"mini": (1_000, 2, 10), "standard": (10_000, 10, 40), "business": (100_000, 50, 150)}
 _NOTICE_RUNWAY_DAYS = 10  # the near-notice customer's balance (plus credit) at the window's end, in days
 
 
 def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     rng, role = c.rng, c.role
     users = int(c.size * rng.uniform(1.5, 4))
-    apps = int(rng.integers(1, 8))
-    fitting = [p for p in _PREPAID_PLANS if users <= p[1] and apps <= p[2]]
-    plan, _, _, price = fitting[0] if fitting else ("custom", 0, 0, max(200, users // 100))
-    bigger = {"mini": ("standard", 40), "standard": ("business", 150), "business": ("custom", 200)}.get(plan)
+    if role.plan == "custom":
+        apps = int(rng.integers(11, 25))
+        price: Fraction | int = Fraction(3, 5) * math.ceil(users / 100) + apps * 3
+    else:
+        most_users, most_apps, price = _PREPAID_PLANS[role.plan]
+        users, apps = min(users, most_users), int(rng.integers(1, min(most_apps, 7) + 1))
+    plan = role.plan
+    dearest = _PREPAID_PLANS[role.target][2] if role.target else price
     # NOTE: the ledger starts with the window (or the sign-up inside it): earlier top-ups are history.
     start = max(c.signup, c.window_start).date()
     end = (c.churn or c.window_end).date()
@@ -448,15 +453,14 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     if role.story == "near_notice":
         events += _near_notice_top_ups(start, end, price)
     else:
-        most = bigger[1] if role.story == "upgrade" and bigger else price
-        top_up = max(20, int(math.ceil(most * rng.uniform(1.5, 4) / 10)) * 10)
+        top_up = max(20, int(math.ceil(dearest * rng.uniform(1.5, 4) / 10)) * 10)
         day = start
         while day < end:
             events.append((day, '{date: "%s", type: top_up, amount: "%d.00"}' % (day.isoformat(), top_up)))
             day = day + timedelta(days=int(rng.integers(20, 45)))
-    if role.story == "upgrade" and bigger:
+    if role.story == "upgrade":
         m = c.story_moment().date()
-        events.append((m, '{date: "%s", type: change_plan, plan: %s}' % (m.isoformat(), bigger[0])))
+        events.append((m, '{date: "%s", type: change_plan, plan: %s}' % (m.isoformat(), role.target)))
     if role.story == "steady" and rng.random() < 0.05 and (m := c.moment(datetime.combine(start, datetime.min.time()))):
         events.append((m.date(), '{date: "%s", type: deactivate}' % m.date().isoformat()))
         back = m.date() + timedelta(days=int(rng.integers(2, 10)))
@@ -475,7 +479,7 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     return "\n".join(lines) + "\n", plan
 
 
-def _near_notice_top_ups(start: date, end: date, price: int) -> list[tuple[date, str]]:
+def _near_notice_top_ups(start: date, end: date, price: Fraction | int) -> list[tuple[date, str]]:
     """Monthly top-ups that leave about :data:`_NOTICE_RUNWAY_DAYS` days of service at ``end``.
 
     The runway counts the system credit too (10% of what was debited, seed 002), so the
@@ -485,9 +489,9 @@ def _near_notice_top_ups(start: date, end: date, price: int) -> list[tuple[date,
     day = start
     while day < end:
         days_in_month = (add_months(day.replace(day=1), 1) - day.replace(day=1)).days
-        debits += Fraction(price, days_in_month)
+        debits += Fraction(price) / days_in_month
         day += timedelta(days=1)
-    daily = Fraction(price, 30)
+    daily = Fraction(price) / 30
     left = max(2 * daily, _NOTICE_RUNWAY_DAYS * daily - debits / 10)
     dates = [start]
     while (following := add_months(dates[-1], 1)) < end - timedelta(days=3):
