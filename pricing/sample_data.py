@@ -100,28 +100,28 @@ ROLES: tuple[Role, ...] = (
     Role("quasr", "payg", 25, 45, extra_prod=0),  # inside the free tier: pays nothing
     Role("quasr", "payg", 150, 600, billing_details=False, extra_prod=0),  # blocked at the free tier
     Role("quasr", "payg", 200, 2_000, story="billing_details", billing_details=False, extra_prod=0),
-    Role("quasr", "payg", 600, 2_400, story="upgrade", target="startup"),
-    Role("quasr", "startup", 900, 4_000),
-    Role("quasr", "startup", 400, 2_000, story="new"),
+    Role("quasr", "payg", 400, 2_400, story="upgrade", target="startup"),
+    Role("quasr", "startup", 300, 2_000, story="new"),
     Role("quasr", "startup", 1_800, 4_000, story="cancel", extra_prod=1),  # past the contingent to the end
-    Role("quasr", "gravitate_and_save", 1_000, 6_000, commitment=1.5, extra_prod=0),  # under-used
-    Role("quasr", "gravitate_and_save", 1_000, 6_000, story="commit_up", commitment=0.6, commitment_after=0.8,
+    Role("quasr", "gravitate_and_save", 700, 6_000, commitment=1.5, extra_prod=0),  # under-used
+    Role("quasr", "gravitate_and_save", 700, 6_000, story="commit_up", commitment=0.6, commitment_after=0.8,
          extra_prod=0),  # over-used, raises its commitment and still overuses it
-    Role("quasr", "enterprise", 1_600, 8_000, commitment=0.75, extra_prod=1),  # over-used
-    Role("quasr", "enterprise", 1_600, 8_000, story="commit_down", commitment=1.8, commitment_after=1.3,
-         extra_prod=1),  # under-used, lowers its commitment
-    Role("logto", "pro", 150, 3_000),
-    Role("logto", "pro", 150, 3_000, story="add"),
-    Role("logto", "pro", 150, 3_000, story="remove"),
-    Role("logto", "pro", 100, 1_000, story="new"),
-    Role("logto", "pro", 150, 3_000, story="cancel"),
+    Role("quasr", "enterprise", 4_000, 30_000, commitment=0.75, extra_prod=1, calls=0.5),  # over-used
+    Role("quasr", "enterprise", 4_000, 30_000, story="commit_down", commitment=1.8, commitment_after=1.3,
+         extra_prod=1, calls=0.5),  # under-used, lowers its commitment
+    Role("logto", "pro", 60, 3_000),
+    Role("logto", "pro", 60, 3_000, story="add"),
+    Role("logto", "pro", 60, 3_000, story="remove"),
+    Role("logto", "pro", 40, 1_000, story="new"),
+    Role("logto", "pro", 60, 3_000, story="cancel"),
     Role("license_jp", "starter", 1_300, 3_000, extra_prod=0),  # MAU past the Starter maximum
-    Role("license_jp", "business", 1_500, 8_000, story="downgrade", target="starter", extra_prod=0),
+    Role("license_jp", "starter", 500, 2_000, story="upgrade", target="business", extra_prod=0),
+    Role("license_jp", "business", 1_000, 8_000, story="downgrade", target="starter", extra_prod=0),
     Role("license_jp", "free", 30, 60, story="upgrade", target="starter", extra_prod=0),
-    Role("prepaid_auth", "standard", 400, 3_000),
+    Role("prepaid_auth", "standard", 200, 3_000),
     Role("prepaid_auth", "mini", 150, 400, story="near_notice"),
-    Role("prepaid_auth", "standard", 400, 3_000, story="upgrade", target="business"),
-    Role("prepaid_auth", "custom", 1_500, 5_000),  # more applications than a preset allows
+    Role("prepaid_auth", "standard", 200, 3_000, story="upgrade", target="business"),
+    Role("prepaid_auth", "custom", 500, 5_000),  # more applications than a preset allows
 )
 CATALOG_SHARES: dict[str, float] = {
     c: sum(r.catalog == c for r in ROLES) / len(ROLES) for c in dict.fromkeys(r.catalog for r in ROLES)
@@ -185,7 +185,7 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     # NOTE: sizes are Pareto-tailed above each role's typical size, so a few customers are far bigger.
     typical = np.array([r.size for r in ROLES])[role_of]
     cap = np.array([r.size_cap for r in ROLES])[role_of]
-    size = np.minimum(np.floor(typical * (1 + rng.pareto(2.5, n))), cap).astype(np.int64)
+    size = np.minimum(np.floor(typical * (1 + rng.pareto(2.0, n))), cap).astype(np.int64)
     growth = np.exp(rng.normal(0.02, 0.04, n))  # monthly growth factor
     client_share = np.clip(rng.beta(1.5, 15, n), 0.0, 0.5)
     calls_scale = np.array([r.calls for r in ROLES])[role_of]
