@@ -138,6 +138,19 @@ def test_the_default_demo_is_generated_in_seconds(tmp_path):
     assert abs(rows - demo.expected_events()) < 0.2 * rows
 
 
+def test_every_block_of_customers_holds_every_role_once():
+    import numpy as np
+
+    from pricing.sample_data import ROLES, role_indices
+
+    roles = role_indices(5 * len(ROLES) + 7, np.random.default_rng(1))
+    for block in range(5):
+        assert sorted(roles[block * len(ROLES):(block + 1) * len(ROLES)]) == list(range(len(ROLES)))
+    assert len(roles) == 5 * len(ROLES) + 7 and len(set(roles[-7:])) == 7
+    assert len(ROLES) == 24  # the demo's 24 customers hold every role
+    assert sum(r.catalog == "quasr" for r in ROLES) == 12
+
+
 def test_the_subscription_engine_replays_every_timeline_and_ledger():
     from datetime import date
 
