@@ -227,9 +227,10 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     billing: list[bool] = []
     signups: list[datetime] = []
     churns: list[datetime | None] = []
+    bounds = [month_bounds(m) for m in month_names]
     for i in range(n):
         crng = np.random.default_rng([seed, 0xC0DE, i])
-        story_start, story_end = month_bounds(month_names[int(story_month[i])])
+        story_start, story_end = bounds[int(story_month[i])]
         cust = _CustomerDraw(
             customer_id=str(ids[i]), role=ROLES[int(role_of[i])], size=int(size[i]), tenants=int(tenants[i]),
             expected_maa=float(expected_maa[i]), window_start=window_start, window_end=window_end,
@@ -494,11 +495,12 @@ def _near_notice_top_ups(start: date, end: date, price: Fraction | int) -> list[
     balance left is the runway's days less the credit's.
     """
     debits = Fraction(0)
-    day = start
-    while day < end:
-        days_in_month = (add_months(day.replace(day=1), 1) - day.replace(day=1)).days
-        debits += Fraction(price) / days_in_month
-        day += timedelta(days=1)
+    first = start.replace(day=1)
+    while first < end:  # a month at a time: the days held times the month's daily price
+        following = add_months(first, 1)
+        held = (min(end, following) - max(start, first)).days
+        debits += Fraction(price) * held / (following - first).days
+        first = following
     daily = Fraction(price) / 30
     left = max(2 * daily, _NOTICE_RUNWAY_DAYS * daily - debits / 10)
     dates = [start]
