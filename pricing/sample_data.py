@@ -2,11 +2,18 @@
 
 The book has customers on all four bundled catalogs (mostly Quasr), each with
 a subscription timeline or, for the prepaid service, a balance ledger, in the
-YAML shapes :mod:`pricing.subscriptions` reads. Events have a realistic shape:
-heavy-tailed customer sizes (a Pareto tail), dev/test/prod tenants and, for
-some customers, many production tenants, machine clients calling the token
+YAML shapes :mod:`pricing.subscriptions` reads. Customers are dealt from
+:data:`ROLES`, a deck of 24 kinds of customer, each block of 24 customers
+holding every role once: every catalog and paid plan, commitments under-used
+and over-used, upgrades, downgrades, add-on changes, sign-ups and
+cancellations, a customer blocked at Quasr's free tier, a prepaid balance near
+its low-balance notice. The first block has its stories in the window's last
+month, the month the demo bills, so even the demo's 24 customers show what the
+reports are for. Events have a realistic shape: heavy-tailed customer sizes (a
+Pareto tail above each role's typical size), dev/test/prod tenants and, for
+some customers, several production tenants, machine clients calling the token
 endpoint far more often than people log in, fewer calls at weekends and at
-night, growth, sign-ups and churn inside the window, and failed calls.
+night, growth, and failed calls.
 
 Everything is drawn with numpy from one seed; events are generated
 vectorised, month by month and a block of customers at a time, so any volume
@@ -18,7 +25,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -32,10 +40,9 @@ from .errors import MeteringError
 from .events import ARROW_SCHEMA
 from .spreadsheet_text import neutralise_frame
 from .metering import month_bounds
-from .periods import shift_month
+from .periods import add_months, shift_month
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
-CATALOG_SHARES: dict[str, float] = {"quasr": 0.55, "logto": 0.2, "license_jp": 0.15, "prepaid_auth": 0.10}
 CHUNK_EVENTS = 2_000_000  # events generated at once (memory stays bounded)
 
 # (method, endpoint, weight) per catalog and account kind. Some calls never count
@@ -71,6 +78,66 @@ _NAME_B = ["Labs", "Health", "Bank", "Retail", "Games", "Logistics", "Media", "E
 _COUNTRIES = ["NL", "DE", "BE", "FR", "GB", "US", "JP", "SE", "ES", "IT"]
 
 
+# --- roles: the stories the book tells -------------------------------------------
+
+Story = Literal["steady", "new", "upgrade", "downgrade", "add", "remove", "commit_up", "commit_down", "cancel",
+                "billing_details", "near_notice"]
+
+
+@dataclass(frozen=True)
+class Role:
+    """A kind of customer: where it buys, how big it is and what it does in its story month."""
+
+    catalog: str
+    plan: str  # the plan it starts on
+    size: int  # typical active accounts; a Pareto tail above it, up to ``size_cap``
+    size_cap: int
+    story: Story = "steady"
+    target: str = ""  # the plan an upgrade or downgrade moves to
+    billing_details: bool = True
+    extra_prod: int = -1  # extra production tenants (-1: drawn, most have none)
+    commitment: float = 0.0  # committed MAA as a share of the MAA it will use (0: none)
+    commitment_after: float = 0.0  # ... after a commit_up / commit_down
+    calls: float = 1.0  # calls per account, relative to the book's
+
+
+# NOTE: every block of len(ROLES) customers holds each role once, in an order drawn from the seed, so
+# any book of at least 24 customers shows every story the reports are for (sample of 24 = the demo).
+ROLES: tuple[Role, ...] = (
+    Role("quasr", "payg", 250, 6_000, calls=3.0, extra_prod=1),  # past the free tier: 4 tenants, calls past 10 per MAA
+    Role("quasr", "payg", 25, 45, extra_prod=0),  # inside the free tier: pays nothing
+    Role("quasr", "payg", 150, 600, billing_details=False, extra_prod=0),  # blocked at the free tier
+    Role("quasr", "payg", 200, 2_000, story="billing_details", billing_details=False, extra_prod=0),
+    Role("quasr", "payg", 400, 2_400, story="upgrade", target="startup"),
+    Role("quasr", "startup", 300, 2_000, story="new"),
+    Role("quasr", "startup", 1_800, 4_000, story="cancel", extra_prod=1),  # past the contingent to the end
+    Role("quasr", "gravitate_and_save", 700, 6_000, commitment=1.5, extra_prod=0),  # under-used
+    Role("quasr", "gravitate_and_save", 700, 6_000, story="commit_up", commitment=0.6, commitment_after=0.8,
+         extra_prod=0),  # over-used, raises its commitment and still overuses it
+    Role("quasr", "enterprise", 4_000, 30_000, commitment=0.75, extra_prod=1, calls=0.5),  # over-used
+    Role("quasr", "enterprise", 4_000, 30_000, story="commit_down", commitment=1.8, commitment_after=1.3,
+         extra_prod=1, calls=0.5),  # under-used, lowers its commitment
+    Role("logto", "pro", 60, 3_000),
+    Role("logto", "pro", 60, 3_000, story="add"),
+    Role("logto", "pro", 60, 3_000, story="remove"),
+    Role("logto", "pro", 40, 1_000, story="new"),
+    Role("logto", "pro", 60, 3_000, story="cancel"),
+    Role("license_jp", "starter", 1_300, 3_000, extra_prod=0),  # MAU past the Starter maximum
+    Role("license_jp", "starter", 500, 2_000, story="upgrade", target="business", extra_prod=0),
+    Role("license_jp", "business", 1_000, 8_000, story="downgrade", target="starter", extra_prod=0),
+    Role("license_jp", "free", 30, 60, story="upgrade", target="starter", extra_prod=0),
+    Role("prepaid_auth", "standard", 200, 3_000),
+    Role("prepaid_auth", "mini", 150, 400, story="near_notice"),
+    Role("prepaid_auth", "standard", 200, 3_000, story="upgrade", target="business"),
+    Role("prepaid_auth", "custom", 500, 5_000),  # more applications than a preset allows
+)
+CATALOG_SHARES: dict[str, float] = {
+    c: sum(r.catalog == c for r in ROLES) / len(ROLES) for c in dict.fromkeys(r.catalog for r in ROLES)
+}
+# Add-ons a Logto story adds or removes, with what the plan includes (seed 004).
+_LOGTO_INCLUDED = {"api_resources": 3, "m2m_apps": 1, "tenant_members": 3, "enterprise_sso": 0}
+
+
 # --- the book -------------------------------------------------------------------
 
 
@@ -97,87 +164,107 @@ def _month_list(months: int, end_month: str | None) -> tuple[str, ...]:
     return tuple(shift_month(start.date(), -back) for back in reversed(range(months)))
 
 
+def role_indices(customers: int, rng: np.random.Generator) -> np.ndarray:
+    """Each customer's index into :data:`ROLES`: every whole block holds every role once."""
+    blocks = -(-customers // len(ROLES))
+    deck = rng.permuted(np.tile(np.arange(len(ROLES)), (blocks, 1)), axis=1)
+    return deck.reshape(-1)[:customers]
+
+
 def generate_book(customers: int, months: int, seed: int, end_month: str | None = None) -> Book:
-    """A customer book of ``customers`` customers over ``months`` months ending with ``end_month``."""
+    """A customer book of ``customers`` customers over ``months`` months ending with ``end_month``.
+
+    The first block of customers tells its stories (upgrades, cancellations,
+    new sign-ups...) in the last month, the month a demo reports; later blocks
+    spread theirs over the window.
+    """
     if customers < 1:
         raise MeteringError(f"customers: must be at least 1, got {customers}")
     month_names = _month_list(months, end_month)
     window_start, _ = month_bounds(month_names[0])
     _, window_end = month_bounds(month_names[-1])
-    window_days = (window_end - window_start).days
     rng = np.random.default_rng([seed, 0xB00C])
     n = customers
     width = max(4, len(str(n)))
     ids = np.array([f"c{i + 1:0{width}d}" for i in range(n)])
-    catalog_ids = np.array(list(CATALOG_SHARES))
-    catalog = catalog_ids[rng.choice(len(catalog_ids), size=n, p=list(CATALOG_SHARES.values()))]
+    role_of = role_indices(n, rng)
+    catalog = np.array([r.catalog for r in ROLES])[role_of]
 
-    # NOTE: sizes are Pareto-tailed: most customers have tens of active accounts, a few tens of thousands.
-    size = np.minimum(np.floor(25 * (1 + rng.pareto(1.15, n))), 60_000).astype(np.int64)
-    growth = np.exp(rng.normal(0.02, 0.05, n))  # monthly growth factor
-    client_share = np.clip(rng.beta(1.5, 12, n), 0.0, 0.5)
-    calls_per_user = np.exp(rng.normal(math.log(8), 0.4, n))
-    calls_per_client = np.exp(rng.normal(math.log(60), 0.6, n))
+    # NOTE: sizes are Pareto-tailed above each role's typical size, so a few customers are far bigger.
+    typical = np.array([r.size for r in ROLES])[role_of]
+    cap = np.array([r.size_cap for r in ROLES])[role_of]
+    size = np.minimum(np.floor(typical * (1 + rng.pareto(2.0, n))), cap).astype(np.int64)
+    growth = np.exp(rng.normal(0.02, 0.04, n))  # monthly growth factor
+    client_share = np.clip(rng.beta(1.5, 15, n), 0.0, 0.5)
+    calls_scale = np.array([r.calls for r in ROLES])[role_of]
+    calls_per_user = calls_scale * np.exp(rng.normal(math.log(4), 0.4, n))
+    calls_per_client = calls_scale * np.exp(rng.normal(math.log(25), 0.6, n))
     failure_rate = rng.uniform(0.01, 0.06, n)
     # Multi-tenant operators (SaaS platforms, brands) run many production tenants.
-    extra_prod = np.where(rng.random(n) < 0.10, np.minimum(1 + rng.pareto(1.0, n) * 3, 40), 0).astype(int)
+    drawn_prod = np.where(rng.random(n) < 0.10, np.minimum(1 + rng.pareto(1.0, n) * 3, 8), 0).astype(int)
+    fixed_prod = np.array([r.extra_prod for r in ROLES])[role_of]
+    extra_prod = np.where(fixed_prod >= 0, fixed_prod, drawn_prod)
     has_test = rng.random(n) < 0.8
     developers = 1 + rng.poisson(3, n)
-
-    signup_offset = np.where(
-        rng.random(n) < 0.15,
-        rng.integers(0, max(window_days - 1, 1), n),  # signed up inside the window
-        -rng.integers(1, 3 * 365, n),
-    )
-    signup = np.array([window_start + timedelta(days=int(d)) for d in signup_offset])
-    churn_day = np.where(rng.random(n) < 1 - (1 - 0.02) ** len(month_names),
-                         rng.integers(1, max(window_days, 2), n), -1)
-    churn_day = np.where(churn_day <= np.maximum(signup_offset, 0) + 7, -1, churn_day)
-    churn = np.array([window_start + timedelta(days=int(d)) if d >= 0 else None for d in churn_day], dtype=object)
+    # the month each customer's story happens in: the last one for the first block
+    story_month = np.where(np.arange(n) < len(ROLES), len(month_names) - 1, rng.integers(0, len(month_names), n))
 
     segment = np.select([size >= 10_000, size >= 1_000, size >= 100], ["enterprise", "large", "mid"], "small")
     names = [f"{_NAME_A[a]} {_NAME_B[b]}" for a, b in zip(rng.integers(0, len(_NAME_A), n),
                                                            rng.integers(0, len(_NAME_B), n))]
     country = np.array(_COUNTRIES)[rng.integers(0, len(_COUNTRIES), n)]
     tenants = 1 + has_test.astype(int) + 1 + extra_prod
+    # MAA it will use in the last month (users, clients and developers in every tenant), for commitments
+    scale = growth ** (len(month_names) - 1)
+    users = size * (1 - client_share) * scale
+    most = int(extra_prod.max(initial=0))
+    spread = 1 + np.array([sum(1 / (k + 1) for k in range(1, e + 1)) for e in range(most + 1)])
+    # NOTE: about one account in ten makes only calls that do not count (a user's GET oauth2/authorize).
+    expected_maa = 0.9 * ((users + size * client_share) * spread[extra_prod] + developers * (1.5 + has_test * 0.7))
 
+    timelines: dict[str, str] = {}
+    ledgers: dict[str, str] = {}
+    plans: list[str] = []
+    billing: list[bool] = []
+    signups: list[datetime] = []
+    churns: list[datetime | None] = []
+    bounds = [month_bounds(m) for m in month_names]
+    for i in range(n):
+        crng = np.random.default_rng([seed, 0xC0DE, i])
+        story_start, story_end = bounds[int(story_month[i])]
+        cust = _CustomerDraw(
+            customer_id=str(ids[i]), role=ROLES[int(role_of[i])], size=int(size[i]), tenants=int(tenants[i]),
+            expected_maa=float(expected_maa[i]), window_start=window_start, window_end=window_end,
+            story_start=story_start, story_end=story_end, rng=crng,
+        )
+        if cust.role.catalog == "prepaid_auth":
+            text, plan = _ledger(cust)
+            ledgers[cust.customer_id] = text
+            billing.append(True)
+        else:
+            text, plan = _timeline(cust)
+            timelines[cust.customer_id] = text
+            billing.append(cust.role.billing_details)
+        plans.append(plan)
+        signups.append(cust.signup)
+        churns.append(cust.churn)
+
+    signup = np.array(signups, dtype=object)
+    churn = np.array(churns, dtype=object)
     profiles = pd.DataFrame({
         "customer_id": ids, "catalog": catalog, "size": size, "growth": growth, "client_share": client_share,
         "calls_per_user": calls_per_user, "calls_per_client": calls_per_client, "failure_rate": failure_rate,
         "extra_prod": extra_prod, "has_test": has_test, "developers": developers,
         "signup": signup, "churn": churn,
     })
-
-    timelines: dict[str, str] = {}
-    ledgers: dict[str, str] = {}
-    plans: list[str] = []
-    billing: list[bool] = []
-    for i in range(n):
-        crng = np.random.default_rng([seed, 0xC0DE, i])
-        cust = _CustomerDraw(
-            customer_id=str(ids[i]), catalog=str(catalog[i]), size=int(size[i]), tenants=int(tenants[i]),
-            segment=str(segment[i]), signup=signup[i], churn=churn[i], window_start=window_start,
-            window_end=window_end, rng=crng,
-        )
-        if cust.catalog == "prepaid_auth":
-            text, plan = _ledger(cust)
-            ledgers[cust.customer_id] = text
-            plans.append(plan)
-            billing.append(True)
-        else:
-            text, plan, details = _timeline(cust)
-            timelines[cust.customer_id] = text
-            plans.append(plan)
-            billing.append(details)
-
     frame = pd.DataFrame({
         "customer_id": ids,
         "name": names,
         "catalog": catalog,
         "plan": plans,
         "billing_details": billing,
-        "signup": [s.date() for s in signup],
-        "churn": [c.date() if c is not None else None for c in churn],
+        "signup": [s.date() for s in signups],
+        "churn": [c.date() if c is not None else None for c in churns],
         "segment": segment,
         "tenants": tenants.astype("int64"),
         "country": country,
@@ -185,28 +272,49 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     return Book(frame, timelines, ledgers, month_names, seed, profiles)
 
 
-@dataclass
 class _CustomerDraw:
-    customer_id: str
-    catalog: str
-    size: int
-    tenants: int
-    segment: str
-    signup: datetime
-    churn: datetime | None
-    window_start: datetime
-    window_end: datetime
-    rng: np.random.Generator
+    """One customer being drawn: its role, sign-up and churn, and random moments in its window."""
+
+    def __init__(self, customer_id: str, role: Role, size: int, tenants: int, expected_maa: float,
+                 window_start: datetime, window_end: datetime, story_start: datetime, story_end: datetime,
+                 rng: np.random.Generator) -> None:
+        self.customer_id, self.role, self.size, self.tenants = customer_id, role, size, tenants
+        self.expected_maa = expected_maa
+        self.window_start, self.window_end = window_start, window_end
+        self.story_start, self.story_end = story_start, story_end
+        self.rng = rng
+        days = (story_end - story_start).days
+        if role.story == "new":  # signs up in the first days of its story month
+            self.signup = story_start + timedelta(days=int(rng.integers(0, min(12, days - 15))),
+                                                  minutes=int(rng.integers(8 * 60, 18 * 60)))
+        else:
+            self.signup = window_start - timedelta(days=int(rng.integers(30, 3 * 365)))
+        self.churn: datetime | None = None
+        if role.story == "cancel":
+            # NOTE: Quasr cancels at the end of the cycle (the customer keeps calling until then);
+            # Logto's Pro is cancelled at once, the unused add-ons refunded (seed 004).
+            self.cancel_at = story_start + timedelta(days=int(rng.integers(5, days - 5)),
+                                                     minutes=int(rng.integers(0, 24 * 60)))
+            self.churn = story_end if role.catalog == "quasr" else self.cancel_at
 
     def moment(self, after: datetime, before: datetime | None = None) -> datetime | None:
         """A random whole minute in [after, before), or None if the span is under a day."""
+        after = max(after, self.signup + timedelta(days=1))
         end = min(before or self.window_end, self.window_end)
         if self.churn is not None:
-            end = min(end, self.churn)
+            end = min(end, self.churn - timedelta(minutes=1))
         span = int((end - after).total_seconds() // 60)
         if span < 24 * 60:
             return None
         return after + timedelta(minutes=int(self.rng.integers(0, span)))
+
+    def story_moment(self) -> datetime:
+        """When the story happens: inside the story month (before a cancellation)."""
+        moment = self.moment(max(self.story_start, self.signup + timedelta(days=1)), self.story_end)
+        return moment if moment is not None else max(self.story_start, self.signup + timedelta(hours=1))
+
+    def committed(self, share: float) -> int:
+        return max(100, int(round(self.expected_maa * share, -2)))
 
 
 def _at(moment: datetime) -> str:
@@ -217,124 +325,157 @@ def _flow(mapping: dict[str, object]) -> str:
     return "{" + ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in mapping.items()) + "}"
 
 
-def _timeline(c: _CustomerDraw) -> tuple[str, str, bool]:
-    rng = c.rng
+def _event(moment: datetime, kind: str, **keys: object) -> tuple[datetime, str]:
+    fields = "".join(f", {k}: {_flow(v) if isinstance(v, dict) else v}" for k, v in keys.items())
+    return moment, '{at: "%s", type: %s%s}' % (_at(moment), kind, fields)
+
+
+def _timeline(c: _CustomerDraw) -> tuple[str, str]:
+    rng, role = c.rng, c.role
+    start = c.signup if role.story == "new" else c.signup.replace(hour=0, minute=0, second=0)
     quantities: dict[str, object] = {}
     commitments: dict[str, object] = {}
-    changes: list[tuple[datetime, str]] = []
-    start = c.signup.replace(hour=0, minute=0, second=0) if rng.random() < 0.6 else c.signup
-    after = max(start, c.window_start)
-    details = True
-    if c.catalog == "quasr":
-        if c.segment == "enterprise":
-            plan = "enterprise"
-            commitments = {"committed_maa": max(50_000, int(round(c.size * 0.9, -3))), "committed_mat": max(10, c.tenants)}
-        elif c.segment == "large":
-            plan = "gravitate_and_save"
-            commitments = {"committed_maa": max(1_000, int(round(c.size * 0.8, -2))), "committed_mat": c.tenants}
-        elif c.segment == "mid" and rng.random() < 0.5:
-            plan = "startup"
-        else:
-            plan = "payg"
-            details = bool(rng.random() < 0.55)
-            if not details and (m := c.moment(after)) and rng.random() < 0.3:
-                changes.append((m, "{at: \"%s\", type: set_billing_details, value: true}" % _at(m)))
-                if c.segment == "mid" and (m2 := c.moment(m + timedelta(days=1))):
-                    changes.append((m2, "{at: \"%s\", type: upgrade, plan: startup}" % _at(m2)))
-    elif c.catalog == "logto":
-        plan = "pro"
-        quantities = {
-            "api_resources": int(rng.integers(1, 9)), "m2m_apps": int(rng.integers(0, 4)),
-            "enterprise_sso": int(rng.integers(0, 3)) if rng.random() < 0.3 else 0,
-            "mfa": int(rng.random() < 0.4), "organizations": int(rng.random() < 0.25),
-            "tenant_members": int(rng.integers(1, 7)),
-        }
-        moments = sorted(m for _ in range(int(rng.poisson(1.5))) if (m := c.moment(after)) is not None)
-        held = {k: int(v) for k, v in quantities.items()}  # type: ignore[call-overload]
-        for m in moments:  # in time order, so a removal never exceeds what is held
-            item = str(rng.choice(["api_resources", "m2m_apps", "tenant_members"]))
-            if rng.random() < 0.65 or held[item] == 0:
-                count = int(rng.integers(1, 4))
-                held[item] += count
-                changes.append((m, "{at: \"%s\", type: add, item: %s, quantity: %d}" % (_at(m), item, count)))
-            else:
-                held[item] -= 1
-                changes.append((m, "{at: \"%s\", type: remove, item: %s, quantity: 1}" % (_at(m), item)))
-    else:  # license_jp
-        plan = "business" if c.size >= 3_000 else "starter" if c.size >= 60 else "free"
-        quantities = {"registered_users": int(c.size * rng.uniform(1.5, 4)), "registered_rps": int(rng.integers(1, 6))}
-        if plan == "free":
-            quantities = {"registered_users": int(min(quantities["registered_users"], 100)),  # type: ignore[call-overload]
-                          "registered_rps": int(min(quantities["registered_rps"], 3))}  # type: ignore[call-overload]
-            if (m := c.moment(after)) and rng.random() < 0.3:
-                changes.append((m, "{at: \"%s\", type: upgrade, plan: starter}" % _at(m)))
-        elif plan == "business" and (m := c.moment(after)) and rng.random() < 0.3:
-            changes.append((m, "{at: \"%s\", type: downgrade, plan: starter}" % _at(m)))
-            if (m2 := c.moment(m + timedelta(hours=1))) and rng.random() < 0.5:
-                changes.append((m2, "{at: \"%s\", type: withdraw_downgrade}" % _at(m2)))
-    if rng.random() < 0.03 and (m := c.moment(after)):
-        changes.append((m, "{at: \"%s\", type: suspend}" % _at(m)))
+    if role.catalog == "quasr":
+        changes = _quasr_changes(c, commitments)
+    elif role.catalog == "logto":
+        changes = _logto_changes(c, quantities)
+    else:
+        changes = _license_changes(c, quantities)
+    if role.story == "steady" and rng.random() < 0.03 and (m := c.moment(c.window_start)):
+        changes.append(_event(m, "suspend"))
         if m2 := c.moment(m + timedelta(days=2)):
-            changes.append((m2, "{at: \"%s\", type: reactivate}" % _at(m2)))
+            changes.append(_event(m2, "reactivate"))
     changes.sort(key=lambda item: item[0])
-    if c.churn is not None:
-        # NOTE: Quasr's Pay As You Go cannot be cancelled; leaving means deleting the account.
-        kind = "delete_account" if (c.catalog == "quasr" and plan == "payg") else "cancel"
+    if role.story == "cancel":
         last = max([m for m, _ in changes], default=start)
-        end = max(c.churn, last + timedelta(minutes=1))
-        changes.append((end, "{at: \"%s\", type: %s}" % (_at(end), kind)))
+        at = max(c.cancel_at, last + timedelta(minutes=1))
+        changes.append(_event(at, "cancel", effective="now") if role.catalog == "logto" else _event(at, "cancel"))
+    # Customers whose story the reports follow bill on the 1st, so the change lands in its month's invoice.
     anchor_draw = rng.random()
-    anchor = "calendar" if anchor_draw < 0.7 else "start" if anchor_draw < 0.9 else str(int(rng.integers(1, 29)))
-    trial = 14 if (c.signup >= c.window_start and rng.random() < 0.3) else 0
-    start_event = "{at: \"%s\", type: start, plan: %s, quantities: %s, commitments: %s}" % (
-        _at(start), plan, _flow(quantities), _flow(commitments))
+    anchor = ("calendar" if role.story != "steady" or anchor_draw < 0.7 else
+              "start" if anchor_draw < 0.9 else str(int(rng.integers(1, 29))))
+    trial = 14 if role.story == "new" and role.catalog == "logto" else 0
     lines = [
         f"customer_id: {c.customer_id}",
-        f"catalog: {c.catalog}",
-        f"billing_details: {str(details).lower()}",
+        f"catalog: {role.catalog}",
+        f"billing_details: {str(role.billing_details).lower()}",
         f"anchor: {anchor}",
         f"trial_days: {trial}",
         "events:",
-        f"  - {start_event}",
+        "  - " + _event(start, "start", plan=role.plan, quantities=quantities, commitments=commitments)[1],
         *(f"  - {text}" for _, text in changes),
     ]
-    return "\n".join(lines) + "\n", plan, details
+    return "\n".join(lines) + "\n", role.plan
 
 
-_PREPAID_PLANS = [("mini", 1_000, 2, 10), ("standard", 10_000, 10, 40), ("business", 100_000, 50, 150)]
+def _quasr_changes(c: _CustomerDraw, commitments: dict[str, object]) -> list[tuple[datetime, str]]:
+    role = c.role
+    if role.commitment:
+        commitments["committed_maa"] = c.committed(role.commitment)
+        commitments["committed_mat"] = c.tenants if role.plan == "gravitate_and_save" else max(10, c.tenants)
+    changes: list[tuple[datetime, str]] = []
+    if role.story == "billing_details":  # leaves the free tier by adding billing details
+        changes.append(_event(c.story_moment(), "set_billing_details", value="true"))
+    elif role.story == "upgrade":
+        changes.append(_event(c.story_moment(), "upgrade", plan=role.target))
+    elif role.story in {"commit_up", "commit_down"}:
+        changes.append(_event(c.story_moment(), "commit", commitments={
+            "committed_maa": c.committed(role.commitment_after), "committed_mat": commitments["committed_mat"]}))
+    return changes
+
+
+def _logto_changes(c: _CustomerDraw, quantities: dict[str, object]) -> list[tuple[datetime, str]]:
+    rng, role = c.rng, c.role
+    held = {
+        "api_resources": int(rng.integers(1, 9)), "m2m_apps": int(rng.integers(0, 4)),
+        "enterprise_sso": int(rng.integers(0, 3)) if rng.random() < 0.3 else 0,
+        "mfa": int(role.story == "remove" or rng.random() < 0.4), "organizations": int(rng.random() < 0.25),
+        "tenant_members": int(rng.integers(1, 7)),
+    }
+    quantities.update(held)
+    changes: list[tuple[datetime, str]] = []
+    # a few add-on changes before the story month, in time order so a removal never exceeds what is held
+    moments = sorted(m for _ in range(int(rng.poisson(1.0))) if (m := c.moment(c.window_start, c.story_start)))
+    for m in moments:
+        item = str(rng.choice(["api_resources", "m2m_apps", "tenant_members"]))
+        if rng.random() < 0.65 or held[item] == 0:
+            count = int(rng.integers(1, 4))
+            held[item] += count
+            changes.append(_event(m, "add", item=item, quantity=count))
+        else:
+            held[item] -= 1
+            changes.append(_event(m, "remove", item=item, quantity=1))
+    if role.story == "add":  # units past what is included, so the next fee grows
+        item = str(rng.choice(list(_LOGTO_INCLUDED)))
+        count = max(1, _LOGTO_INCLUDED[item] - held[item] + 1) + int(rng.integers(0, 2))
+        changes.append(_event(c.story_moment(), "add", item=item, quantity=count))
+    elif role.story == "remove":
+        paid = [k for k, v in _LOGTO_INCLUDED.items() if held[k] > v]
+        if paid and rng.random() < 0.5:
+            item = str(rng.choice(paid))
+            changes.append(_event(c.story_moment(), "remove", item=item, quantity=held[item] - _LOGTO_INCLUDED[item]))
+        else:
+            changes.append(_event(c.story_moment(), "remove", item="mfa", quantity=1))
+    return changes
+
+
+def _license_changes(c: _CustomerDraw, quantities: dict[str, object]) -> list[tuple[datetime, str]]:
+    rng, role = c.rng, c.role
+    if role.plan == "free":  # registered users and RPs within the free license's caps
+        quantities.update({"registered_users": min(int(c.size * rng.uniform(1.5, 3)), 100),
+                           "registered_rps": int(rng.integers(1, 4))})
+    else:
+        quantities.update({"registered_users": int(c.size * rng.uniform(1.5, 4)),
+                           "registered_rps": int(rng.integers(1, 6))})
+    changes: list[tuple[datetime, str]] = []
+    if role.story == "downgrade":
+        # sometimes a downgrade reserved earlier and withdrawn (seed 003), before the one that stays
+        if rng.random() < 0.3 and (m := c.moment(c.window_start, c.story_start - timedelta(days=3))):
+            m = m.replace(day=min(m.day, 25))  # withdrawn the next day, before the period ends
+            changes.append(_event(m, "downgrade", plan=role.target))
+            changes.append(_event(m + timedelta(days=1), "withdraw_downgrade"))
+        changes.append(_event(c.story_moment(), "downgrade", plan=role.target))
+    elif role.story == "upgrade":
+        changes.append(_event(c.story_moment(), "upgrade", plan=role.target))
+    return changes
+
+
+# Preset plans' object limits and monthly prices (catalog prepaid_auth); custom prices its objects.
+_PREPAID_PLANS = {"mini": (1_000, 2, 10), "standard": (10_000, 10, 40), "business": (100_000, 50, 150)}
+_NOTICE_RUNWAY_DAYS = 10  # the near-notice customer's balance (plus credit) at the window's end, in days
 
 
 def _ledger(c: _CustomerDraw) -> tuple[str, str]:
-    rng = c.rng
+    rng, role = c.rng, c.role
     users = int(c.size * rng.uniform(1.5, 4))
-    apps = int(rng.integers(1, 8))
-    fitting = [p for p in _PREPAID_PLANS if users <= p[1] and apps <= p[2]]
-    plan, _, _, price = fitting[0] if fitting else ("custom", 0, 0, max(200, users // 100))
+    if role.plan == "custom":
+        apps = int(rng.integers(11, 25))
+        price: Fraction | int = Fraction(3, 5) * math.ceil(users / 100) + apps * 3
+    else:
+        most_users, most_apps, price = _PREPAID_PLANS[role.plan]
+        users, apps = min(users, most_users), int(rng.integers(1, min(most_apps, 7) + 1))
+    plan = role.plan
+    dearest = _PREPAID_PLANS[role.target][2] if role.target else price
     # NOTE: the ledger starts with the window (or the sign-up inside it): earlier top-ups are history.
     start = max(c.signup, c.window_start).date()
-    events = []
-    day = start
-    top_up = max(20, int(math.ceil(price * rng.uniform(1.5, 4) / 10)) * 10)
-    events.append((start, "{date: \"%s\", type: top_up, amount: \"%d.00\"}" % (start.isoformat(), top_up)))
     end = (c.churn or c.window_end).date()
-    while True:
-        day = day + timedelta(days=int(rng.integers(20, 45)))
-        if day >= end:
-            break
-        events.append((day, "{date: \"%s\", type: top_up, amount: \"%d.00\"}" % (day.isoformat(), top_up)))
-    if plan in {"standard", "business"} and rng.random() < 0.25 and (m := c.moment(max(c.signup, c.window_start))):
-        bigger = {"standard": "business", "business": "custom"}[plan]
-        events.append((m.date(), "{date: \"%s\", type: change_plan, plan: %s}" % (m.date().isoformat(), bigger)))
-    inactive = False
-    if rng.random() < 0.05 and (m := c.moment(max(c.signup, c.window_start))):
-        events.append((m.date(), "{date: \"%s\", type: deactivate}" % m.date().isoformat()))
+    events: list[tuple[date, str]] = []
+    if role.story == "near_notice":
+        events += _near_notice_top_ups(start, end, price)
+    else:
+        top_up = max(20, int(math.ceil(dearest * rng.uniform(1.5, 4) / 10)) * 10)
+        day = start
+        while day < end:
+            events.append((day, '{date: "%s", type: top_up, amount: "%d.00"}' % (day.isoformat(), top_up)))
+            day = day + timedelta(days=int(rng.integers(20, 45)))
+    if role.story == "upgrade":
+        m = c.story_moment().date()
+        events.append((m, '{date: "%s", type: change_plan, plan: %s}' % (m.isoformat(), role.target)))
+    if role.story == "steady" and rng.random() < 0.05 and (m := c.moment(datetime.combine(start, datetime.min.time()))):
+        events.append((m.date(), '{date: "%s", type: deactivate}' % m.date().isoformat()))
         back = m.date() + timedelta(days=int(rng.integers(2, 10)))
         if back < end:
-            events.append((back, "{date: \"%s\", type: activate}" % back.isoformat()))
-        else:
-            inactive = True  # deactivated until the end: churn has nothing left to deactivate
-    if c.churn is not None and not inactive:
-        events.append((c.churn.date(), "{date: \"%s\", type: deactivate}" % c.churn.date().isoformat()))
+            events.append((back, '{date: "%s", type: activate}' % back.isoformat()))
     events.sort(key=lambda item: item[0])
     lines = [
         f"customer_id: {c.customer_id}",
@@ -346,6 +487,31 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
         *(f"  - {text}" for _, text in events),
     ]
     return "\n".join(lines) + "\n", plan
+
+
+def _near_notice_top_ups(start: date, end: date, price: Fraction | int) -> list[tuple[date, str]]:
+    """Monthly top-ups that leave about :data:`_NOTICE_RUNWAY_DAYS` days of service at ``end``.
+
+    The runway counts the system credit too (10% of what was debited, seed 002), so the
+    balance left is the runway's days less the credit's.
+    """
+    debits = Fraction(0)
+    first = start.replace(day=1)
+    while first < end:  # a month at a time: the days held times the month's daily price
+        following = add_months(first, 1)
+        held = (min(end, following) - max(start, first)).days
+        debits += Fraction(price) * held / (following - first).days
+        first = following
+    daily = Fraction(price) / 30
+    left = max(2 * daily, _NOTICE_RUNWAY_DAYS * daily - debits / 10)
+    dates = [start]
+    while (following := add_months(dates[-1], 1)) < end - timedelta(days=3):
+        dates.append(following)
+    total = math.ceil((debits + left) * 100)  # in cents: whole dollars would leave days more
+    amounts = [total // len(dates)] * (len(dates) - 1)
+    amounts.append(total - sum(amounts))
+    return [(d, '{date: "%s", type: top_up, amount: "%d.%02d"}' % (d.isoformat(), a // 100, a % 100))
+            for d, a in zip(dates, amounts)]
 
 
 # --- events ---------------------------------------------------------------------
@@ -651,7 +817,7 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
 
 
 __all__ = [
-    "Book", "DEFAULT_END_MONTH", "generate_book", "generate_usage_table", "month_events", "write_book_files",
+    "Book", "DEFAULT_END_MONTH", "ROLES", "Role", "generate_book", "generate_usage_table", "month_events", "write_book_files",
     "write_events",
 ]
 

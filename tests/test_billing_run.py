@@ -48,7 +48,9 @@ def test_usage_lines_match_the_rating_engine(report_store: ReportStore) -> None:
                 state = state_at(catalog, timeline, datetime(2026, 3, 31, 23, 59, tzinfo=timezone.utc))
                 row = {**state.quantities, **state.commitments}
                 row.update({m: v for m, v in usage[customer_id].items() if m in catalog.metrics})
-                expected = rate_one(catalog, invoice.plan, row, RateOptions(
+                # usage is rated on the plan held when the period closed: a downgrade reserved for the
+                # period's end puts the new plan on the invoice, not on the usage it bills
+                expected = rate_one(catalog, state.plan, row, RateOptions(
                     charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False,
                     billing_details=state.billing_details))
                 want = [l for l in expected.lines if l.line_type is LineType.USAGE]

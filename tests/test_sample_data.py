@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -135,6 +138,20 @@ def test_the_default_demo_is_generated_in_seconds(tmp_path):
     assert abs(rows - demo.expected_events()) < 0.2 * rows
 
 
+def test_every_block_of_customers_holds_every_role_once():
+    import numpy as np
+
+    from pricing.sample_data import ROLES, role_indices
+
+    roles = role_indices(5 * len(ROLES) + 7, np.random.default_rng(1))
+    for block in range(5):
+        assert sorted(roles[block * len(ROLES):(block + 1) * len(ROLES)]) == list(range(len(ROLES)))
+    assert len(roles) == 5 * len(ROLES) + 7 and len(set(roles[-7:])) == 7
+    assert len(ROLES) == 24  # the demo's 24 customers hold every role
+    shares = {c: sum(r.catalog == c for r in ROLES) for c in ("quasr", "logto", "license_jp", "prepaid_auth")}
+    assert shares == {"quasr": 11, "logto": 5, "license_jp": 4, "prepaid_auth": 4}
+
+
 def test_the_subscription_engine_replays_every_timeline_and_ledger():
     from datetime import date
 
@@ -153,3 +170,124 @@ def test_the_subscription_engine_replays_every_timeline_and_ledger():
             ledger = parse_ledger(yaml.safe_load(text), customer_id)
             result = simulate_ledger(load_catalog("prepaid_auth"), ledger, date(2026, 4, 1))
             assert result.rows, f"{customer_id}: a ledger simulates day by day"
+
+
+# --- the demo book: what the reports are for --------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoMonth:
+    book: Any
+    store: Path
+    month: str
+    previous: str
+    invoices: tuple[Any, ...]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> DemoMonth:
+    """The book ``pricing demo`` makes, through the same chain: ingested, metered, its last two months billed."""
+    from pricing.billing_run import bill_month
+    from pricing.cli.demo import DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED
+    from pricing.store import Store
+
+    root = tmp_path_factory.mktemp("demo_book")
+    book = generate_book(DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED)
+    paths = write_events(book, root / "events")
+    month, previous = book.months[-1], book.months[-2]
+    with Store(root / "demo.duckdb") as store:
+        store.write_book(book)
+        store.ingest(paths)
+        for m in book.months:
+            store.meter(m)
+        bill_month(store, previous)
+        run = bill_month(store, month)
+    return DemoMonth(book, root / "demo.duckdb", month, previous, run.invoices)
+
+
+def _read(demo: DemoMonth, report: Any, *args: Any) -> Any:
+    from pricing.store import Store
+
+    with Store(demo.store, read_only=True) as store:
+        return report(store, demo.month, *args)
+
+
+def test_the_demo_bills_nearly_every_customer_something(demo):
+    invoices = demo.invoices
+    assert {i.customer_id for i in invoices} == set(demo.book.customers["customer_id"])  # 24 customers
+    zero = [i for i in invoices if i.total_minor == 0]
+    assert len(invoices) >= 24 and len(zero) <= 2  # 26 invoices here, 24 of them non-zero
+    assert (len(invoices) - len(zero)) / len(invoices) >= 0.9
+    # only Quasr's free tier is free: one customer inside it, one blocked at it
+    assert {(i.catalog, i.plan) for i in zero} <= {("quasr", "payg")}
+
+
+def test_every_catalog_and_every_priced_plan_has_a_non_zero_invoice(demo):
+    billed = {(i.catalog, i.plan) for i in demo.invoices if i.total_minor != 0}
+    for catalog_id in ("quasr", "logto", "license_jp", "prepaid_auth"):
+        catalog = load_catalog(catalog_id)
+        priced = {p for p, plan in catalog.plans.items() if plan.recurring is not None or plan.charges}
+        assert priced, catalog_id
+        # license_jp's free license prices nothing: its customer upgrades to Starter in the month
+        assert {(catalog_id, p) for p in priced} <= billed, catalog_id
+    assert len(billed) == 11  # 4 Quasr, 1 Logto, 2 licence and 4 prepaid plans
+
+
+def test_commitments_are_both_under_used_and_over_used(demo):
+    from pricing import reports as R
+    from pricing.invoice import LineType
+
+    used = _read(demo, R.commitment_utilisation)
+    maa = used[used["metric"] == "maa"]
+    for plan in ("gravitate_and_save", "enterprise"):
+        mine = maa[maa["plan"] == plan]
+        assert (mine["overuse"] > 0).sum() == 1 and (mine["unused"] > 0).sum() == 1, plan
+    # overuse is charged at the end of the cycle, on the invoice of the month
+    for customer_id in maa[maa["overuse"] > 0]["customer_id"]:
+        lines = [l for i in demo.invoices if i.customer_id == customer_id for l in i.lines]
+        assert any(l.line_type is LineType.USAGE and l.metric == "maa" and l.amount_minor > 0 for l in lines)
+
+
+def test_the_mrr_bridge_moves_every_way(demo):
+    from pricing import reports as R
+
+    bridge = _read(demo, R.mrr_bridge, demo.previous).set_index("currency")
+    moves = ["new", "expansion", "contraction", "churn"]
+    for currency in ("EUR", "USD"):  # Quasr and Logto: sign-ups, upgrades and add-ons, downgrades, cancellations
+        assert (bridge.loc[currency, moves] > 0).all(), currency
+    assert bridge.loc["JPY", "new"] > 0 and bridge.loc["JPY", "contraction"] > 0  # free to Starter; Business down
+    movements = _read(demo, R.mrr_movements, demo.previous)["movement"].value_counts()
+    assert all(movements.get(m, 0) >= 2 for m in moves)
+
+
+def test_the_demo_book_uses_every_kind_of_change(demo):
+    kinds = {e["type"] for text in demo.book.timelines.values() for e in yaml.safe_load(text)["events"]}
+    assert {"upgrade", "downgrade", "add", "remove", "commit", "cancel", "set_billing_details"} <= kinds
+    ledger_kinds = {e["type"] for text in demo.book.ledgers.values() for e in yaml.safe_load(text)["events"]}
+    assert {"top_up", "change_plan"} <= ledger_kinds
+
+
+def test_a_customer_is_blocked_at_the_free_tier(demo):
+    from pricing import reports as R
+
+    blocked = _read(demo, R.blocked_at_free_tier)
+    assert len(blocked) == 1
+    row = blocked.iloc[0]
+    assert row["catalog"] == "quasr" and row["foregone_minor"] > 0 and row["maa"] > 100
+    customer = demo.book.customers.set_index("customer_id").loc[row["customer_id"]]
+    assert not customer["billing_details"]
+    assert [i.total_minor for i in demo.invoices if i.customer_id == row["customer_id"]] == [0]
+
+
+def test_a_prepaid_customer_is_near_its_low_balance_notice(demo):
+    from pricing import reports as R
+
+    balances = _read(demo, R.prepaid_balances)
+    near = balances[balances["near"]]
+    assert len(near) == 1 and len(balances) == 4
+    row = near.iloc[0]
+    assert row["status"] == "active" and row["balance_minor"] > 0
+    assert 0 < row["days_left"] < 2 * row["notice_threshold_days"]
+    statement = [i for i in demo.invoices if i.customer_id == row["customer_id"]]
+    assert len(statement) == 1 and statement[0].total_minor > 0
+    assert any("low-balance notice" in note for note in statement[0].notes)
