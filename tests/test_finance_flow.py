@@ -197,3 +197,31 @@ def test_a_customer_without_a_subscription_is_refused_before_billing(tmp_path, c
     status, out, err = run(capsys, "invoices", "run", "--month", "2026-03", "--store", str(store))
     assert status == 2 and "1 customer(s) without a subscription or prepaid ledger: delta" in err
     assert query(store, "SELECT count(*) FROM invoices") == [(0,)]
+
+
+@pytest.mark.slow
+def test_the_months_reports_on_the_users_own_book(billed, capsys, tmp_path):
+    import openpyxl
+
+    out = tmp_path / "reports"
+    status, _, err = run(capsys, "report", "monthly", "--month", "2026-03", "--store", str(billed), "--out", str(out))
+    assert status == 0, err
+    book = openpyxl.load_workbook(out / "2026-03" / "invoices.xlsx")
+    sheet = book["Invoices"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("Customer")].value: r for r in sheet.iter_rows(min_row=2) if r[0].value
+            and str(r[0].value).startswith("INV-")}
+    assert {c: rows[c][header.index("Gross")].value for c in rows} == {"acme": 33099, "beta": 166451, "gamma": 9.92}
+    lines = book["Lines"]
+    line_header = [c.value for c in lines[1]]
+    starts = {(r[line_header.index("Invoice")].value, r[line_header.index("Item")].value,
+               r[line_header.index("Service start")].value.date().isoformat())
+              for r in lines.iter_rows(min_row=2) if r[0].value == "INV-000001"}
+    # the fee is April's (in advance), the overage March's (in arrears)
+    assert ("INV-000001", "Starter fee", "2026-04-01") in starts and ("INV-000001", "MAU overage", "2026-03-01") in starts
+    status, _, err = run(capsys, "report", "tenants", "--month", "2026-03", "--store", str(billed), "--out", str(out))
+    assert status == 0, err
+    pages = sorted(p.relative_to(out / "2026-03").as_posix() for p in (out / "2026-03" / "tenants").rglob("*.html"))
+    assert len(pages) == 2, pages  # acme's and beta's tenant with events
+    text = next(p for p in (out / "2026-03" / "tenants").rglob("*.html") if "acme" in p.as_posix()).read_text()
+    assert "1,003" in text and "Service from" in text
