@@ -40,7 +40,7 @@ Conventions (documented in docs/subscriptions.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -842,6 +842,31 @@ def _default_horizon(timeline: Timeline, schedule: Schedule) -> datetime:
     return period.start
 
 
+def _target(schedule: Schedule, at: date | datetime | str) -> tuple[datetime, Period]:
+    """The instant ``at`` means (a date: the end of that day) and the period containing it."""
+    if isinstance(at, str) and "T" not in at:
+        at = as_utc(at).date()
+    moment = as_utc(at) if not isinstance(at, date) or isinstance(at, datetime) else (
+        midnight(at) + timedelta(days=1, microseconds=-1))
+    return moment, schedule.period_containing(moment)
+
+
+def issued_in_period_consolidated(catalog: Catalog, timelines: Sequence[Timeline],
+                                  at: date | datetime | str) -> IssuedInvoice:
+    """:func:`issued_in_period` for a customer holding several subscriptions, consolidated."""
+    if len({t.customer_id for t in timelines}) > 1:
+        names = ", ".join(sorted({t.customer_id for t in timelines}))
+        raise SubscriptionError(f"subscriptions of different customers cannot share an invoice ({names})")
+    moment, target = _target(timeline_schedule(catalog, timelines[0]), at)
+    issued = consolidate([item for t in timelines
+                          for item in invoices_between(catalog, t, end=target.end - timedelta(microseconds=1))])
+    mine = [item for item in issued if item.issued_at in target]
+    if not mine:
+        raise SubscriptionError(f"{timelines[0].origin}: no invoice is issued in the period {target.label()}")
+    before = [item for item in mine if item.issued_at <= moment]
+    return before[-1] if before else mine[0]
+
+
 def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,
                      usage: Mapping[str, Any] | None = None) -> IssuedInvoice:
     """The invoice issued in the period containing ``at``: the latest issued at or before
@@ -851,11 +876,7 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
     ended, or the final period's); without it the timeline's ``usage`` block applies.
     """
     schedule = timeline_schedule(catalog, timeline)
-    if isinstance(at, str) and "T" not in at:
-        at = as_utc(at).date()
-    moment = as_utc(at) if not isinstance(at, date) or isinstance(at, datetime) else (
-        midnight(at) + timedelta(days=1, microseconds=-1))
-    target = schedule.period_containing(moment)
+    moment, target = _target(schedule, at)
     table = _timeline_usage(timeline, schedule)
 
     def lookup(period: Period, closed_at: datetime) -> Mapping[str, Any] | None:
@@ -879,6 +900,35 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
     invoice = priced[chosen]
     assert invoice is not None
     return IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, invoice)
+
+
+def consolidate(issued: Sequence[IssuedInvoice]) -> list[IssuedInvoice]:
+    """A customer's subscriptions billed on one invoice where they share an issue instant and a
+    currency (an account's invoice, as Kill Bill makes it): lines side by side, each subscription's
+    own discounts and tax kept, the total the sum of every line. Others pass through, in time order."""
+    groups: dict[tuple[Any, ...], list[IssuedInvoice]] = {}
+    for item in issued:
+        groups.setdefault((item.invoice.customer_id, item.invoice.currency, item.issued_at), []).append(item)
+    out: list[IssuedInvoice] = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        first = members[0]
+        invoices = [m.invoice for m in members]
+        merged = replace(
+            first.invoice, plan=" + ".join(dict.fromkeys(i.plan for i in invoices)),
+            lines=tuple(line for i in invoices for line in i.lines),
+            eligible=all(i.eligible for i in invoices),
+            reason=next((i.reason for i in invoices if not i.eligible), None),
+            period_start=min(i.period_start for i in invoices if i.period_start is not None),
+            period_end=max(i.period_end for i in invoices if i.period_end is not None),
+            notes=tuple(dict.fromkeys(n for i in invoices for n in i.notes)) + (
+                f"{len(members)} subscriptions on one invoice",))
+        windows = [m.closes for m in members if m.closes is not None]
+        closes = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
+        out.append(IssuedInvoice(first.issued_at, first.kind, first.period, closes, merged))
+    return sorted(out, key=lambda item: item.issued_at)
 
 
 def bill_period(catalog: Catalog, timeline: Timeline, at: date | datetime | str,

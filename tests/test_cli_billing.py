@@ -84,3 +84,18 @@ def test_bill_json_of_a_change_invoiced_at_once_with_coupon_and_tax(capsys):
     assert [(l["item"], l["amount"]) for l in data["lines"]] == [
         ("Starter fee", "-15000"), ("Business fee", "60000"), ("Launch coupon", "-9000"), ("Tax 10%", "3600")]
     assert data["total"] == "39600"
+
+
+def test_two_subscriptions_of_a_customer_on_one_invoice(capsys):
+    second = str(ROOT / "examples" / "subscriptions" / "logto_second_project.yaml")
+    status, out, err = run(capsys, "bill", "logto", "--subscription", LOGTO_TL, "--subscription", second,
+                           "--period", "2026-05", "--json")
+    assert status == 0, err
+    data = json.loads(out)
+    # the first subscription's 73.60 (as above) and the second's Pro 16.00 + one SSO connector 48.00
+    assert data["total"] == "137.60"
+    assert [l["item"] for l in data["lines"]][-2:] == ["Pro fee", "Enterprise SSO"]
+    assert "2 subscriptions on one invoice" in data["notes"]
+    status, _, err = run(capsys, "bill", "logto", "--subscription", LOGTO_TL, "--subscription", second,
+                         "--period", "2026-05", "--usage", "tokens=1")
+    assert status == 2 and "--usage goes with one --subscription" in err

@@ -11,14 +11,18 @@ from ..balances import LedgerResult, load_ledger, simulate_ledger
 from ..catalog import load_catalog
 from ..errors import SubscriptionError
 from ..money import format_minor
-from ..subscriptions import IssuedInvoice, issued_in_period, load_timeline, resolve_period, timeline_schedule
+from ..subscriptions import (
+    IssuedInvoice, issued_in_period, issued_in_period_consolidated, load_timeline, resolve_period, timeline_schedule,
+)
 from .core import parse_usage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("bill", help="the invoice a subscription timeline issues in a period")
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
-    p.add_argument("--subscription", required=True, metavar="FILE", help="subscription timeline YAML")
+    p.add_argument("--subscription", required=True, metavar="FILE", action="append",
+                   help="subscription timeline YAML; repeat it for a customer's several subscriptions,"
+                        " consolidated on one invoice where they share an issue date")
     p.add_argument("--period", required=True, metavar="YYYY-MM[-DD]",
                    help="YYYY-MM: the period starting in that month; YYYY-MM-DD: the period containing that day")
     p.add_argument("--usage", action="append", default=[], metavar="METRIC=QTY",
@@ -37,16 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def cmd_bill(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
-    timeline = load_timeline(args.subscription)
+    timelines = [load_timeline(path) for path in args.subscription]
+    timeline = timelines[0]
     usage = parse_usage(args.usage) if args.usage else None
+    if usage is not None and len(timelines) > 1:
+        raise SubscriptionError("--usage goes with one --subscription; give each timeline its usage block")
     text = args.period.strip()
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
         raise SubscriptionError(f"--period {text!r}: expected YYYY-MM or YYYY-MM-DD")
-    if len(text) == 7:
-        period = resolve_period(timeline_schedule(catalog, timeline), text)
-        issued = issued_in_period(catalog, timeline, period.start, usage)
+    when = resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7 else _day("--period", text)
+    if len(timelines) > 1:
+        issued = issued_in_period_consolidated(catalog, timelines, when)
     else:
-        issued = issued_in_period(catalog, timeline, _day("--period", text), usage)
+        issued = issued_in_period(catalog, timeline, when, usage)
     if args.json:
         print(json.dumps(issued.to_json(), indent=2))
     else:
