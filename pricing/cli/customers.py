@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import BookError
 from ..store import DEFAULT_STORE, Store
+from .store_args import add_store_options, existing_store
 
 EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
 
@@ -40,12 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("list", help="the customer book")
-    _common(p)
+    add_store_options(p)
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one customer, with its subscription and what it holds now")
     p.add_argument("customer_id")
-    _common(p)
+    add_store_options(p)
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("event", help="append an event to a customer's timeline (checked by replay)")
@@ -58,15 +59,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-prorate", action="store_true", help="a change now, not prorated")
     p.add_argument("--store", type=Path, default=DEFAULT_STORE)
     p.set_defaults(handler=cmd_event)
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _store(path: Path, read_only: bool) -> Store:
-    return Store(path, read_only=read_only, create=False)  # a missing or non-DuckDB path: one line
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -102,7 +94,7 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with _store(args.store, read_only=True) as store:
+    with existing_store(args.store, read_only=True) as store:
         frame = store.customers()
         timelines, ledgers = set(store.timelines()), set(store.ledgers())
     if frame.empty:
@@ -125,7 +117,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ..subscriptions import parse_timeline, state_at
     from ..yaml_files import parse_yaml
 
-    with _store(args.store, read_only=True) as store:
+    with existing_store(args.store, read_only=True) as store:
         row = store.customer(args.customer_id)
     record = _record(row)
     if row.get("timeline_yaml"):
@@ -165,7 +157,7 @@ def cmd_event(args: argparse.Namespace) -> int:
         event["commitments"] = _pairs(args.commitments, "--commitments")
     if args.no_prorate:
         event["prorate"] = False
-    with _store(args.store, read_only=False) as store:
+    with existing_store(args.store, read_only=False) as store:
         row = store.customer(args.customer_id)
         if not row.get("timeline_yaml"):
             raise BookError(f"customer {args.customer_id!r} has no subscription timeline to add to")

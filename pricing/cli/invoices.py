@@ -23,7 +23,8 @@ import pandas as pd
 
 from ..errors import ReportError
 from ..money import format_minor, format_money
-from ..store import DEFAULT_STORE, Store
+from ..store import Store
+from .store_args import add_store_options, existing_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,12 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--month", required=True, metavar="YYYY-MM")
     p.add_argument("--seller", type=Path, help="seller file: its invoice_prefix numbers the invoices")
     p.add_argument("--prefix", help="invoice number prefix without a seller file (default INV-)")
-    _common(p)
+    add_store_options(p, "print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_run)
 
     p = commands.add_parser("list", help="issued invoices and credit notes")
     p.add_argument("--month", metavar="YYYY-MM", help="only this month's register")
-    _common(p)
+    add_store_options(p, "print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one issued invoice or credit note with its lines (or its document)")
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seller", type=Path, help="seller file; with --out, writes the invoice's HTML and PDF")
     p.add_argument("--out", type=Path, help="folder for the document (with --seller)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
-    _common(p)
+    add_store_options(p, "print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("export", help="every issued invoice and credit note of a month as HTML and PDF")
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seller", type=Path, required=True, help="seller file (name, address, tax id, terms, locale)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="documents go to OUT/MONTH/invoices/")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
-    _common(p)
+    add_store_options(p, "print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("credit", help="a credit note reversing an issued invoice")
@@ -64,24 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--reason", required=True, help="why the invoice is corrected (kept on the credit note)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="issue date of the credit note (default: today)")
     p.add_argument("--prefix", default="INV-", help="number prefix of the credit note")
-    _common(p)
+    add_store_options(p, "print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_credit)
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
-    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
-
-
-def _store(path: Path, read_only: bool) -> Store:
-    return Store(path, read_only=read_only, create=False)  # a missing or non-DuckDB path: one line
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..billing_run import bill_month
 
     prefix = _prefix(args.seller, args.prefix)
-    with _store(args.store, read_only=False) as store:
+    with existing_store(args.store, read_only=False) as store:
         run = bill_month(store, args.month, prefix=prefix)
     issued = run.issued
     assert issued is not None
@@ -109,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with _store(args.store, read_only=True) as store:
+    with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
     heads = heads[heads["number"].notna()]
     if heads.empty:
@@ -145,7 +137,7 @@ def _prefix(seller_path: Path | None, prefix: str | None) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     if (args.seller is None) != (args.out is None):
         raise ReportError("a document needs both --seller and --out")
-    with _store(args.store, read_only=True) as store:
+    with existing_store(args.store, read_only=True) as store:
         invoice = store.invoice(args.number)
         if args.seller is not None:
             paths = _documents(store, [args.number], args.seller, args.out, not args.no_pdf)
@@ -188,7 +180,7 @@ def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, p
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _store(args.store, read_only=True) as store:
+    with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
         numbers = [str(n) for n in heads["number"] if not pd.isna(n)]
         if not numbers:
@@ -202,7 +194,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_credit(args: argparse.Namespace) -> int:
     when = datetime.now(UTC) if args.date is None else _date(args.date)
-    with _store(args.store, read_only=False) as store:
+    with existing_store(args.store, read_only=False) as store:
         number = store.credit_invoice(args.number, args.reason, when, args.prefix)
     print(f"{number}: credit note for {args.number} ({args.reason})")
     return 0
