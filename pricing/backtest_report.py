@@ -223,11 +223,29 @@ class BacktestReport:
                 f"{s['customers_paying_more']:,} pay more, {s['customers_paying_less']:,} pay less, "
                 f"{s['customers_cheapest_plan_changes']:,} would find another plan cheapest.")
 
+    # --- charts ---------------------------------------------------------------------------------
+
+    def revenue_chart(self) -> Any:
+        """Revenue by month, today and with the candidate (months as categories, not dates)."""
+        from .widgets import revenue_figure
+
+        return revenue_figure(self.result).update_xaxes(type="category", title="month")
+
+    def distribution_chart(self) -> Any:
+        from .widgets import delta_histogram_figure
+
+        return delta_histogram_figure(self.result)
+
+    def tornado_chart(self) -> Any:
+        """The parameters that move revenue (the table lists every one), largest swing on top."""
+        from .widgets import tornado_figure
+
+        assert self.tornado is not None
+        return tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], self.current)
+
     # --- the page -----------------------------------------------------------------------------
 
     def html(self) -> str:
-        from .widgets import delta_histogram_figure, revenue_figure, tornado_figure
-
         cur, cand = self.current, self.candidate
         title = f"Backtest of {cur.name} {cur.version} against candidate {cand.version}"
         parts = [
@@ -239,15 +257,14 @@ class BacktestReport:
             "<h2>Price changes</h2>",
             table_html(self.changes()),
             "<h2>Revenue by month</h2>",
-            figure_html(revenue_figure(self.result).update_xaxes(type="category", title="month"),
-                        "backtest-revenue"),
+            figure_html(self.revenue_chart(), "backtest-revenue"),
             table_html(self.by_month()),
             "<h2>Revenue by plan</h2>",
             table_html(self.by_plan()),
             "<h2>How customers' bills change</h2>",
             '<p class="muted">Each customer\'s change over the whole history. Percentiles are actual '
             "customers' changes.</p>",
-            figure_html(delta_histogram_figure(self.result), "backtest-distribution"),
+            figure_html(self.distribution_chart(), "backtest-distribution"),
             table_html(self.movement()),
             table_html(self.percentiles()),
             f"<h2>Customers who pay more (top {self.top})</h2>",
@@ -265,8 +282,7 @@ class BacktestReport:
                 "<h2>Sensitivity of today's revenue (tornado)</h2>",
                 f'<p class="muted">Revenue change when one price parameter of the current catalog moves by '
                 f"-{_e(pct)}% and +{_e(pct)}%, customers staying on their plans; largest swing first.</p>",
-                # the chart shows the parameters that move revenue; the table lists every one
-                figure_html(tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], cur), "backtest-tornado"),
+                figure_html(self.tornado_chart(), "backtest-tornado"),
                 table_html(self.sensitivity()),
             ]
         body = "\n".join(parts)
@@ -302,23 +318,29 @@ def write_page(report: BacktestReport, folder: Path) -> Path:
     return atomic_write_text(Path(folder) / PAGE_FILE, report.html())
 
 
+def customers_csv(report: BacktestReport) -> str:
+    """The per-customer table as CSV text: amounts as decimal strings, formula-like text neutralised."""
+    from .spreadsheet_text import neutralise_frame
+
+    out = report.customer_table()
+    # a Decimal, not text: a negative change must not look like a formula and get a quote mark
+    out["Change %"] = [None if v is None else (v * 100).quantize(Decimal("0.01")) for v in out["Change %"]]
+    return str(neutralise_frame(out).to_csv(index=False, lineterminator="\n"))
+
+
 def write_customers(report: BacktestReport, folder: Path, fmt: str = "xlsx") -> Path:
     """The per-customer table as ``backtest_customers.xlsx`` (default) or ``.csv``."""
     from .excel import table_workbook_bytes
-    from .spreadsheet_text import neutralise_frame
 
     table = report.customer_table()
     cur = report.current.currency
     if fmt == "csv":
-        out = table.copy()
-        # a Decimal, not text: a negative change must not look like a formula and get a quote mark
-        out["Change %"] = [None if v is None else (v * 100).quantize(Decimal("0.01")) for v in out["Change %"]]
-        text = neutralise_frame(out).to_csv(index=False, lineterminator="\n")
-        return atomic_write_text(Path(folder) / CSV_FILE, text)
+        return atomic_write_text(Path(folder) / CSV_FILE, customers_csv(report))
     money = [f"Bill today ({cur})", f"Bill with candidate ({cur})", f"Change ({cur})"]
     data = table_workbook_bytes(table, "Customers", cur, report.current.decimals, money=money,
                                 percent=["Change %"], title=f"Backtest of {report.current.name}")
     return atomic_write_bytes(Path(folder) / XLSX_FILE, data)
 
 
-__all__ = ["CSV_FILE", "PAGE_FILE", "XLSX_FILE", "BacktestReport", "percent_text", "write_customers", "write_page"]
+__all__ = ["CSV_FILE", "PAGE_FILE", "XLSX_FILE", "BacktestReport", "customers_csv", "percent_text", "write_customers",
+           "write_page"]
