@@ -212,3 +212,7 @@ def test_store_problems_are_one_line(report_store: ReportStore, tmp_path: Path,
     # the small store's customers use several catalogs: one must be chosen
     status, _, err = run(capsys, "--store", str(report_store.path), *SETS)
     assert status == 2 and "choose one with --catalog" in err and err.count("\n") == 1
+    (tmp_path / "afile").write_text("x")
+    status, _, err = run(capsys, "--store", str(report_store.path), "--catalog", "quasr", *SETS,
+                         "--no-sensitivity", "--out", str(tmp_path / "afile"))
+    assert status == 2 and "not a folder" in err and err.count("\n") == 1

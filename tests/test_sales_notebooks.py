@@ -64,7 +64,10 @@ def test_price_tuning_backtests_and_exports(tmp_path):
 
 def test_sales_quote_writes_the_document(tmp_path):
     nb = execute("sales_quote", {"prospect": "Fjord <Labs>", "out_dir": "quotes", "term_months": 24,
-                                 "discount_percent": "5"}, tmp_path)
+                                 "discount_percent": "5", "tax_percent": "21",
+                                 "seller": str(ROOT / "examples" / "seller.yaml")}, tmp_path)
     text = outputs_text(nb)
     assert "Fjord &lt;Labs&gt;" in text and "valid until" in text
+    assert "Quasr Identity B.V." in text and "Tax 21%" in text and "QUO-" in text
+    assert "seed:" not in text and "Gravitate" not in text
     assert len(list((tmp_path / "quotes").glob("quote-fjord-labs-*.html"))) == 1

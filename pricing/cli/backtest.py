@@ -169,8 +169,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     result = backtest(current, candidate, history)
     tornado = None if percent is None else sensitivity(current, history, percent)
     report = BacktestReport(result, tornado, names, months, top=args.top)
-    page = write_page(report, args.out)
-    table = write_customers(report, args.out, args.format)
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: not a folder")
+    try:
+        page = write_page(report, args.out)
+        table = write_customers(report, args.out, args.format)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps({**report.summary(), "files": [str(page), str(table)]}, indent=2))
         return 0
