@@ -31,88 +31,93 @@ sensitivity_percent: int = 10  # tornado: each price parameter moved by -/+ this
 export: str = ""  # write the per-customer delta table to this CSV path; empty: no export
 
 # %%
+import html
 import json
+from pathlib import Path
 
-import pandas as pd
 from IPython.display import HTML, display
 
 from pricing.backtest import backtest, history_from_store, sensitivity, synthetic_history
-from pricing.candidates import apply_overrides, diff_parameters
+from pricing.backtest_report import BacktestReport, customers_csv
+from pricing.candidates import apply_overrides
 from pricing.catalog import load_catalog
-from pricing.money import format_money
-from pricing.widgets import PriceTuningApp, delta_histogram_figure, revenue_figure, tornado_figure
+from pricing.notebook_runner import atomic_write_text
+from pricing.reports import figure_bundle, table_html
+from pricing.widgets import PriceTuningApp
 
 current = load_catalog(catalog)
+names: dict[str, str] = {}
 if store:
     from pricing.store import Store
 
-    history = history_from_store(Store(store, read_only=True), current.id)
+    with Store(store, read_only=True, create=False) as opened:
+        history = history_from_store(opened, current.id)
+        book = opened.customers()
+        names = {str(c): str(n) for c, n in zip(book["customer_id"], book["name"])}
 else:
     history = synthetic_history(current, customers, months, seed)
 proposed = load_catalog(candidate) if candidate else apply_overrides(current, json.loads(overrides or "{}"))
 result = backtest(current, proposed, history)
+tornado = sensitivity(current, history, sensitivity_percent)
+report = BacktestReport(result, tornado, names, sorted(history["month"].astype(str).unique()), top=15)
 
 
-def money(minor: int) -> str:
-    return format_money(int(minor), current.currency, current.decimals)
+def show(frame) -> None:  # noqa: ANN001
+    """A table with labels, formatted money and no index."""
+    display(HTML(table_html(frame)))
 
 
-def show_money(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in [c for c in out.columns if c.endswith("_minor")]:
-        out[column.removesuffix("_minor")] = out.pop(column).map(money)
-    return out
+def chart(fig, div_id: str) -> None:  # noqa: ANN001
+    """plotly's JSON for JupyterLab and Voila, HTML for the exported page (which drops the JSON)."""
+    display(figure_bundle(fig, div_id), raw=True)
 
 
-changes = pd.DataFrame(diff_parameters(current, proposed), columns=["parameter", "today", "candidate"])
-totals = result.totals()
-display(HTML(f"<p>{history['customer_id'].nunique():,} customers, {history['month'].nunique()} months. "
-             f"Revenue today {money(totals['current_minor'])}, candidate {money(totals['candidate_minor'])}: "
-             f"<b>{money(totals['delta_minor'])}</b>.</p>"))
-changes
+display(HTML(f"<p>{html.escape(report.headline())}</p>"))
+show(report.changes())
 
 # %% [markdown]
 # ## Revenue by month and by plan
 
 # %%
-display(revenue_figure(result))
-display(show_money(result.by_month()))
-show_money(result.by_plan())
+chart(report.revenue_chart(), "revenue")
+show(report.by_month())
+show(report.by_plan())
 
 # %% [markdown]
 # ## Who pays more, who pays less
-# p50 and p95 are actual customers' changes over the whole history.
+# Percentiles are actual customers' changes over the whole history.
 
 # %%
-display(delta_histogram_figure(result))
-display(pd.DataFrame([{k: money(v) for k, v in result.percentiles().items()}]))
-show_money(result.movement())
+chart(report.distribution_chart(), "distribution")
+show(report.percentiles())
+show(report.movement())
 
 # %% [markdown]
 # ## Top movers and cheapest-plan switches
 
 # %%
-display(show_money(result.top_movers(15)))
-switched = result.switched_customers()
+show(report.pay_more())
+show(report.pay_less())
+switched = report.switched()
 display(HTML(f"<p>{len(switched):,} customers would find a different plan cheapest.</p>"))
-show_money(switched.head(20))
+show(switched.head(20))
 
 # %% [markdown]
-# ## Per-customer delta table (export)
+# ## Per-customer table (export)
+# Amounts in currency units; `pricing backtest` writes the same table as Excel or CSV.
 
 # %%
-per_customer = result.per_customer()
 if export:
-    per_customer.to_csv(export, index=False)
-show_money(per_customer.head(20))
+    atomic_write_text(Path(export), customers_csv(report))
+table = report.customer_table()
+show(table.assign(**{"Change %": [None if v is None else f"{v:.2%}" for v in table["Change %"]]}).head(20))
 
 # %% [markdown]
 # ## Sensitivity: revenue change for -/+ x% on each price parameter
 
 # %%
-tornado = sensitivity(current, history, sensitivity_percent)
-display(tornado_figure(tornado, current))
-show_money(tornado.drop(columns=["revenue_minor"]).head(20))
+chart(report.tornado_chart(), "tornado")
+show(report.sensitivity().head(20))
 
 # %% [markdown]
 # ## Tune prices interactively

@@ -100,7 +100,13 @@ def cost_curve(
 
 @dataclass(frozen=True)
 class BreakEven:
-    """At ``quantity`` of ``metric`` the cheaper of two plans changes."""
+    """At ``quantity`` of ``metric`` the cheaper of two plans changes.
+
+    ``quantity`` is the first quantity where ``cheaper_below`` is no longer cheaper: the
+    plans cost the same there (``total_a_minor == total_b_minor``) or the order flips.
+    ``strictly_from`` is the first quantity where ``cheaper_from`` is cheaper, with the two
+    totals there; it equals ``quantity`` when the plans are never equal in between.
+    """
 
     metric: str
     quantity: int
@@ -108,6 +114,14 @@ class BreakEven:
     cheaper_from: str
     total_a_minor: int
     total_b_minor: int
+    strictly_from: int | None = None
+    strict_a_minor: int | None = None
+    strict_b_minor: int | None = None
+
+    @property
+    def equal(self) -> bool:
+        """Whether the two plans cost the same at ``quantity``."""
+        return self.total_a_minor == self.total_b_minor
 
 
 def break_even(
@@ -156,7 +170,20 @@ def break_even(
                     hi = mid
             curve = cost_curve(catalog, metric, [hi], usage, [plan_a, plan_b], options)
             a, b = int(curve[plan_a].iloc[0]), int(curve[plan_b].iloc[0])
+            strict = hi
+            if a == b:  # equal from hi on: the order flips strictly somewhere in (hi, q]
+                lo, top = hi, int(q)
+                while top - lo > 1:
+                    mid = (lo + top) // 2
+                    if diff(np.array([mid]))[0] == s:
+                        top = mid
+                    else:
+                        lo = mid
+                strict = top
+            strict_curve = curve if strict == hi else cost_curve(catalog, metric, [strict], usage, [plan_a, plan_b],
+                                                                  options)
             below = plan_a if last_sign < 0 else plan_b
-            found.append(BreakEven(metric, hi, below, plan_b if below == plan_a else plan_a, a, b))
+            found.append(BreakEven(metric, hi, below, plan_b if below == plan_a else plan_a, a, b, strict,
+                                   int(strict_curve[plan_a].iloc[0]), int(strict_curve[plan_b].iloc[0])))
         last_sign, last_q = int(s), q
     return found

@@ -17,6 +17,7 @@ tab or CR: a customer named ``=HYPERLINK(...)``) also carries Excel's
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -152,9 +153,47 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
     return buffer.getvalue()
 
 
+def table_workbook_bytes(frame: pd.DataFrame, sheet_name: str, currency: str, decimals: int,
+                         money: Sequence[str] = (), percent: Sequence[str] = (), title: str = "") -> bytes:
+    """One sheet of ``frame`` (its column names are the headers; no index) as workbook bytes.
+
+    ``money`` columns hold exact amounts in currency units (``Decimal``) and get the currency's
+    number format; ``percent`` columns hold ratios (0.125 for 12.5 %) shown as percents, empty
+    where there is none. Text is written as text, as in the register (see :func:`_append`).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = sheet_name[:31]  # Excel's limit on sheet names
+    _append(sheet, [str(c) for c in frame.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    columns = list(frame.columns)
+    money_at = [columns.index(c) + 1 for c in money]
+    percent_at = [columns.index(c) + 1 for c in percent]
+    fmt = currency_format(currency, decimals)
+    for row in frame.itertuples(index=False, name=None):
+        _append(sheet, [_cell(v) for v in row])
+        for index in money_at:
+            sheet.cell(row=sheet.max_row, column=index).number_format = fmt
+        for index in percent_at:
+            sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(str(column)) + 4)
+    sheet.freeze_panes = "A2"
+    if title:
+        book.properties.title = title
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def write_register_xlsx(reg: pd.DataFrame, lines: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Write ``invoices.xlsx`` atomically."""
     return atomic_write_bytes(Path(path), workbook_bytes(reg, lines, title))
 
 
-__all__ = ["currency_format", "workbook_bytes", "write_register_xlsx"]
+__all__ = ["currency_format", "table_workbook_bytes", "workbook_bytes", "write_register_xlsx"]

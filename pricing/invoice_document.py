@@ -73,6 +73,7 @@ class Seller(BaseModel):
     payment_terms_days: StrictInt = Field(ge=0, le=365)
     bank: StrictStr | None = Field(default=None, min_length=1)
     invoice_prefix: StrictStr = Field(default="", max_length=20, pattern=r"^[A-Za-z0-9/_.-]*$")
+    quote_prefix: StrictStr = Field(default="Q-", max_length=20, pattern=r"^[A-Za-z0-9/_.-]*$")
     locale: StrictStr = "en_US"
 
     @field_validator("address")

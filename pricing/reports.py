@@ -747,7 +747,7 @@ __all__ = [
     "included_use", "metric_totals", "mrr_bridge", "mrr_by_customer", "mrr_movements", "plan_rules",
     "prepaid_balances", "register", "register_lines", "register_totals", "report_inputs", "report_meta",
     "revenue_by", "revenue_matrix", "tenant_daily_usage", "tenant_metrics", "tenants_of", "top_accounts",
-    "top_customers", "table_html", "figure_html", "heading_html", "paragraph_html",
+    "top_customers", "table_html", "figure_bundle", "figure_html", "heading_html", "paragraph_html",
 ]
 
 
@@ -793,6 +793,19 @@ def figure_html(fig: Any, div_id: str) -> str:
     """
     return fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
+
+
+def figure_bundle(fig: Any, div_id: str) -> dict[str, Any]:
+    """A figure for ``IPython.display.display(bundle, raw=True)``: plotly's own JSON for JupyterLab and Voila,
+    and the same figure as HTML (:func:`figure_html`) for the HTML export, which drops the plotly JSON."""
+    import json
+
+    from plotly.io.json import to_json_plotly
+
+    data = json.loads(to_json_plotly(fig.to_dict()))
+    data["config"] = {"displaylogo": False, "responsive": True}
+    return {"application/vnd.plotly.v1+json": data, "text/html": figure_html(fig, div_id),
+            "text/plain": f"<figure {div_id}>"}
 
 
 def heading_html(text: str, level: int = 2) -> str:

@@ -134,7 +134,39 @@ def test_break_even_up_to_the_largest_exact_quantity(capsys):
     status, out, err = run(capsys, "break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup",
                            "--max", "9223372036854775807")
     assert status == 0 and err == ""
-    assert "maa = 1080" in out
+    assert "cost the same at maa = 1,080" in out
+
+
+def test_break_even_says_where_plans_are_equal_and_from_where_one_is_cheaper(capsys):
+    # payg: (maa - 100) x 0.05, startup 49.00 flat: equal at 1,080 only, startup cheaper from 1,081
+    status, out, _ = run(capsys, "break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup",
+                         "--usage", "mat=1")
+    assert status == 0
+    assert out.strip() == ("below maa = 1,080 payg is cheaper; payg and startup cost the same at maa = 1,080 "
+                           "(EUR 49.00 each); from maa = 1,081 startup is cheaper (payg EUR 49.05, startup EUR 49.00)")
+    assert "becomes cheaper" not in out
+    status, out, _ = run(capsys, "break-even", "quasr", "--metric", "maa", "--plans", "payg", "startup", "--json")
+    point = json.loads(out)["break_even"][0]
+    assert (point["equal_at"], point["equal_until"], point["cheaper_from_quantity"]) == (1080, 1080, 1081)
+    assert point["totals_from"] == {"payg": "49.05", "startup": "49.00"}
+
+
+def test_break_even_over_an_equal_stretch_names_both_ends():
+    from pricing.catalog import load_catalog
+    from pricing.cli.core import break_even_sentence
+    from pricing.comparison import break_even
+    from pricing.rating import rate_one
+
+    quasr = load_catalog("quasr")
+    [point] = break_even(quasr, "startup", "enterprise", "maa", {}, high=200_000)
+    assert point.equal and point.strictly_from is not None and point.strictly_from > point.quantity
+    for q in range(point.quantity, point.strictly_from):  # equal over the whole stretch
+        assert rate_one(quasr, "startup", {"maa": q}).total_minor == rate_one(quasr, "enterprise", {"maa": q}).total_minor
+    after = point.strictly_from
+    assert rate_one(quasr, "enterprise", {"maa": after}).total_minor < rate_one(quasr, "startup", {"maa": after}).total_minor
+    text = break_even_sentence(point, "startup", "enterprise", "EUR", 2)
+    assert f"cost the same for maa = {point.quantity:,} to {after - 1:,}" in text
+    assert f"from maa = {after:,} enterprise is cheaper" in text
 
 
 def test_a_small_tax_and_discount_still_quote(capsys):

@@ -126,3 +126,22 @@ def test_neutralise_rules() -> None:
 
     assert [neutralise(t) for t in HOSTILE] == ["'" + t for t in HOSTILE]
     assert neutralise("a=b") == "a=b" and neutralise(-5) == -5 and neutralise(None) is None
+
+
+def test_one_table_workbook_keeps_text_as_text_and_formats_money_and_percent() -> None:
+    import io
+
+    import pandas as pd
+
+    from pricing.excel import table_workbook_bytes
+
+    frame = pd.DataFrame({"Name": ['=HYPERLINK("http://x")', "Plain"], "Bill (JPY)": [Decimal("1234567"), Decimal(0)],
+                          "Change %": [Decimal("0.125"), None]})
+    data = table_workbook_bytes(frame, "Customers", "JPY", 0, money=["Bill (JPY)"], percent=["Change %"])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]] == ["Name", "Bill (JPY)", "Change %"]
+    name, bill, change = sheet[2]
+    assert name.value == '=HYPERLINK("http://x")' and name.data_type == "s" and name.quotePrefix
+    assert bill.value == 1234567 and bill.number_format == currency_format("JPY", 0)
+    assert change.value == 0.125 and change.number_format == "0.00%"
+    assert sheet.cell(row=3, column=3).value is None  # no change to show: empty, not NaN

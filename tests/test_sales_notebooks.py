@@ -46,16 +46,28 @@ def test_plan_comparison_shows_the_app(tmp_path):
 
 
 def test_price_tuning_backtests_and_exports(tmp_path):
+    from pricing.notebook_runner import notebook_to_html
+
     nb = execute("price_tuning", {"customers": 150, "months": 3, "export": "deltas.csv"}, tmp_path)
     text = outputs_text(nb)
-    assert "Revenue today EUR" in text and "payg.maa.unit_price" in text
+    assert "revenue today EUR" in text and "payg.maa.unit_price" in text
+    assert "<th>Revenue today</th>" in text and "delta_minor" not in text and "NaN" not in text
     exported = (tmp_path / "deltas.csv").read_text().splitlines()
-    assert exported[0].startswith("customer_id,plan,months,current_minor") and len(exported) == 151
+    assert exported[0].startswith("Customer,Name,Plan,Months,Bill today (EUR),Bill with candidate (EUR)")
+    assert len(exported) == 151
+    # the three charts survive the HTML export (nbconvert drops plotly's JSON, keeps the HTML twin)
+    page = notebook_to_html(nb, "Price tuning")
+    for div in ("revenue", "distribution", "tornado"):
+        assert f'id="{div}"' in page
+    assert "not able to be represented" not in page
 
 
 def test_sales_quote_writes_the_document(tmp_path):
     nb = execute("sales_quote", {"prospect": "Fjord <Labs>", "out_dir": "quotes", "term_months": 24,
-                                 "discount_percent": "5"}, tmp_path)
+                                 "discount_percent": "5", "tax_percent": "21",
+                                 "seller": str(ROOT / "examples" / "seller.yaml")}, tmp_path)
     text = outputs_text(nb)
     assert "Fjord &lt;Labs&gt;" in text and "valid until" in text
+    assert "Quasr Identity B.V." in text and "Tax 21%" in text and "QUO-" in text
+    assert "seed:" not in text and "Gravitate" not in text
     assert len(list((tmp_path / "quotes").glob("quote-fjord-labs-*.html"))) == 1

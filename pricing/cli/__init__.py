@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "pricing.cli.customers",  # customers import, list, show, event
     "pricing.cli.invoices",  # invoices run, list, show, credit
     "pricing.cli.reports",  # report
+    "pricing.cli.backtest",  # backtest: a price change on the store's history
     "pricing.cli.demo",  # demo: the main job on bundled sample data
     "pricing.cli.app",  # app (Voila)
 )

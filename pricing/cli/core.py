@@ -12,10 +12,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..catalog import MAX_SIGNIFICANT_DIGITS, Discount, iter_bundled, json_schema, load_catalog
-from ..comparison import Comparison, break_even, compare
+from ..comparison import BreakEven, Comparison, break_even, compare
 from ..errors import PricingError, UsageError
 from ..invoice import Invoice
-from ..money import MAX_SCALED_QUANTITY, format_minor
+from ..money import MAX_SCALED_QUANTITY, format_minor, format_money
 from ..rating import RateOptions
 
 
@@ -191,6 +191,24 @@ def render_invoice(inv: Invoice) -> list[str]:
     return rows
 
 
+def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: str, decimals: int) -> str:
+    """Where two plans cost the same, and from which quantity the other one is cheaper."""
+    def money(minor: int | None) -> str:
+        return format_money(int(minor or 0), currency, decimals)
+
+    m = point.metric
+    strict = point.strictly_from if point.strictly_from is not None else point.quantity
+    after = (f"from {m} = {strict:,} {point.cheaper_from} is cheaper ({plan_a} {money(point.strict_a_minor)}, "
+             f"{plan_b} {money(point.strict_b_minor)})")
+    before = f"below {m} = {point.quantity:,} {point.cheaper_below} is cheaper"
+    if not point.equal:
+        return f"{before}; {after}"
+    where = f"at {m} = {point.quantity:,}" if strict == point.quantity + 1 \
+        else f"for {m} = {point.quantity:,} to {strict - 1:,}"
+    return (f"{before}; {plan_a} and {plan_b} cost the same {where} ({money(point.total_a_minor)} each); "
+            f"{after}")
+
+
 def cmd_break_even(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     for plan_id in args.plans:
@@ -204,11 +222,19 @@ def cmd_break_even(args: argparse.Namespace) -> int:
         raise UsageError(f"--max {args.max}: at most {largest:,} {args.metric} can be rated exactly")
     points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,
                         high=args.max, options=_options(args))
+    a_id, b_id = args.plans
+
+    def money(minor: int) -> str:
+        return format_minor(minor, catalog.decimals)
+
     data: list[dict[str, Any]] = [
         {"metric": p.metric, "quantity": p.quantity, "cheaper_below": p.cheaper_below,
-         "cheaper_from": p.cheaper_from,
-         args.plans[0]: format_minor(p.total_a_minor, catalog.decimals),
-         args.plans[1]: format_minor(p.total_b_minor, catalog.decimals)}
+         "cheaper_from": p.cheaper_from, "equal_at": p.quantity if p.equal else None,
+         "equal_until": (p.strictly_from - 1) if p.equal and p.strictly_from is not None else None,
+         "cheaper_from_quantity": p.strictly_from,
+         a_id: money(p.total_a_minor), b_id: money(p.total_b_minor),
+         "totals_from": {a_id: money(p.strict_a_minor if p.strict_a_minor is not None else p.total_a_minor),
+                         b_id: money(p.strict_b_minor if p.strict_b_minor is not None else p.total_b_minor)}}
         for p in points
     ]
     if args.json:
@@ -216,8 +242,7 @@ def cmd_break_even(args: argparse.Namespace) -> int:
     elif not data:
         print(f"no break-even for {args.metric} in [0, {args.max}]: the same plan is cheaper throughout")
     else:
-        for row in data:
-            print(f"{args.metric} = {row['quantity']}: {row['cheaper_from']} becomes cheaper than "
-                  f"{row['cheaper_below']} ({args.plans[0]} {row[args.plans[0]]}, {args.plans[1]} {row[args.plans[1]]})")
+        for p in points:
+            print(break_even_sentence(p, a_id, b_id, catalog.currency, catalog.decimals))
     return 0
 

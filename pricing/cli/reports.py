@@ -2,7 +2,8 @@
 
     pricing report monthly --month 2026-03 [--store PATH] [--out reports] [--force] [--param NAME=VALUE]
     pricing report tenants --month 2026-03 [--customer ID] [--jobs 2] [--store PATH] [--out reports] [--force]
-    pricing report quote --prospect NAME --catalog ID --usage M=Q ... [--plan P] [--term MONTHS] [--discount PCT] [--out DIR]
+    pricing report quote --prospect NAME --catalog ID --usage M=Q ... [--plan P] [--term MONTHS] [--discount PCT]
+                         [--tax PERCENT] [--seller FILE] [--include-hidden] [--internal] [--no-pdf] [--out DIR]
 
 Pages go to ``<out>/<month>/``: ``monthly_finance.html``, ``invoices.xlsx``,
 ``tenants/<customer>/<tenant>.html`` and ``index.html`` linking them all; the
@@ -333,6 +334,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--plan", default=None, help="the plan to quote (default: the cheapest eligible)")
     p.add_argument("--term", type=int, default=12, metavar="MONTHS", help="contract term in months (default 12)")
     p.add_argument("--discount", default=None, metavar="PCT", help="percent off")
+    p.add_argument("--tax", default=None, metavar="PERCENT", help="tax rate in percent, shown as its own line")
+    p.add_argument("--seller", type=Path, default=None, metavar="FILE",
+                   help="seller file the invoices use (seller block, contact, quote_prefix, locale); "
+                        "default: the catalog's vendor, amounts in en_US")
+    p.add_argument("--include-hidden", action="store_true", help="also quote and compare hidden plans")
+    p.add_argument("--internal", action="store_true",
+                   help="add the internal appendix (catalog sources, assumption notes); writes *-internal.html")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT / "quotes", help="directory (default reports/quotes)")
     p.set_defaults(handler=cmd_quote)
 
@@ -383,8 +392,14 @@ def cmd_quote(args: argparse.Namespace) -> int:
             raise UsageError(f"--discount {args.discount!r} must be between 0 and 100")
     if args.term < 1:
         raise UsageError(f"--term {args.term}: must be at least 1 month")
+    from ..invoice_document import load_seller
+    from .core import _decimal_option
+
+    tax = _decimal_option("--tax", args.tax, maximum=Decimal(100))
+    seller = load_seller(args.seller) if args.seller is not None else None
     paths = write_quote_report(args.prospect, args.catalog, parse_usage(args.usage), args.plan, args.term,
-                               discount, args.out)
+                               discount, args.out, pdf=not args.no_pdf, tax_percent=tax,
+                               include_hidden=args.include_hidden, internal=args.internal, seller=seller)
     for path in paths:
         print(f"wrote {path}")
     return 0
