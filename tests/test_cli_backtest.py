@@ -84,18 +84,22 @@ def test_excel_holds_each_customers_bills_in_currency_units(report_store: Report
                           "Change (EUR)", "Change %")
     bills = expected_bills(report_store.path, [PREVIOUS, MONTH])
     assert {r[0] for r in rows[1:]} == set(bills)
+    with Store(report_store.path, read_only=True) as store:
+        plan_of = dict(zip(store.customers()["customer_id"], store.customers()["plan"]))
+        name_of = dict(zip(store.customers()["customer_id"], store.customers()["name"]))
+    quasr = load_catalog("quasr")
     for row in rows[1:]:
         today, candidate = bills[row[0]]
         assert Decimal(str(row[4])) == from_minor(today, 2)
         assert Decimal(str(row[5])) == from_minor(candidate, 2)
         assert Decimal(str(row[6])) == from_minor(candidate - today, 2)
-        assert row[2] == "Pay As You Go"
+        assert row[2] == quasr.plans[plan_of[row[0]]].name
         if today == 0:
             assert row[7] is None  # no revenue to change: an empty cell, not NaN
         else:
             assert row[7] == pytest.approx((candidate - today) / today, abs=1e-4)
     names = {r[0]: r[1] for r in rows[1:]}
-    assert names["c0001"] == HOSTILE_NAME
+    assert names == {cid: name_of[cid] for cid in names}  # names written as they are, as text
     money_cell = sheet.cell(row=2, column=5)
     assert '"EUR"' in money_cell.number_format and money_cell.data_type == "n"
 
