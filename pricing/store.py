@@ -903,9 +903,10 @@ class Store:
                 'SELECT "number", customer_id, issued_at, period_start, total_minor FROM invoices'
                 " WHERE month = ? AND kind = 'invoice' ORDER BY \"number\"", [month]).fetchall()
             known: dict[tuple[Any, ...], tuple[str, int]] = {}
+            counts: dict[tuple[Any, ...], int] = {}
             for number, customer, issued, start, total in stored:
                 key = (customer, _naive(issued), _naive(start))
-                ordinal = sum(1 for k in known if k[:3] == key)
+                ordinal = counts[key] = counts.get(key, -1) + 1  # invoices sharing a key, in number order
                 known[(*key, ordinal)] = (number, int(total))
             fresh: list[Invoice] = []
             unchanged: list[str] = []
