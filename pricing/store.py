@@ -541,6 +541,7 @@ class Store:
     def _drop_by_content(self, file_id: int, has_ids: bool) -> int:
         row = [_quote(c) for c in EVENT_COLUMNS]
         key = f"hash({', '.join(row)})"
+        day = 'CAST("timestamp" AS DATE)'
         no_id = f" AND {EVENT_ID} IS NULL"  # content is the identity of events without an id
         new = f"events WHERE file_id = {file_id}{no_id}"
         lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
@@ -548,39 +549,41 @@ class Store:
             return 0
         stored = f'events WHERE file_id <> {file_id}{no_id} AND "timestamp" BETWEEN ? AND ?'
         overlaps = self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", [lo, hi]).fetchall()[0][0]  # type: ignore[index]
+        # NOTE: candidates are keyed by day as well as hash, so each day's exact pass joins
+        # against that day's candidates only, never one set as large as the file.
         if overlaps:
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.k FROM (SELECT {key} AS k FROM {new}) AS n"
-                f" SEMI JOIN (SELECT {key} AS k FROM {stored}) AS e USING (k)",
+                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.d, n.k"
+                f" FROM (SELECT {day} AS d, {key} AS k FROM {new}) AS n"
+                f" SEMI JOIN (SELECT {day} AS d, {key} AS k FROM {stored}) AS e USING (d, k)",
                 [lo, hi],
             )
         else:  # nothing stored in the file's time span: nothing to look up
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _seen (k UBIGINT)")
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _seen (d DATE, k UBIGINT)")
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key} AS k FROM {new} GROUP BY k HAVING count(*) > 1"
+            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {day} AS d, {key} AS k FROM {new}"
+            " GROUP BY ALL HAVING count(*) > 1"
         )
-        candidates = self.con.execute(
-            "SELECT (SELECT count(*) FROM _seen) + (SELECT count(*) FROM _repeated)"
-        ).fetchall()[0][0]  # type: ignore[index]
-        days = [] if not candidates else [r[0] for r in self.con.execute(
-            f'SELECT DISTINCT CAST("timestamp" AS DATE) AS d FROM {new}'
-            f" AND ({key} IN (SELECT k FROM _seen) OR {key} IN (SELECT k FROM _repeated)) ORDER BY d"
+        days = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT d FROM (SELECT d FROM _seen UNION ALL SELECT d FROM _repeated) ORDER BY d"
         ).fetchall()]
         same = " AND ".join(f"n.{c} = e.{c}" for c in row)
+        span = 'AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY'
         deleted = 0
-        for day in days:
-            span = 'AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY'
+        for when in days:
             deleted += int(self.con.execute(
                 "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
-                f" (SELECT rowid AS rid, * FROM {new} {span} AND {key} IN (SELECT k FROM _seen)) AS n"
+                f" (SELECT rowid AS rid, {key} AS k, * FROM {new} {span}) AS n"
+                " SEMI JOIN (SELECT k FROM _seen WHERE d = ?) AS s ON n.k = s.k"
                 f" SEMI JOIN (SELECT * FROM events WHERE file_id <> {file_id}{no_id} {span}) AS e ON {same})",
-                [day, day, day, day],
+                [when, when, when, when, when],
             ).fetchall()[0][0])  # type: ignore[index]
             deleted += int(self.con.execute(
-                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
-                f" (PARTITION BY {', '.join(row)} ORDER BY rowid) AS copy FROM {new} {span}"
-                f" AND {key} IN (SELECT k FROM _repeated)) WHERE copy > 1)",
-                [day, day],
+                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT n.rid, row_number() OVER"
+                f" (PARTITION BY {', '.join('n.' + c for c in row)} ORDER BY n.rid) AS copy"
+                f" FROM (SELECT rowid AS rid, {key} AS k, * FROM {new} {span}) AS n"
+                " SEMI JOIN (SELECT k FROM _repeated WHERE d = ?) AS r ON n.k = r.k) WHERE copy > 1)",
+                [when, when, when],
             ).fetchall()[0][0])  # type: ignore[index]
         self.con.execute("DROP TABLE IF EXISTS _seen")
         self.con.execute("DROP TABLE IF EXISTS _repeated")
