@@ -46,6 +46,7 @@ from .segments import Holding
 from .yaml_files import read_yaml
 
 _PROJECTION_DAYS = 3660  # how far the runway looks ahead (ten years)
+MAX_SIMULATED_DAYS = 36_525  # a hundred years of daily debits, at most
 
 
 class _Strict(BaseModel):
@@ -351,6 +352,11 @@ def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date, runway: bool 
     account = _Account(catalog, ledger)
     if until < ledger.start:
         raise SubscriptionError(f"{ledger.origin}: --until {until.isoformat()} is before the start {ledger.start.isoformat()}")
+    if (until - ledger.start).days > MAX_SIMULATED_DAYS:
+        # NOTE: a ledger is simulated day by day; a horizon of centuries is a typo, not a question
+        raise SubscriptionError(
+            f"{ledger.origin}: --until {until.isoformat()} is more than {MAX_SIMULATED_DAYS // 365} years after the"
+            f" start {ledger.start.isoformat()}; simulate at most {MAX_SIMULATED_DAYS:,} days")
     by_day: dict[date, list[int]] = {}
     previous = ledger.start
     for index, event in enumerate(ledger.events):

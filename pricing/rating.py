@@ -30,6 +30,7 @@ Array = np.ndarray
 
 CHUNK_ROWS = 32_768  # rows rated together; small enough for each temporary to stay in cache
 _HELD = (MetricKind.COUNT, MetricKind.FLAG)  # metrics a customer holds: billed per period, prorated
+_INT64_SAFE = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -448,18 +449,18 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
     subtotal = _sum_minor(lines, n)
     if options.include_minimum and plan.minimum_spend is not None:
         minimum = to_minor(plan.minimum_spend.amount, catalog.decimals, catalog.settings.rounding)
-        shortfall = np.maximum(minimum - subtotal, 0)
+        shortfall = np.maximum(_add(np.broadcast_to(np.int64(minimum), subtotal.shape), -subtotal), 0)
         lines.append(LineColumns(
             item="Minimum spend true-up", line_type=LineType.MINIMUM, amount_minor=shortfall,
             exact_amount=shortfall, exact_scale=catalog.decimals, quantity=(shortfall > 0).astype(np.int64),
             quantity_scale=0, unit_price=None,
             explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
         ))
-        subtotal = subtotal + shortfall
+        subtotal = _add(subtotal, shortfall)
     for discount in _active_discounts(plan, options):
         line = _discount_line(catalog, discount, subtotal)
         lines.append(line)
-        subtotal = subtotal + line.amount_minor
+        subtotal = _add(subtotal, line.amount_minor)
     tax_percent = catalog.tax_percent if options.tax_percent is None else options.tax_percent
     if tax_percent:
         lines.append(_tax_line(catalog, tax_percent, subtotal))
@@ -478,10 +479,17 @@ def _sum_minor(lines: Sequence[LineColumns], n: int) -> Array:
         return np.zeros(n, dtype=np.int64)
     total = lines[0].amount_minor + 0  # a writable copy, even of a broadcast constant
     for line in lines[1:]:
-        if line.amount_minor.dtype == object and total.dtype != object:
-            total = total.astype(object)  # past int64: Python ints from here on
-        total += line.amount_minor
+        total = _add(total, line.amount_minor)
     return total
+
+
+def _add(left: Array, right: Array) -> Array:
+    """``left + right`` exactly: Python ints from the moment an int64 sum could wrap."""
+    if left.dtype != object and right.dtype != object and len(left):
+        bound = int(np.abs(left).max()) + int(np.abs(right).max())
+        if bound < _INT64_SAFE:
+            return left + right
+    return left.astype(object) + right.astype(object)
 
 
 def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | None:

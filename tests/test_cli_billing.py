@@ -99,3 +99,9 @@ def test_two_subscriptions_of_a_customer_on_one_invoice(capsys):
     status, _, err = run(capsys, "bill", "logto", "--subscription", LOGTO_TL, "--subscription", second,
                          "--period", "2026-05", "--usage", "tokens=1")
     assert status == 2 and "--usage goes with one --subscription" in err
+
+
+def test_balance_refuses_a_horizon_of_millennia_in_one_line(capsys):
+    status, out, err = run(capsys, "balance", "prepaid_auth", "--ledger", LEDGER, "--until", "9999-12-31")
+    assert status == 2 and not out
+    assert "more than 100 years after the start" in err and err.count("\n") == 1

@@ -273,3 +273,22 @@ def test_an_empty_table_rates_to_nothing():
     rated = rate(QUASR, pd.DataFrame({"maa": pd.Series([], dtype="int64")}))
     assert rated.totals().shape == (0, 4)
     assert rated.long().empty
+
+
+def test_sums_and_tax_stay_exact_past_int64():
+    """Issue 12: three JPY lines of 4e18 summed to a negative total and a negative tax (int64 wrapped)."""
+    import pandas as pd
+
+    from pricing.catalog import parse_catalog
+
+    cat = parse_catalog({
+        "id": "j", "name": "J", "version": "1", "currency": "JPY", "tax_percent": "10",
+        "metrics": {m: {"name": m} for m in "abc"},
+        "plans": {"p": {"name": "P", "charges": [
+            {"metric": m, "model": "per_unit", "unit_price": "1", "source": "assumption: test"} for m in "abc"]}}})
+    table = rate(cat, pd.DataFrame({"a": [4 * 10**18, 1], "b": [4 * 10**18, 2], "c": [4 * 10**18, 3]}))
+    big = table.invoice(0, "p")
+    # 3 x 4e18 = 1.2e19 (past 2**63 ~ 9.22e18); tax 10% = 1.2e18
+    assert [l.amount_minor for l in big.lines] == [4 * 10**18] * 3 + [12 * 10**17]
+    assert big.total_minor == int(table.plans["p"].total_minor[0]) == 132 * 10**17
+    assert int(table.plans["p"].total_minor[1]) == 7  # 1 + 2 + 3 = 6, tax 0.6 -> 1
