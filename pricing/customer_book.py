@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -104,6 +104,18 @@ def _table(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> 
     return frame, first
 
 
+def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Each row's number, its "file: row N" for messages, and its cells (empty ones None; required ones set)."""
+    frame, first = _table(path, required, optional)
+    for offset, raw in enumerate(frame.to_dict("records")):
+        where = f"{path}: row {first + offset}"
+        values = {k: _text(v) for k, v in raw.items()}
+        for column in required:
+            if values.get(column) is None:
+                raise BookError(f"{where}: {column} is empty")
+        yield first + offset, where, values
+
+
 def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     if not path.is_file():
         raise BookError(f"{path}: no such file")
@@ -133,14 +145,8 @@ def _text(value: Any) -> str | None:
 
 def read_customers(path: Path) -> dict[str, Customer]:
     """The customers file, every row checked; the first problem names file, row and field."""
-    frame, first = _table(path, REQUIRED, OPTIONAL)
     out: dict[str, Customer] = {}
-    for offset, raw in enumerate(frame.to_dict("records")):
-        where = f"{path}: row {first + offset}"
-        values = {k: _text(v) for k, v in raw.items()}
-        for column in REQUIRED:
-            if values.get(column) is None:
-                raise BookError(f"{where}: {column} is empty")
+    for row, where, values in _rows(path, REQUIRED, OPTIONAL):
         customer_id = str(values["customer_id"])
         if customer_id in out:
             raise BookError(f"{where}: customer_id {customer_id!r} appears twice")
@@ -232,14 +238,8 @@ def _yaml_files(paths: Iterable[Path]) -> list[Path]:
 
 def read_event_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
     """The flat CSV of subscription events, as event mappings per customer (file order kept)."""
-    frame, first = _table(path, EVENT_COLUMNS, EVENT_OPTIONAL)
     out: dict[str, list[dict[str, Any]]] = {}
-    for offset, raw in enumerate(frame.to_dict("records")):
-        where = f"{path}: row {first + offset}"
-        values = {k: _text(v) for k, v in raw.items()}
-        for column in EVENT_COLUMNS:
-            if values.get(column) is None:
-                raise BookError(f"{where}: {column} is empty")
+    for row, where, values in _rows(path, EVENT_COLUMNS, EVENT_OPTIONAL):
         event: dict[str, Any] = {"at": values["at"], "type": values["type"]}
         for column in ("plan", "item", "effective", "invoice", "refund", "until", "note"):
             if values.get(column) is not None:
@@ -252,7 +252,7 @@ def read_event_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
         for column in ("quantities", "commitments"):
             if values.get(column) is not None:
                 event[column] = _pairs(str(values[column]), f"{where}: {column}")
-        event["_row"] = first + offset
+        event["_row"] = row
         out.setdefault(str(values["customer_id"]), []).append(event)
     return out
 
