@@ -339,9 +339,9 @@ def write_quote_report(prospect: str, catalog: str, usage: dict[str, str], plan:
                        issued: date | None = None, *, tax_percent: Decimal | str | None = None,
                        include_hidden: bool = False, internal: bool = False,
                        seller: Seller | None = None) -> list[Path]:
-    """Write ``quote-<prospect>-<date>.html`` (and ``.pdf`` when possible) into ``out_dir``; return the paths.
+    """Write ``quote-<prospect>-<number>.html`` (and ``.pdf`` when possible) into ``out_dir``; return the paths.
 
-    ``internal`` writes ``quote-<prospect>-<date>-internal.html`` instead, with the internal appendix,
+    ``internal`` writes ``quote-<prospect>-<number>-internal.html`` instead, with the internal appendix,
     so the prospect's copy is never overwritten by the seller's.
     """
     quote = build_quote(prospect, catalog, usage, plan, term_months, discount_percent, issued,
@@ -351,7 +351,8 @@ def write_quote_report(prospect: str, catalog: str, usage: dict[str, str], plan:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"{out}: cannot create the output directory: {exc.strerror}") from None
-    stem = f"quote-{_slug(quote.prospect)}-{quote.issued.isoformat()}" + ("-internal" if internal else "")
+    # NOTE: the number tells "Acme, Inc." from "ACME INC", whose slugs are the same
+    stem = f"quote-{_slug(quote.prospect)}-{_slug(quote.number)}" + ("-internal" if internal else "")
     html_path = atomic_write_text(out / f"{stem}.html", render_quote_html(quote, internal))
     written = [html_path]
     if pdf:

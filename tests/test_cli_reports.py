@@ -211,3 +211,14 @@ def test_report_tenants_refuses_an_unbilled_month_before_any_kernel(report_store
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("error: ") and err.count("\n") == 1 and "bill it first" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_param_cannot_override_a_checked_parameter(report_store: ReportStore, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from pricing.cli import main
+
+    status = main(["report", "monthly", "--month", MONTH, "--store", str(report_store.path), "--out",
+                   str(tmp_path), "--param", "month=2026-02"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.strip() == "error: --param month: set it with --month, not --param"
+    assert not any(tmp_path.rglob("*.html"))

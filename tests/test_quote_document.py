@@ -151,8 +151,19 @@ def test_ineligible_plan_is_refused(tmp_path):
 def test_writes_html_without_pdf_when_asked(tmp_path):
     paths = write_quote_report("Ünïcode Labs", "logto", {"tokens": "250000"}, None, 12, None, tmp_path,
                                pdf=False, issued=ISSUED)
-    assert [p.name for p in paths] == ["quote-unicode-labs-2026-03-01.html"]
-    assert "Ünïcode Labs" in paths[0].read_text(encoding="utf-8")
+    [path] = paths
+    assert path.name.startswith("quote-unicode-labs-q-20260301-") and path.suffix == ".html"
+    assert "Ünïcode Labs" in path.read_text(encoding="utf-8")
+
+
+def test_prospects_whose_names_slug_alike_get_their_own_files(tmp_path):
+    """Issue 12: "Acme, Inc." and "ACME INC" overwrote each other's quote."""
+    first = write_quote_report("Acme, Inc.", "logto", {"tokens": "250000"}, None, 12, None, tmp_path,
+                               pdf=False, issued=ISSUED)
+    second = write_quote_report("ACME INC", "logto", {"tokens": "250000"}, None, 12, None, tmp_path,
+                                pdf=False, issued=ISSUED)
+    assert first != second and len(list(tmp_path.glob("quote-acme-inc-*.html"))) == 2
+    assert "Acme, Inc." in first[0].read_text(encoding="utf-8") and "ACME INC" in second[0].read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="no local chromium to print a PDF")

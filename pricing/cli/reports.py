@@ -94,7 +94,12 @@ def build_monthly(store_path: Path, month: str, out: Path, *, force: bool = Fals
 
     target = month_dir(out, month)
     store_path = Path(store_path).resolve()
-    params = {"store": str(store_path), "month": month, **(extra or {})}
+    fixed = {"store": str(store_path), "month": month}
+    overridden = sorted(set(extra or {}) & set(fixed))
+    if overridden:
+        # NOTE: --param month=2026-02 with --month 2026-03 once wrote February's numbers under March's title
+        raise ReportError(f"--param {overridden[0]}: set it with --{overridden[0]}, not --param")
+    params = {**fixed, **(extra or {})}
     values = nr.check_parameters(MONTHLY_NOTEBOOK, params)
     with _open_store(store_path) as store:
         R.check_month(store, month)
