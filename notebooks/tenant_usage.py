@@ -25,6 +25,8 @@ customer: str = "c0001"  # the customer id
 tenant: str = "c0001-prod"  # the tenant id (of that customer)
 month: str = "2026-03"  # the month to report, YYYY-MM
 tables: str = ""  # folder of the month's tables (Parquet) written by pricing report tenants; empty: read the store
+customer_hex: str = ""  # the customer id as UTF-8 hex (pricing report tenants passes ids this way); overrides customer
+tenant_hex: str = ""  # the tenant id as UTF-8 hex; overrides tenant
 
 # %%
 from IPython.display import HTML, display
@@ -34,6 +36,8 @@ from plotly.subplots import make_subplots
 from pricing import reports as R
 from pricing.month_tables import tenant_page
 
+customer = bytes.fromhex(customer_hex).decode() if customer_hex else customer
+tenant = bytes.fromhex(tenant_hex).decode() if tenant_hex else tenant
 # the month's tables (computed once for every tenant by pricing report tenants), or the store when none
 page = tenant_page(store, month, customer, tenant, tables)
 display(HTML(R.heading_html(f"Tenant {tenant} of {page.name} ({customer}), {month}", 1)

@@ -364,6 +364,7 @@ class Store:
         create: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         if str(path) != ":memory:":
             check_store_path(self.path, create=create and not read_only)
             if not read_only:
@@ -789,6 +790,9 @@ class Store:
         month_bounds(month)
         done = self.con.execute("SELECT count(*) FROM metered_months WHERE month = ?", [month]).fetchall()[0]
         if not done or not done[0]:
+            if self.read_only:
+                raise MeteringError(f"{self.path}: the events of {month} changed since they were metered;"
+                                    f" run `pricing meter --month {month} --store {self.path}` first")
             self.meter(month)
 
     def metered(self, month: str) -> MeterResult:

@@ -222,3 +222,20 @@ def test_param_cannot_override_a_checked_parameter(report_store: ReportStore, tm
     err = capsys.readouterr().err
     assert status == 2 and err.strip() == "error: --param month: set it with --month, not --param"
     assert not any(tmp_path.rglob("*.html"))
+
+
+def test_a_tenant_id_with_a_newline_gets_its_page(report_store: ReportStore, tmp_path: Path) -> None:
+    """Issue 12: one tenant id holding a newline blocked every tenant page of the month."""
+    import shutil
+
+    from pricing.store import Store
+
+    store_path = tmp_path / "copy.duckdb"
+    shutil.copy(report_store.path, store_path)
+    with Store(store_path) as store:
+        store.con.execute("UPDATE events SET tenant_id = ? WHERE tenant_id = 'c0002-prod'", ["line1\nline2"])
+        store.meter(MONTH)
+    results = cli_reports.build_tenants(store_path, MONTH, tmp_path / "out", customer="c0002", jobs=1, progress=False)
+    assert results and {r.status for r in results} == {"rendered"}
+    page = next(r.path for r in results if "line1" in r.path.name)
+    assert re.search(r"Tenant line1\s+line2 of", page.read_text(encoding="utf-8"))

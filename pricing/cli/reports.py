@@ -165,7 +165,10 @@ def _plan(store_path: Path, month: str, out: Path, customer: str | None, extra: 
     from .. import reports as R
 
     store_path = Path(store_path).resolve()
-    blank = {"store": "", "month": month, "customer": "", "tenant": "", "tables": ""}
+    blank = {"store": "", "month": month, "customer_hex": "", "tenant_hex": "", "tables": ""}
+    overridden = sorted(set(extra or {}) & {*blank, "customer", "tenant"})
+    if overridden:
+        raise ReportError(f"--param {overridden[0]}: the command sets it for every page")
     nr.check_parameters(TENANT_NOTEBOOK, {**blank, **(extra or {})})
     with _open_store(store_path) as store:
         R.check_month(store, month)
@@ -178,7 +181,10 @@ def _plan(store_path: Path, month: str, out: Path, customer: str | None, extra: 
     names = dict(zip(tables["customers"]["customer_id"], tables["customers"]["name"]))
     jobs = []
     for cust, tenant in tables.tenants():
-        params = {"store": str(store_path), "month": month, "customer": cust, "tenant": tenant, **(extra or {})}
+        # NOTE: ids go as hex: Papermill pastes strings into code, and a tenant id may hold a newline,
+        # a quote or a backslash; hex passes any id safely and the notebook decodes it
+        params = {"store": str(store_path), "month": month, "customer_hex": cust.encode().hex(),
+                  "tenant_hex": tenant.encode().hex(), **(extra or {})}
         values = nr.check_parameters(TENANT_NOTEBOOK, {**params, "tables": str(tables_folder)})
         # the page shows its rows of the month's tables: those, not where the tables sit, are its inputs
         digest = nr.fingerprint(TENANT_NOTEBOOK, nr.check_parameters(TENANT_NOTEBOOK, params),
