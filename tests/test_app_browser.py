@@ -109,3 +109,29 @@ def test_app_command_binds_localhost_and_serves_the_notebook(capsys):
     assert "voila" in line and "plan_comparison.ipynb" in line
     assert "--Voila.ip=127.0.0.1" in line and "--port=9123" in line and "--no-browser" in line
     assert main(["app", "--port", "0", "--print-command"]) == 2
+    assert "--MappingKernelManager.cull_idle_timeout=600" in line  # idle kernels are shut down
+
+
+def test_stopping_the_app_stops_voila_too(tmp_path):
+    """Issue 12: killing `pricing app` left its Voila child serving."""
+    import sys
+
+    port = free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "--port", str(port), "--no-browser"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or app.poll() is not None:
+                app.kill()
+                pytest.fail("the app did not start")
+            time.sleep(0.3)
+    app.send_signal(signal.SIGTERM)
+    app.wait(timeout=30)
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # nothing serves the port any more
