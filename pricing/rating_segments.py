@@ -21,7 +21,7 @@ spend true-up, discounts, tax.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -193,18 +193,15 @@ class _Pricer:
                 elif delta < 0:
                     lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta, abs(quantity)))
             return lines
-        if before is not None and piece.before is not None:
-            for k, col in enumerate(before.lines):
-                full = self._full(col, before.row)
+        # another plan: every recurring line of the old plan credited, of the new one charged
+        for rated, holding, bill in ((before, piece.before, self._credit), (after, piece.after, self._charge)):
+            if rated is None or holding is None:
+                continue
+            for k, col in enumerate(rated.lines):
+                full = self._full(col, rated.row)
                 if col.recurring and full:
-                    lines.append(self._credit(customer, piece, piece.before.plan, k, col, before.row, full,
-                                              self._quantity(col, before.row)))
-        if after is not None and piece.after is not None:
-            for k, col in enumerate(after.lines):
-                full = self._full(col, after.row)
-                if col.recurring and full:
-                    lines.append(self._charge(customer, piece, piece.after.plan, k, col, after.row, full,
-                                              self._quantity(col, after.row)))
+                    lines.append(bill(customer, piece, holding.plan, k, col, rated.row, full,
+                                      self._quantity(col, rated.row)))
         return lines
 
     def _words(self, col: LineColumns, quantity: Decimal, full: Fraction) -> str:
@@ -260,8 +257,7 @@ class _Pricer:
             line = col.line(rated.row)
             if col.charge_minimum is not None and piece.share != 1 and out:
                 line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], line)
-            out.append(Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor,
-                            line.exact_amount, line.explanation, line.metric, piece.start, piece.end, line.tiers))
+            out.append(replace(line, service_start=piece.start, service_end=piece.end))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
 
@@ -366,17 +362,12 @@ class _Pricer:
                 continue
             line = _discount_line(self.cat, discount, subtotal).line(0)
             if line.amount_minor:
-                out.append(_dated(line, start, end))
+                out.append(replace(line, service_start=start, service_end=end))
                 subtotal = subtotal + line.amount_minor
         tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
         if tax_percent:
-            out.append(_dated(_tax_line(self.cat, tax_percent, subtotal).line(0), start, end))
+            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0), service_start=start, service_end=end))
         return out
-
-
-def _dated(line: Line, start: Any, end: Any) -> Line:
-    return Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor, line.exact_amount,
-                line.explanation, line.metric, start, end, line.tiers)
 
 
 def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | None]:
