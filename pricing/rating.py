@@ -67,13 +67,36 @@ class UsageColumns:
     index: pd.Index
     values: dict[str, Array]
     given: frozenset[str]  # metrics present in the input (others are zero or defaulted)
+    # a metric given as lists of transaction amounts: each row's list, in order (values holds the sums)
+    transactions: dict[str, tuple[Array | None, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
 
     def rows(self, start: int, stop: int) -> UsageColumns:
         """A slice of rows (views, no copies)."""
-        return UsageColumns(self.index[start:stop], {k: v[start:stop] for k, v in self.values.items()}, self.given)
+        return UsageColumns(self.index[start:stop], {k: v[start:stop] for k, v in self.values.items()}, self.given,
+                            {k: v[start:stop] for k, v in self.transactions.items()})
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _transaction_list(name: str, raw: Sequence[Any], decimals: int, where: str) -> Array:
+    """One row's transaction amounts as scaled integers (each checked like a quantity)."""
+    return np.array([parse_quantity(name, item, decimals, where=f"{where}transaction {i + 1} of ")
+                     for i, item in enumerate(raw)], dtype=np.int64)
+
+
+def _sum_transactions(name: str, rows: Sequence[Array], decimals: int) -> Array:
+    from .money import MAX_SCALED_QUANTITY  # local: this module's imports belong to the engine
+
+    sums = [int(sum(int(a) for a in row)) for row in rows]
+    if any(total > MAX_SCALED_QUANTITY for total in sums):
+        largest = Decimal(MAX_SCALED_QUANTITY).scaleb(-decimals)
+        raise UsageError(f"{name}: the transactions of a period add up to more than {largest:,f}")
+    return np.array(sums, dtype=np.int64)
 
 
 def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
@@ -172,17 +195,31 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
                 f"unknown metric {unknown[0]!r} for catalog {catalog.id!r}"
                 f" (metrics: {', '.join(catalog.metrics)})"
             )
-        values = {
-            name: np.array([parse_quantity(name, raw, catalog.metrics[name].decimals)], dtype=np.int64)
-            for name, raw in usage.items()
-        }
-        return UsageColumns(pd.RangeIndex(1), values, frozenset(values))
-    values = {
-        name: _column_to_scaled(name, usage[name], catalog.metrics[name].decimals)
-        for name in usage.columns
-        if name in catalog.metrics
-    }
-    return UsageColumns(usage.index, values, frozenset(values))
+        values, lists = {}, {}
+        for name, raw in usage.items():
+            decimals = catalog.metrics[name].decimals
+            if _is_list(raw):
+                lists[name] = (_transaction_list(name, raw, decimals, ""),)
+                values[name] = _sum_transactions(name, lists[name], decimals)
+            else:
+                values[name] = np.array([parse_quantity(name, raw, decimals)], dtype=np.int64)
+        return UsageColumns(pd.RangeIndex(1), values, frozenset(values), lists)
+    values, lists = {}, {}
+    for name in usage.columns:
+        if name not in catalog.metrics:
+            continue
+        column, decimals = usage[name], catalog.metrics[name].decimals
+        if column.dtype == object and any(_is_list(v) for v in column):
+            # a row given as a total (not a list) keeps None: a per-transaction charge cannot price it
+            lists[name] = tuple(
+                _transaction_list(name, v, decimals, f"usage row {row!r}: ") if _is_list(v) else None
+                for row, v in column.items())
+            totals = [_transaction_list(name, [v], decimals, f"usage row {row!r}: ") if r is None else r
+                      for (row, v), r in zip(column.items(), lists[name])]
+            values[name] = _sum_transactions(name, totals, decimals)
+        else:
+            values[name] = _column_to_scaled(name, column, decimals)
+    return UsageColumns(usage.index, values, frozenset(values), lists)
 
 
 def _metric(usage: UsageColumns, name: str, default: int = 0) -> Array:
@@ -213,6 +250,7 @@ class LineColumns:
     prorated: bool = True  # a recurring line billed for part of a period is prorated
     recurring: bool = False  # held, not metered: billed per period whatever the usage
     charge_minimum: Decimal | None = None  # on a charge's minimum line: the full-period minimum it tops up to
+    in_advance: bool = False  # a charge paid in advance: invoiced per event, not at the period's end
 
     def line(self, row: int) -> Line:
         return Line(
@@ -548,7 +586,10 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
-    result = model.price(billable, pscale)
+    if getattr(model, "needs_transactions", False):
+        result = model.price_transactions(_transactions_of(usage, charge.metric, quantity), pscale)
+    else:
+        result = model.price(billable, pscale)
     line_type = {"usage": LineType.USAGE, "addon": LineType.ADDON, "feature": LineType.FEATURE}[charge.kind]
     item = (charge.label if committed is None else f"{charge.label} (over commitment)") + model.item_suffix()
     lines.append(LineColumns(
@@ -559,11 +600,25 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
         metric=charge.metric,
         explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result, model),
         tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
-        prorated=charge.prorated, recurring=metric.kind in _HELD,
+        prorated=charge.prorated, recurring=metric.kind in _HELD, in_advance=charge.pay_in_advance,
     ))
     if charge.min_amount is not None:
         lines.append(_charge_minimum_line(catalog, charge, lines[-1], metric.kind in _HELD))
     return lines
+
+
+def _transactions_of(usage: UsageColumns, metric: str, totals: Array) -> tuple[Array, ...]:
+    """Each row's transactions of ``metric``; a row given only as a total (not a list) must be zero."""
+    given = usage.transactions.get(metric) or (None,) * len(totals)
+    out = []
+    for position, (rows, total) in enumerate(zip(given, totals)):
+        if rows is None:
+            if int(total) != 0:
+                raise UsageError(f"usage row {usage.index[position]!r}: {metric} is priced per transaction:"
+                                 " give the period's transaction amounts (a list), not only their total")
+            rows = np.zeros(0, dtype=np.int64)
+        out.append(rows)
+    return tuple(out)
 
 
 def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, recurring: bool) -> LineColumns:

@@ -31,10 +31,11 @@ import pandas as pd
 
 from .catalog import Catalog, CreditBasis, Discount
 from .invoice import Invoice, Line, LineType
+from .errors import UsageError
 from .money import Rounding, from_scaled, to_minor
 from .proration import describe, exact_decimal
 from .rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
-from .segments import Change, ContractMinimum, Draft, Holding, Minimum, Recurring, UsageCharge
+from .segments import Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring, UsageCharge
 
 _RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
 
@@ -77,9 +78,10 @@ class _Rows:
 
     @staticmethod
     def key(holding: Holding, usage: dict[str, Any] | None = None) -> _RowKey:
-        values = dict(holding.quantities)
+        values: dict[str, Any] = dict(holding.quantities)
         if usage:
-            values.update(usage)
+            # a list is a period's transactions (per-transaction charges): kept, as a hashable tuple
+            values.update({k: tuple(v) if isinstance(v, list) else v for k, v in usage.items()})
         return holding.plan, holding.billing_details, tuple(sorted(values.items()))
 
     def want(self, key: _RowKey) -> None:
@@ -254,12 +256,44 @@ class _Pricer:
         for col in rated.lines:
             if col.recurring:
                 continue
+            if col.in_advance:
+                if not isinstance(piece.usage.get(col.metric), (list, tuple)) and col.amount_minor[rated.row]:
+                    raise UsageError(
+                        f"charge {col.item!r} is paid in advance per event: its usage of {col.metric!r} for"
+                        f" {piece.start:%Y-%m-%d} .. {piece.end:%Y-%m-%d} must come as usage_events, not a total")
+                continue  # invoiced at each event (see event())
             line = col.line(rated.row)
             if col.charge_minimum is not None and piece.share != 1 and out:
                 line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], line)
             out.append(replace(line, service_start=piece.start, service_end=piece.end))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
+
+    @staticmethod
+    def event_keys(piece: EventCharge) -> tuple[_RowKey, _RowKey]:
+        """The rows of the period's events before this one, and up to and including it."""
+        return (_Rows.key(piece.holding, {piece.metric: piece.earlier}),
+                _Rows.key(piece.holding, {piece.metric: (*piece.earlier, piece.value)}))
+
+    def event(self, piece: EventCharge) -> list[Line]:
+        """Each pay-in-advance charge on the event's metric: the charge after it less the charge
+        before it (nothing before the period's first event), rounded on its own."""
+        before_key, after_key = self.event_keys(piece)
+        before, after = self.rows.get(before_key), self.rows.get(after_key)
+        unit = self.cat.metrics[piece.metric].unit + ("" if piece.value == 1 else "s")
+        when = piece.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out: list[Line] = []
+        for old, new in zip(before.lines, after.lines):
+            if not new.in_advance or new.metric != piece.metric:
+                continue
+            charged_before = self._full(old, before.row) if piece.earlier else Fraction(0)
+            fee = self._full(new, after.row) - charged_before
+            out.append(Line(
+                new.item, new.line_type, piece.value, None, self._minor(fee), self._exact_decimal(fee),
+                f"paid in advance: {piece.value.normalize():f} {unit} at {when}; the period's charge"
+                f" {self._exact_decimal(self._full(new, after.row))} after it less"
+                f" {self._exact_decimal(charged_before)} before it", new.metric, piece.at, piece.at))
+        return out
 
     def _partial_minimum(self, minimum: Decimal, part: Fraction, charged: Line, line: Line) -> Line:
         """A charge's spending minimum in a partial window: minimum x share, rounded once, less the charge."""
@@ -313,6 +347,8 @@ class _Pricer:
                     return None  # no threshold crossed: nothing is issued
                 if not ok and eligible:
                     eligible, reason = False, why
+            elif isinstance(piece, EventCharge):
+                new = self.event(piece)
             elif isinstance(piece, Minimum):
                 new = self.minimum(draft.customer_id, piece, placed.spend_period)
             else:
@@ -360,6 +396,8 @@ class _Pricer:
         for discount in discounts:
             if discount.periods is not None and draft.period_index >= discount.periods:
                 continue
+            if draft.kind == "event" and discount.percent is None:
+                continue  # NOTE: an amount off is taken once a period, on its periodic invoice, not per event
             line = _discount_line(self.cat, discount, subtotal).line(0)
             if line.amount_minor:
                 out.append(replace(line, service_start=start, service_end=end))
@@ -391,6 +429,9 @@ def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | No
                         rows.want(_Rows.key(holding))
             elif isinstance(piece, UsageCharge):
                 rows.want(_Rows.key(piece.holding, dict(piece.usage)))
+            elif isinstance(piece, EventCharge):
+                for key in _Pricer.event_keys(piece):
+                    rows.want(key)
     rows.rate_all()
     pricer = _Pricer(catalog, rows)
     return [pricer.price(draft) for draft in drafts]

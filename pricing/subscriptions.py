@@ -57,7 +57,7 @@ from .invoice import Invoice
 from .periods import Period, Schedule, as_utc, midnight
 from .proration import remaining_share, share
 from .segments import (
-    Change, ContractMinimum, Draft, Holding, InvoiceKind, Minimum, Placed, Recurring, UsageCharge,
+    Change, ContractMinimum, Draft, EventCharge, Holding, InvoiceKind, Minimum, Placed, Recurring, UsageCharge,
 )
 from .yaml_files import read_yaml
 
@@ -122,6 +122,23 @@ class Event(_Strict):
         return f"{self.type} at {_iso(self.at)}"
 
 
+class UsageEvent(_Strict):
+    """One metered event with its instant: a quantity, or a transaction's amount.
+
+    Events are the usage of their billing period (listed, so per-transaction
+    charges price each one); a charge paid in advance is invoiced at each event.
+    """
+
+    at: datetime
+    metric: str
+    value: Quantity
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+
 class Timeline(_Strict):
     """A customer's subscription history on one catalog."""
 
@@ -138,6 +155,9 @@ class Timeline(_Strict):
     usage_to_date: dict[datetime, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage of the current period up to an instant (cumulative),"
                                           " for progressive billing")
+    usage_events: tuple[UsageEvent, ...] = Field(
+        (), description="metered events with their instants (a transaction's amount, or a quantity):"
+                        " the usage of their period; charges paid in advance are invoiced at each one")
     discounts: tuple[Discount, ...] = Field((), description="coupons: percent or amount off, optionally for N periods")
     tax_percent: Percent | None = Field(None, description="the customer's tax rate (default: the catalog's)")
     origin: str = Field("<timeline>", exclude=True, description="file name used in error messages")
@@ -168,6 +188,14 @@ class Timeline(_Strict):
     def _tax(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) <= value <= Decimal(100):
             raise ValueError(f"must be between 0 and 100, got {value}")
+        return value
+
+    @field_validator("usage_events")
+    @classmethod
+    def _in_order(cls, value: tuple[UsageEvent, ...]) -> tuple[UsageEvent, ...]:
+        for i in range(1, len(value)):
+            if value[i].at < value[i - 1].at:
+                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}]; events must be in time order")
         return value
 
     @field_validator("usage")
@@ -340,6 +368,9 @@ class _Replay:
         self.quiet = False
         self.checkpoints = sorted(timeline.usage_to_date.items())
         self.checkpoint = 0  # the next usage-to-date checkpoint
+        self.usage_events = timeline.usage_events
+        self.usage_event = 0  # the next usage event not yet invoiced in advance
+        self.events_billed: dict[str, list[Decimal]] = {}  # this period's in-advance events so far, per metric
 
     # -- errors -----------------------------------------------------------
 
@@ -425,7 +456,8 @@ class _Replay:
             return []
         pieces = self.pending + self._arrears_pieces(end, period)
         self.pending = []
-        usage = self.usage(period, end)
+        usage = self._with_events(self.usage(period, end), window, end)
+        self.events_billed = {}
         if usage:
             self._check_usage(usage, window, end)
             part = share(window, end, period, self.day_count)
@@ -436,6 +468,39 @@ class _Replay:
             part = share(since, end, period, self.day_count)
             pieces.append(Placed(Minimum(self.state.plan, part, since, end, period), period.start))
         return pieces
+
+    def _with_events(self, usage: Mapping[str, Any] | None, start: datetime,
+                     end: datetime) -> Mapping[str, Any] | None:
+        """The window's usage with its usage events listed per metric (a list is the period's events)."""
+        listed: dict[str, list[Decimal]] = {}
+        for event in self.usage_events:
+            if start <= event.at < end:
+                listed.setdefault(event.metric, []).append(event.value)
+        if not listed:
+            return usage
+        twice = sorted(set(listed) & set(usage or {}))
+        if twice:
+            raise SubscriptionError(
+                f"{self.tl.origin}: usage for {_iso(start)} .. {_iso(end)}: {twice[0]!r} is given both as"
+                " usage_events and as a total; give it one way")
+        return {**(usage or {}), **listed}
+
+    def _in_advance(self, before: datetime, window: datetime, period: Period) -> None:
+        """An invoice at every usage event before ``before`` of a charge paid in advance (Lago)."""
+        assert self.state is not None
+        while self.usage_event < len(self.usage_events) and self.usage_events[self.usage_event].at < before:
+            event = self.usage_events[self.usage_event]
+            self.usage_event += 1
+            if event.at < window or self.quiet:
+                continue
+            self._check_usage({event.metric: event.value}, window, event.at)
+            if not any(c.pay_in_advance and c.metric == event.metric for c in self._plan(self.state.plan).charges):
+                continue
+            earlier = self.events_billed.setdefault(event.metric, [])
+            draft = self._draft(event.at, "event", period, None)
+            draft.pieces.append(Placed(EventCharge(self.held(self.state), event.metric, tuple(earlier),
+                                                   event.value, event.at), period.start))
+            earlier.append(event.value)
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:
@@ -486,6 +551,7 @@ class _Replay:
         while True:
             while i < len(events) and events[i].at < self._end(period):
                 self._progressive(events[i].at, window, period)
+                self._in_advance(events[i].at, window, period)
                 self.apply(i, period)
                 i += 1
                 if self.state.ended_at is not None:
@@ -496,6 +562,7 @@ class _Replay:
                     return self.drafts
             boundary = self._end(period)
             self._progressive(min(boundary, until), window, period)
+            self._in_advance(min(boundary, until), window, period)
             if boundary > until:
                 return self.drafts
             closing = self._close(window, boundary, period)
@@ -561,6 +628,11 @@ class _Replay:
             assert self.state is not None
             end = self.state.ended_at or self.billing_start
             raise self.fail(i, f"the subscription ended at {_iso(end)}; no event can follow")
+        end = self.state.ended_at if self.state is not None else None
+        late = [k for k, e in enumerate(self.usage_events) if end is not None and e.at >= end]
+        if late:
+            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}] at {_iso(self.usage_events[late[0]].at)}"
+                                    f" is after the subscription ended ({_iso(end)})")
 
     # -- events ---------------------------------------------------------------
 
