@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 CATEGORY = {
     "recurring": "recurring", "usage": "usage", "addon": "add-ons", "feature": "add-ons",
     "commitment": "commitments", "minimum": "commitments", "proration": "prorations",
-    "credit": "credits", "discount": "discounts", "tax": "tax",
+    "credit": "credits", "rounding": "rounding", "discount": "discounts", "tax": "tax",
 }
-CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "discounts", "tax"]
+CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts", "tax"]
 MRR_TYPES = frozenset({"recurring", "addon", "feature", "commitment"})
 
 
