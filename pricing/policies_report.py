@@ -21,16 +21,12 @@ from .excel import TableSheet, tables_workbook_bytes
 from .money import format_money, from_minor
 from .notebook_runner import atomic_write_bytes, atomic_write_text, write_assets
 from .policies import PolicyComparison
-from .reports import figure_html, table_html
+from .reports import figure_html, page_style, table_html
 
 PAGE_FILE = "policies.html"
 XLSX_FILE = "policies.xlsx"
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:76rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
-table.report-table th,table.report-table td{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left}
-table.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}.muted{color:#666;font-size:.9rem}"""
+_STYLE = page_style("76rem")
 
 
 class PoliciesReport:

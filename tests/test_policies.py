@@ -28,16 +28,12 @@ from pricing.policies import combinations, parse_vary, with_settings
 from pricing.rating import rate_one
 
 from conftest import make_catalog
-from test_finance_flow import import_args, run, write_events
+from test_finance_flow import metered_store, run
 
 
 @pytest.fixture()
 def metered(tmp_path, capsys) -> Path:
-    store = tmp_path / "finance.duckdb"
-    assert run(capsys, *import_args(store))[0] == 0
-    assert run(capsys, "ingest", str(write_events(tmp_path / "events.csv")), "--store", str(store))[0] == 0
-    assert run(capsys, "meter", "--month", "2026-03", "--store", str(store))[0] == 0
-    return store
+    return metered_store(tmp_path, capsys)
 
 
 def test_day_counts_and_rounding_on_march(metered, tmp_path, capsys):
