@@ -20,22 +20,26 @@ with the balance at the month's end in the notes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from .balances import LedgerResult, parse_ledger, simulate_ledger
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, Discount, Interval, load_catalog
 from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
 from .metering import month_bounds, metered_metrics
 from .money import format_minor
-from .periods import Period, month_name, shift_month
+from .periods import Period, Schedule, month_name, shift_month
 from .rating_segments import price_drafts
-from .segments import Draft, drafts_needed
-from .subscriptions import Timeline, UsageLookup, parse_timeline, plan_invoices
+from .segments import Draft, Holding, drafts_needed
+from .subscriptions import Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle, settled_renewals
 from .yaml_files import parse_yaml
 
 if TYPE_CHECKING:
@@ -93,8 +97,11 @@ def usage_by_month(store: Store, months: list[str]) -> dict[str, dict[str, dict[
             continue
         frame = store.customer_usage(month)
         metrics = [c for c in frame.columns if c not in {"customer_id", "catalog"}]
+        # NOTE: column lists, not iterrows: a row Series per customer cost a tenth of a month's run
+        columns = [frame[m].astype("int64").tolist() for m in metrics]
         out[month] = {
-            str(row["customer_id"]): {m: int(row[m]) for m in metrics} for _, row in frame.iterrows()
+            str(customer): dict(zip(metrics, values))
+            for customer, *values in zip(frame["customer_id"].tolist(), *columns)
         }
     return out
 
@@ -121,6 +128,25 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
     start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
     drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage), since=start)
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
+
+
+def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled, month: str,
+                   usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]] | None:
+    """:func:`timeline_drafts` for a subscription settled before ``month`` (None if it is not):
+    its renewals from the settled state, without the timeline."""
+    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    drafts = settled_renewals(catalog, customer_id, settled, start, end, _usage_lookup(catalog, customer_id, usage))
+    if drafts is None:
+        return None
+    return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at]
+
+
+def settled_invoices(catalog: Catalog, customer_id: str, settled: Settled, month: str,
+                     usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[Invoice] | None:
+    """The invoices a settled subscription issues in ``month``: :func:`timeline_invoices`'s, without
+    the timeline (None if the subscription is not settled before ``month``)."""
+    batch = settled_drafts(catalog, customer_id, settled, month, usage)
+    return None if batch is None else _price_many(catalog, [batch])
 
 
 def timeline_invoices(catalog: Catalog, timeline: Timeline, month: str,
@@ -216,45 +242,173 @@ def previous_month(month: str) -> str:
 def check_book(store: Store, timelines: Mapping[str, Timeline]) -> None:
     """Every customer of the book is billed by a subscription or a prepaid ledger on their own
     catalog; otherwise one line naming them, before anything is billed or written."""
+    _check_subscribed(store, {customer_id: t.catalog for customer_id, t in timelines.items()})
+
+
+def _check_subscribed(store: Store, catalog_of: Mapping[str, str]) -> None:
+    """:func:`check_book` for subscriptions known by their catalog alone (``customer_id -> catalog``)."""
     book = store.customers()
     ledgers = set(store.ledgers())
-    catalog_of = dict(zip(book["customer_id"], book["catalog"]))
-    unbilled = sorted(c for c in catalog_of if c not in timelines and c not in ledgers)
+    booked_on = dict(zip(book["customer_id"], book["catalog"]))
+    unbilled = sorted(c for c in booked_on if c not in catalog_of and c not in ledgers)
     if unbilled:
         shown = ", ".join(unbilled[:5]) + (f" and {len(unbilled) - 5} more" if len(unbilled) > 5 else "")
         raise ReportError(f"{len(unbilled)} customer(s) without a subscription or prepaid ledger: {shown}"
                           " (import their subscriptions: pricing customers import)")
-    for customer_id, timeline in timelines.items():
-        booked = catalog_of.get(customer_id)
+    for customer_id, catalog_id in catalog_of.items():
+        booked = booked_on.get(customer_id)
         if booked is None:
             raise ReportError(f"customer {customer_id}: a subscription but no row in the customer book")
-        if booked != timeline.catalog:
+        if booked != catalog_id:
             raise ReportError(f"customer {customer_id}: metered on catalog {booked!r} in the customer book,"
-                              f" subscribed on catalog {timeline.catalog!r}")
+                              f" subscribed on catalog {catalog_id!r}")
+
+
+# --- the settled-subscription cache ---------------------------------------------------
+
+# Bump when what a cached settled state means changes (the replay's rules, the row's fields):
+# every cached row then differs in its catalog fingerprint and is settled again.
+SETTLED_FORMAT = 1
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """A digest of the catalog's whole content: a cached settled state is valid for this content only."""
+    return hashlib.sha256(f"settled {SETTLED_FORMAT}\n{catalog.model_dump_json()}".encode()).hexdigest()
+
+
+def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
+                 settled: Settled | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"customer_id": customer_id, "timeline_sha": sha, "catalog": catalog.id,
+                           "catalog_fingerprint": fingerprint}
+    if settled is None:
+        return row
+    schedule = settled.schedule
+    return row | {
+        "settled_from": settled.settled_from.replace(tzinfo=None), "plan": settled.holding.plan,
+        "billing_details": settled.holding.billing_details,
+        "quantities": json.dumps({name: str(value) for name, value in settled.holding.quantities}),
+        "interval": schedule.interval.value, "anchor_day": schedule.day, "anchor_month": schedule.month,
+        "interval_count": schedule.count, "anchor_time": schedule.at.isoformat(), "week_of": schedule.week_of,
+        "discounts": json.dumps([d.model_dump(mode="json", exclude_none=True) for d in settled.discounts]),
+        "tax_percent": None if settled.tax_percent is None else str(settled.tax_percent),
+    }
+
+
+def _settled_of(row: Any) -> Settled:
+    """A cached row (an itertuples record) back as the state :func:`settle` returned."""
+    quantities = {name: Decimal(value) for name, value in json.loads(row.quantities).items()}
+    week_of = row.week_of.date() if hasattr(row.week_of, "date") else row.week_of
+    schedule = Schedule(Interval(row.interval), int(row.anchor_day), int(row.anchor_month), int(row.interval_count),
+                        time.fromisoformat(row.anchor_time), week_of)
+    return Settled(
+        row.settled_from.to_pydatetime().replace(tzinfo=timezone.utc),
+        Holding.of(row.plan, quantities, bool(row.billing_details)), schedule,
+        tuple(Discount.model_validate(d) for d in json.loads(row.discounts)),
+        None if row.tax_percent is None or pd.isna(row.tax_percent) else Decimal(row.tax_percent),
+    )
+
+
+@dataclass
+class _Subscriptions:
+    """What a month's run knows of each subscription: its catalog, its settled state if it has one,
+    and the parsed timeline where it had to be read."""
+
+    catalog_of: dict[str, str]
+    settled: dict[str, Settled]
+    parsed: dict[str, Timeline]
+
+
+def _parse(customer_id: str, text: str) -> Timeline:
+    origin = f"timeline of {customer_id}"
+    return parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
+
+
+def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bool) -> _Subscriptions:
+    """Every stored subscription: settled states from the cache where its row is current, else the
+    timeline parsed and settled (and, with ``remember``, the cache row written)."""
+    shas = store.timeline_shas()
+    fingerprints: dict[str, str] = {}
+
+    def fingerprint(catalog_id: str) -> str:
+        if catalog_id not in fingerprints:
+            fingerprints[catalog_id] = catalog_fingerprint(catalog(catalog_id))
+        return fingerprints[catalog_id]
+
+    known = _Subscriptions({}, {}, {})
+    cached = store.settled_subscriptions()
+    for row in cached.itertuples(index=False):
+        customer_id = row.customer_id
+        if shas.get(customer_id) != row.timeline_sha:
+            continue
+        try:
+            if row.catalog_fingerprint != fingerprint(row.catalog):
+                continue
+        except PricingError:
+            continue  # the catalog is gone: read the timeline again, the replay reports it
+        known.catalog_of[customer_id] = row.catalog
+        if not pd.isna(row.settled_from):
+            known.settled[customer_id] = _settled_of(row)
+    stale = [c for c in shas if c not in known.catalog_of]
+    rows = []
+    for customer_id, text in store.timelines_of(stale).items():
+        timeline = _parse(customer_id, text)
+        known.parsed[customer_id] = timeline
+        known.catalog_of[customer_id] = timeline.catalog
+        try:
+            cat, digest = catalog(timeline.catalog), fingerprint(timeline.catalog)
+        except PricingError:
+            continue  # an unknown catalog: the book check or the replay names the customer
+        settled = settle(cat, timeline)
+        if settled is not None:
+            known.settled[customer_id] = settled
+        rows.append(_settled_row(customer_id, shas[customer_id], cat, digest, settled))
+    if remember and rows and not store.read_only:
+        store.save_settled(pd.DataFrame(rows))
+    return known
 
 
 def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-") -> BillingRun:
     """Bill every customer of the store for ``month``, issue the invoices not issued before
-    (numbered with ``prefix``; issued invoices are final) and return the month's invoices."""
+    (numbered with ``prefix``; issued invoices are final) and return the month's invoices.
+
+    Subscriptions settled before the month (:func:`pricing.subscriptions.settle`, cached in the
+    store) are billed from their settled state without reading their timeline; the others are
+    replayed. Both give the same drafts, priced by the same engine.
+    """
     check_month(store, month)
-    timelines = load_timelines(store)
-    check_book(store, timelines)
-    before = previous_month(month)
-    usage = usage_by_month(store, [before, month])
     catalogs: dict[str, Catalog] = {}
-    invoices: list[Invoice] = []
+
+    def catalog(catalog_id: str) -> Catalog:
+        if catalog_id not in catalogs:
+            catalogs[catalog_id] = load_catalog(catalog_id)
+        return catalogs[catalog_id]
+
+    known = _subscriptions(store, catalog, remember=write)
+    _check_subscribed(store, known.catalog_of)
+    usage = usage_by_month(store, [previous_month(month), month])
     batches: dict[str, list[tuple[list[Draft], list[int]]]] = {}
-    for customer_id, timeline in timelines.items():
-        catalog = catalogs.setdefault(timeline.catalog, load_catalog(timeline.catalog))
+    replayed: list[str] = []
+    for customer_id, catalog_id in known.catalog_of.items():
+        settled = known.settled.get(customer_id)
+        batch = None if settled is None else settled_drafts(catalog(catalog_id), customer_id, settled, month, usage)
+        if batch is None:
+            replayed.append(customer_id)
+        else:
+            batches.setdefault(catalog_id, []).append(batch)
+    unread = [c for c in replayed if c not in known.parsed]
+    known.parsed.update((c, _parse(c, text)) for c, text in store.timelines_of(unread).items())
+    for customer_id in replayed:
+        timeline = known.parsed[customer_id]
+        cat = catalog(timeline.catalog)
         try:
-            batches.setdefault(catalog.id, []).append(timeline_drafts(catalog, timeline, month, usage))
+            batches.setdefault(cat.id, []).append(timeline_drafts(cat, timeline, month, usage))
         except PricingError as exc:
             raise ReportError(f"customer {customer_id}: {exc}") from None
+    invoices: list[Invoice] = []
     for catalog_id, batch in batches.items():
         invoices.extend(_price_many(catalogs[catalog_id], batch))
     for customer_id, result in ledger_results(store, month, runway=False).items():
-        catalog = catalogs.setdefault(result.catalog, load_catalog(result.catalog))
-        statement = prepaid_statement(catalog, result, month)
+        statement = prepaid_statement(catalog(result.catalog), result, month)
         if statement is not None:
             invoices.append(statement)
     invoices.sort(key=lambda i: (i.customer_id or "", str(i.issued_at or ""), str(i.period_start or "")))
@@ -263,6 +417,7 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
 
 
 __all__ = [
-    "BillingRun", "bill_month", "check_book", "check_month", "ledger_results", "load_timelines", "prepaid_statement",
-    "previous_month", "timeline_drafts", "timeline_invoices", "usage_by_month",
+    "SETTLED_FORMAT", "BillingRun", "bill_month", "catalog_fingerprint", "check_book", "check_month",
+    "ledger_results", "load_timelines", "prepaid_statement", "previous_month", "settled_drafts", "settled_invoices",
+    "timeline_drafts", "timeline_invoices", "usage_by_month",
 ]

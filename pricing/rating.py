@@ -688,6 +688,10 @@ def _plain(value: Decimal) -> str:
 
 
 def _q(scaled: Any, scale: int) -> str:
+    """A scaled quantity in words' digits, as :func:`_plain` writes its value."""
+    whole, rest = divmod(int(scaled), 10**scale)
+    if rest == 0:
+        return f"{whole:,}"  # the common case, without a Decimal
     return _plain(from_scaled(scaled, scale))
 
 

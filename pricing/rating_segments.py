@@ -94,7 +94,7 @@ class _Rows:
             for position, key in enumerate(keys):
                 for name, value in key[2]:
                     columns.setdefault(name, [0] * len(keys))[position] = value
-            frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()
+            frame = pd.DataFrame({name: _quantity_series(values) for name, values in columns.items()
                                   if name in metrics}, index=pd.RangeIndex(len(keys)))
             if frame.shape[1] == 0:
                 frame = pd.DataFrame(index=pd.RangeIndex(len(keys)))
@@ -106,6 +106,22 @@ class _Rows:
 
     def get(self, key: _RowKey) -> _RatedRow:
         return self.rated[key]
+
+
+_INT64_QUANTITY = 2**62  # whole quantities below this go to rating as int64, the rest as exact objects
+
+
+def _quantity_series(values: list[Any]) -> pd.Series:
+    """A column of held quantities and usage for :func:`rate`: int64 when every value is a whole
+    number that fits (read without a per-value parse), else the exact objects, parsed one by one."""
+    try:
+        whole = [int(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        return pd.Series(values, dtype=object)
+    if all(w == v and -_INT64_QUANTITY < w < _INT64_QUANTITY for w, v in zip(whole, values)) \
+            and not any(isinstance(v, bool) for v in values):
+        return pd.Series(np.array(whole, dtype=np.int64))
+    return pd.Series(values, dtype=object)
 
 
 @dataclass

@@ -135,6 +135,24 @@ CREATE TABLE IF NOT EXISTS invoice_numbers (prefix VARCHAR NOT NULL, last BIGINT
     )
 )
 
+# The settled state of each subscription (pricing.subscriptions.settle), cached so a month's run reads
+# no YAML for customers whose timeline and catalog did not change. A row is current while its
+# timeline_sha is the sha256 of the stored timeline text and its catalog_fingerprint the catalog's;
+# settled_from NULL: the subscription is not settled (billed by the full replay).
+_SETTLED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settled_subscriptions (
+    customer_id VARCHAR NOT NULL, timeline_sha VARCHAR NOT NULL, catalog VARCHAR NOT NULL,
+    catalog_fingerprint VARCHAR NOT NULL, settled_from TIMESTAMP, plan VARCHAR, billing_details BOOLEAN,
+    quantities VARCHAR, "interval" VARCHAR, anchor_day INTEGER, anchor_month INTEGER, interval_count INTEGER,
+    anchor_time VARCHAR, week_of DATE, discounts VARCHAR, tax_percent VARCHAR
+);
+"""
+_SETTLED_COLUMNS = (
+    "customer_id", "timeline_sha", "catalog", "catalog_fingerprint", "settled_from", "plan", "billing_details",
+    "quantities", "interval", "anchor_day", "anchor_month", "interval_count", "anchor_time", "week_of", "discounts",
+    "tax_percent",
+)
+
 
 # --- reports -------------------------------------------------------------------
 
@@ -384,6 +402,7 @@ class Store:
             self.con.execute(f"SET threads = {int(threads)}")
         if not read_only:
             self.con.execute(_SCHEMA)
+            self.con.execute(_SETTLED_SCHEMA)
         self.ibis = ibis.duckdb.from_connection(self.con)
 
     def __enter__(self) -> Store:
@@ -625,6 +644,45 @@ class Store:
 
     def ledgers(self) -> dict[str, str]:
         return dict(self.con.execute("SELECT customer_id, ledger_yaml FROM ledgers ORDER BY 1").fetchall())
+
+    def timeline_shas(self) -> dict[str, str]:
+        """customer_id -> sha256 (hex) of the stored timeline text."""
+        return dict(self.con.execute(
+            "SELECT customer_id, sha256(timeline_yaml) FROM subscriptions ORDER BY 1").fetchall())
+
+    def timelines_of(self, customer_ids: Iterable[str]) -> dict[str, str]:
+        """The stored timeline texts of some customers."""
+        wanted = pd.DataFrame({"customer_id": sorted(set(customer_ids))}, dtype=object)
+        if wanted.empty:
+            return {}
+        self.con.register("_wanted_timelines", wanted)
+        try:
+            return dict(self.con.execute(
+                "SELECT s.customer_id, s.timeline_yaml FROM subscriptions s"
+                " JOIN _wanted_timelines w USING (customer_id) ORDER BY 1").fetchall())
+        finally:
+            self.con.unregister("_wanted_timelines")
+
+    # --- settled subscriptions (the billing cache) ---
+
+    def settled_subscriptions(self) -> pd.DataFrame:
+        """Every cached settled state (current or stale: the caller compares the keys)."""
+        if "settled_subscriptions" not in {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}:
+            return pd.DataFrame(columns=_SETTLED_COLUMNS)  # a read-only store made before the cache existed
+        return self.con.execute("SELECT * FROM settled_subscriptions").df()
+
+    def save_settled(self, rows: pd.DataFrame) -> None:
+        """Replace the cached settled state of the customers in ``rows`` (columns of the table)."""
+        if rows.empty:
+            return
+        with self._transaction():
+            self.con.register("_settled_rows", rows[list(_SETTLED_COLUMNS)])
+            try:
+                self.con.execute("DELETE FROM settled_subscriptions"
+                                 " WHERE customer_id IN (SELECT customer_id FROM _settled_rows)")
+                self.con.execute("INSERT INTO settled_subscriptions BY NAME SELECT * FROM _settled_rows")
+            finally:
+                self.con.unregister("_settled_rows")
 
     # --- the customer book ---
 

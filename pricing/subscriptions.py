@@ -951,3 +951,117 @@ def state_at(catalog: Catalog, timeline: Timeline, at: date | datetime) -> Subsc
     if replay.state is not None and replay.state.cancel is not None and snap.ended_at is None:
         cancel_at = replay.schedule.period_containing(max(moment, replay.billing_start)).end
     return replace(snap, trial=moment < replay.billing_start or snap.trial, cancel_at=cancel_at)
+
+
+# --- settled subscriptions (the month-end fast path) -------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A subscription from the period boundary after which its timeline changes nothing any more.
+
+    From ``settled_from`` on, every invoice is a plain renewal at a boundary of
+    ``schedule``: the same holding, the same discounts and tax, period after
+    period. :func:`settle` reads this from the replay's final state; the
+    replay stays the one definition of what happens.
+    """
+
+    settled_from: datetime
+    holding: Holding
+    schedule: Schedule
+    discounts: tuple[Discount, ...]
+    tax_percent: Decimal | None
+
+
+def settle(catalog: Catalog, timeline: Timeline) -> Settled | None:
+    """The settled state of ``timeline``, or None where renewals are not all alike.
+
+    None when the subscription ends or is cancelled, is suspended, has a
+    contract minimum, usage-to-date checkpoints (progressive billing), a
+    discount limited to N periods, or a timeline the replay refuses (the full
+    replay reports the error where the invoices need it).
+    """
+    if timeline.minimum_spend is not None or timeline.usage_to_date:
+        return None
+    events = timeline.events
+    billing_start = events[0].at + timedelta(days=timeline.trial_days)
+    last = max([billing_start, *(e.at for e in events), *(e.until for e in events if e.until is not None)])
+    never = datetime.max.replace(tzinfo=billing_start.tzinfo)  # every period quiet: no drafts, no usage read
+    try:
+        # first walk: to the last event, to learn the period it falls in (the schedule may have moved)
+        probe = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
+        probe.run(last)
+        if probe.state is None or probe.state.ended_at is not None:
+            return None
+        # NOTE: the replay's periods are always periods of its current schedule (a cut switches both)
+        resolved = probe.schedule.period_containing(last).end  # a scheduled change or a cancel happens here
+        # second walk: through that boundary, where whatever was scheduled has happened
+        replay = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
+        replay.run(resolved)
+    except SubscriptionError:
+        return None
+    state = replay.state
+    if (state is None or state.ended_at is not None or state.cancel is not None or state.suspended
+            or state.scheduled is not None or state.trial_until is not None or replay.cut is not None):
+        return None
+    plan = catalog.plans[state.plan]
+    if any(d.periods is not None for d in (*plan.discounts, *timeline.discounts)):
+        return None
+    changed = max(last, replay.plan_since)
+    period = replay.schedule.period_containing(changed)
+    return Settled(changed if period.start == changed else period.end, replay.held(state), replay.schedule,
+                   timeline.discounts, timeline.tax_percent)
+
+
+def settled_renewals(catalog: Catalog, customer_id: str, settled: Settled, start: datetime, end: datetime,
+                     usage: UsageLookup) -> list[Draft] | None:
+    """The drafts of the renewals a settled subscription issues in ``(start, end]``, exactly as
+    :class:`_Replay` writes them; None if the window reaches back before ``settled_from``.
+
+    A renewal at ``b`` closing ``[a, b)`` holds, in the replay's order: the
+    in-arrears fee of ``[a, b)`` (plans billed in arrears), the usage of
+    ``[a, b)`` if any, the plan's minimum spend for ``[a, b)``, then the
+    in-advance fee of ``[b, c)``. A minimum reads what ``[a, b)`` was invoiced,
+    which includes the in-advance fee of the renewal at ``a``: that renewal's
+    fee comes first, as a draft of its own, and is returned too (price it, do
+    not issue it: it is marked by ``kind == "renewal"`` and ``issued_at == a``,
+    at or before ``start``).
+    """
+    schedule = settled.schedule
+    first = schedule.period_containing(start)
+    if first.start < settled.settled_from:
+        return None
+    holding = settled.holding
+    plan = catalog.plans[holding.plan]
+    day_count = catalog.settings.day_count
+    in_advance = plan.billing_timing is BillingTiming.IN_ADVANCE
+    drafts: list[Draft] = []
+    closed, boundary = first.start, first.end
+    while boundary <= end:
+        period = Period(closed, boundary)
+        following = Period(boundary, schedule.next_boundary(boundary))
+        if plan.minimum_spend is not None and in_advance and not drafts:
+            opened = Draft(customer_id, closed, "renewal", period, None, holding.plan)
+            opened.pieces.append(Placed(Recurring(holding, remaining_share(closed, period, day_count), closed,
+                                                  boundary, period), closed))
+            drafts.append(opened)
+        # NOTE: period_index only counts for discounts limited to N periods, which a settled subscription has none of
+        draft = Draft(customer_id, boundary, "renewal", following, (closed, boundary), holding.plan,
+                      discounts=settled.discounts, tax_percent=settled.tax_percent,
+                      notes=[f"renewal invoice issued {_iso(boundary)}"])
+        if not in_advance:
+            draft.pieces.append(Placed(Recurring(holding, share(closed, boundary, period, day_count), closed,
+                                                 boundary, period, arrears=True), closed))
+        metered = usage(period, boundary)
+        if metered:
+            draft.pieces.append(Placed(UsageCharge(holding, metered, closed, boundary,
+                                                   share(closed, boundary, period, day_count)), closed))
+        if plan.minimum_spend is not None:
+            draft.pieces.append(Placed(Minimum(holding.plan, share(closed, boundary, period, day_count), closed,
+                                               boundary, period), closed))
+        if in_advance:
+            draft.pieces.append(Placed(Recurring(holding, remaining_share(boundary, following, day_count),
+                                                 boundary, following.end, following), boundary))
+        drafts.append(draft)
+        closed, boundary = boundary, following.end
+    return drafts
