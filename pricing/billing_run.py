@@ -39,7 +39,7 @@ from .money import format_minor
 from .periods import Period, Schedule, month_name, shift_month
 from .rating_segments import price_drafts
 from .segments import Draft, Holding, drafts_needed
-from .subscriptions import Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle, settled_renewals
+from .subscriptions import Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle, settled_renewals
 from .yaml_files import parse_yaml
 
 if TYPE_CHECKING:
@@ -130,18 +130,20 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
 
 
-def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled, month: str,
+def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled | Ended, month: str,
                    usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]] | None:
-    """:func:`timeline_drafts` for a subscription settled before ``month`` (None if it is not):
-    its renewals from the settled state, without the timeline."""
+    """:func:`timeline_drafts` for a subscription settled (or ended) before ``month``, None if it is
+    not: its renewals from the settled state, without the timeline."""
     start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    if isinstance(settled, Ended):
+        return ([], []) if settled.ended_at <= start else None  # its final invoice was issued before
     drafts = settled_renewals(catalog, customer_id, settled, start, end, _usage_lookup(catalog, customer_id, usage))
     if drafts is None:
         return None
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at]
 
 
-def settled_invoices(catalog: Catalog, customer_id: str, settled: Settled, month: str,
+def settled_invoices(catalog: Catalog, customer_id: str, settled: Settled | Ended, month: str,
                      usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[Invoice] | None:
     """The invoices a settled subscription issues in ``month``: :func:`timeline_invoices`'s, without
     the timeline (None if the subscription is not settled before ``month``)."""
@@ -277,11 +279,13 @@ def catalog_fingerprint(catalog: Catalog) -> str:
 
 
 def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
-                 settled: Settled | None) -> dict[str, Any]:
+                 settled: Settled | Ended | None) -> dict[str, Any]:
     row: dict[str, Any] = {"customer_id": customer_id, "timeline_sha": sha, "catalog": catalog.id,
                            "catalog_fingerprint": fingerprint}
     if settled is None:
         return row
+    if isinstance(settled, Ended):
+        return row | {"ended_at": settled.ended_at.replace(tzinfo=None)}
     schedule = settled.schedule
     return row | {
         "settled_from": settled.settled_from.replace(tzinfo=None), "plan": settled.holding.plan,
@@ -294,8 +298,12 @@ def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
     }
 
 
-def _settled_of(row: Any) -> Settled:
+def _settled_of(row: Any) -> Settled | Ended | None:
     """A cached row (an itertuples record) back as the state :func:`settle` returned."""
+    if not pd.isna(row.ended_at):
+        return Ended(row.ended_at.to_pydatetime().replace(tzinfo=timezone.utc))
+    if pd.isna(row.settled_from):
+        return None
     quantities = {name: Decimal(value) for name, value in json.loads(row.quantities).items()}
     week_of = row.week_of.date() if hasattr(row.week_of, "date") else row.week_of
     schedule = Schedule(Interval(row.interval), int(row.anchor_day), int(row.anchor_month), int(row.interval_count),
@@ -314,7 +322,7 @@ class _Subscriptions:
     and the parsed timeline where it had to be read."""
 
     catalog_of: dict[str, str]
-    settled: dict[str, Settled]
+    settled: dict[str, Settled | Ended]
     parsed: dict[str, Timeline]
 
 
@@ -346,8 +354,9 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
         except PricingError:
             continue  # the catalog is gone: read the timeline again, the replay reports it
         known.catalog_of[customer_id] = row.catalog
-        if not pd.isna(row.settled_from):
-            known.settled[customer_id] = _settled_of(row)
+        settled = _settled_of(row)
+        if settled is not None:
+            known.settled[customer_id] = settled
     stale = [c for c in shas if c not in known.catalog_of]
     rows = []
     for customer_id, text in store.timelines_of(stale).items():

@@ -138,19 +138,20 @@ CREATE TABLE IF NOT EXISTS invoice_numbers (prefix VARCHAR NOT NULL, last BIGINT
 # The settled state of each subscription (pricing.subscriptions.settle), cached so a month's run reads
 # no YAML for customers whose timeline and catalog did not change. A row is current while its
 # timeline_sha is the sha256 of the stored timeline text and its catalog_fingerprint the catalog's;
-# settled_from NULL: the subscription is not settled (billed by the full replay).
+# ended_at: the subscription ended then; settled_from and ended_at NULL: it is not settled (billed by the
+# full replay).
 _SETTLED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS settled_subscriptions (
     customer_id VARCHAR NOT NULL, timeline_sha VARCHAR NOT NULL, catalog VARCHAR NOT NULL,
     catalog_fingerprint VARCHAR NOT NULL, settled_from TIMESTAMP, plan VARCHAR, billing_details BOOLEAN,
     quantities VARCHAR, "interval" VARCHAR, anchor_day INTEGER, anchor_month INTEGER, interval_count INTEGER,
-    anchor_time VARCHAR, week_of DATE, discounts VARCHAR, tax_percent VARCHAR
+    anchor_time VARCHAR, week_of DATE, discounts VARCHAR, tax_percent VARCHAR, ended_at TIMESTAMP
 );
 """
 _SETTLED_COLUMNS = (
     "customer_id", "timeline_sha", "catalog", "catalog_fingerprint", "settled_from", "plan", "billing_details",
     "quantities", "interval", "anchor_day", "anchor_month", "interval_count", "anchor_time", "week_of", "discounts",
-    "tax_percent",
+    "tax_percent", "ended_at",
 )
 
 
@@ -676,7 +677,7 @@ class Store:
         if rows.empty:
             return
         with self._transaction():
-            self.con.register("_settled_rows", rows[list(_SETTLED_COLUMNS)])
+            self.con.register("_settled_rows", rows.reindex(columns=list(_SETTLED_COLUMNS)))
             try:
                 self.con.execute("DELETE FROM settled_subscriptions"
                                  " WHERE customer_id IN (SELECT customer_id FROM _settled_rows)")

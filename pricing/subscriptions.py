@@ -973,16 +973,22 @@ class Settled:
     tax_percent: Decimal | None
 
 
-def settle(catalog: Catalog, timeline: Timeline) -> Settled | None:
-    """The settled state of ``timeline``, or None where renewals are not all alike.
+@dataclass(frozen=True)
+class Ended:
+    """A subscription that ended: its final invoice is issued at ``ended_at`` and nothing after it."""
 
-    None when the subscription ends or is cancelled, is suspended, has a
-    contract minimum, usage-to-date checkpoints (progressive billing), a
+    ended_at: datetime
+
+
+def settle(catalog: Catalog, timeline: Timeline) -> Settled | Ended | None:
+    """The settled state of ``timeline``, :class:`Ended` once it ended, or None where renewals are
+    not all alike.
+
+    None when the subscription is cancelled for a later date, is suspended,
+    has a contract minimum, usage-to-date checkpoints (progressive billing), a
     discount limited to N periods, or a timeline the replay refuses (the full
     replay reports the error where the invoices need it).
     """
-    if timeline.minimum_spend is not None or timeline.usage_to_date:
-        return None
     events = timeline.events
     billing_start = events[0].at + timedelta(days=timeline.trial_days)
     last = max([billing_start, *(e.at for e in events), *(e.until for e in events if e.until is not None)])
@@ -991,8 +997,10 @@ def settle(catalog: Catalog, timeline: Timeline) -> Settled | None:
         # first walk: to the last event, to learn the period it falls in (the schedule may have moved)
         probe = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
         probe.run(last)
-        if probe.state is None or probe.state.ended_at is not None:
+        if probe.state is None:
             return None
+        if probe.state.ended_at is not None:
+            return Ended(probe.state.ended_at)
         # NOTE: the replay's periods are always periods of its current schedule (a cut switches both)
         resolved = probe.schedule.period_containing(last).end  # a scheduled change or a cancel happens here
         # second walk: through that boundary, where whatever was scheduled has happened
@@ -1001,7 +1009,11 @@ def settle(catalog: Catalog, timeline: Timeline) -> Settled | None:
     except SubscriptionError:
         return None
     state = replay.state
-    if (state is None or state.ended_at is not None or state.cancel is not None or state.suspended
+    if state is not None and state.ended_at is not None:
+        return Ended(state.ended_at)
+    if timeline.minimum_spend is not None or timeline.usage_to_date:
+        return None
+    if (state is None or state.cancel is not None or state.suspended
             or state.scheduled is not None or state.trial_until is not None or replay.cut is not None):
         return None
     plan = catalog.plans[state.plan]

@@ -22,7 +22,7 @@ from pricing.invoice import LineType
 from pricing.periods import Schedule
 from pricing.segments import Holding
 from pricing.store import Store
-from pricing.subscriptions import Settled, parse_timeline, settle
+from pricing.subscriptions import Ended, Settled, parse_timeline, settle
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fast_path"
 QUASR, LOGTO, LICENSE = load_catalog("quasr"), load_catalog("logto"), load_catalog("license_jp")
@@ -102,7 +102,8 @@ def test_a_minimum_counts_the_fee_billed_in_advance_on_the_previous_renewal():
 
 
 @pytest.mark.parametrize("events, top", [
-    ([{"at": "2026-01-10T00:00:00Z", "type": "cancel"}], {}),  # ends
+    ([{"at": "2026-01-10T00:00:00Z", "type": "cancel"}, {"at": "2026-01-12T00:00:00Z", "type": "withdraw_cancel"},
+      {"at": "2026-01-13T00:00:00Z", "type": "cancel"}], {}),  # ends: see below
     ([{"at": "2026-01-10T00:00:00Z", "type": "suspend"}], {}),  # suspended
     ([], {"minimum_spend": "100.00"}),  # a contract minimum reads the whole history
     ([], {"discounts": [{"percent": "20", "periods": 3}]}),  # counts periods
@@ -112,7 +113,19 @@ def test_a_minimum_counts_the_fee_billed_in_advance_on_the_previous_renewal():
 def test_what_is_never_settled(events, top):
     tl = timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro",
                              "quantities": {"api_resources": 5}}, *events], **top)
-    assert settle(LOGTO, tl) is None
+    assert not isinstance(settle(LOGTO, tl), Settled)
+
+
+def test_an_ended_subscription_issues_nothing_after_its_final_invoice():
+    tl = timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro"},
+                            {"at": "2026-01-10T00:00:00Z", "type": "cancel"}])  # at the end of the period
+    ended = settle(LOGTO, tl)
+    assert ended == Ended(utc(2026, 2, 1))
+    usage = {"2026-01": {"c1": {"tokens": 0}}, "2026-02": {"c1": {"tokens": 0}}}
+    assert settled_invoices(LOGTO, "c1", ended, "2026-02", usage) == timeline_invoices(LOGTO, tl, "2026-02", usage) == []
+    assert settled_invoices(LOGTO, "c1", ended, "2026-01", usage) is None  # the final invoice: replayed
+    assert [i.notes[0] for i in timeline_invoices(LOGTO, tl, "2026-01", usage)] == [
+        "final invoice issued 2026-02-01T00:00:00Z"]
 
 
 def test_a_scheduled_downgrade_settles_when_it_happens():
@@ -326,6 +339,8 @@ def test_a_settled_row_round_trips_through_the_store(tmp_path):
     with Store(tmp_path / "s.duckdb") as store:
         import pandas as pd
 
-        store.save_settled(pd.DataFrame([_settled_row("c1", "sha", LOGTO, "fp", settled)]))
-        [row] = store.settled_subscriptions().itertuples(index=False)
-    assert _settled_of(row) == settled
+        store.save_settled(pd.DataFrame([_settled_row("c1", "sha", LOGTO, "fp", settled),
+                                         _settled_row("c2", "sha", LOGTO, "fp", Ended(utc(2026, 2, 3, 4, 5))),
+                                         _settled_row("c3", "sha", LOGTO, "fp", None)]))
+        rows = sorted(store.settled_subscriptions().itertuples(index=False), key=lambda r: r.customer_id)
+    assert [_settled_of(row) for row in rows] == [settled, Ended(utc(2026, 2, 3, 4, 5)), None]
