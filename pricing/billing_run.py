@@ -24,8 +24,9 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -106,18 +107,22 @@ def usage_by_month(store: Store, months: list[str]) -> dict[str, dict[str, dict[
     return out
 
 
-def _catalog_usage(catalog: Catalog, values: Mapping[str, int] | None) -> dict[str, int] | None:
+def _catalog_usage(metrics: list[str], values: Mapping[str, int] | None) -> dict[str, int] | None:
     if values is None:
         return None
-    return {m: int(values.get(m, 0)) for m in metered_metrics(catalog)}
+    return {m: int(values.get(m, 0)) for m in metrics}
 
 
 def _usage_lookup(catalog: Catalog, customer_id: str,
-                  usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> UsageLookup:
-    """Each closed billing period bills the usage of the calendar month holding its middle."""
+                  usage: Mapping[str, Mapping[str, Mapping[str, int]]],
+                  metrics: list[str] | None = None) -> UsageLookup:
+    """Each closed billing period bills the usage of the calendar month holding its middle
+    (``metrics``: the catalog's metered metrics, when the caller has them already)."""
+    metered = metered_metrics(catalog) if metrics is None else metrics
+
     def lookup(period: Period, closed_at: datetime) -> Mapping[str, Any] | None:
         values = usage.get(month_of(_midpoint(period.start, period.end)), {}).get(customer_id)
-        return _catalog_usage(catalog, values)
+        return _catalog_usage(metered, values)
     return lookup
 
 
@@ -131,13 +136,16 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
 
 
 def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled | Ended, month: str,
-                   usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]] | None:
+                   usage: Mapping[str, Mapping[str, Mapping[str, int]]],
+                   metrics: list[str] | None = None) -> tuple[list[Draft], list[int]] | None:
     """:func:`timeline_drafts` for a subscription settled (or ended) before ``month``, None if it is
-    not: its renewals from the settled state, without the timeline."""
+    not: its renewals from the settled state, without the timeline (``metrics``: the catalog's
+    metered metrics, when the caller has them)."""
     start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
     if isinstance(settled, Ended):
         return ([], []) if settled.ended_at <= start else None  # its final invoice was issued before
-    drafts = settled_renewals(catalog, customer_id, settled, start, end, _usage_lookup(catalog, customer_id, usage))
+    drafts = settled_renewals(catalog, customer_id, settled, start, end,
+                              _usage_lookup(catalog, customer_id, usage, metrics))
     if drafts is None:
         return None
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at]
@@ -304,16 +312,31 @@ def _settled_of(row: Any) -> Settled | Ended | None:
         return Ended(row.ended_at.to_pydatetime().replace(tzinfo=timezone.utc))
     if pd.isna(row.settled_from):
         return None
-    quantities = {name: Decimal(value) for name, value in json.loads(row.quantities).items()}
     week_of = row.week_of.date() if hasattr(row.week_of, "date") else row.week_of
-    schedule = Schedule(Interval(row.interval), int(row.anchor_day), int(row.anchor_month), int(row.interval_count),
-                        time.fromisoformat(row.anchor_time), week_of)
+    tax = None if row.tax_percent is None or pd.isna(row.tax_percent) else row.tax_percent
     return Settled(
         row.settled_from.to_pydatetime().replace(tzinfo=timezone.utc),
-        Holding.of(row.plan, quantities, bool(row.billing_details)), schedule,
-        tuple(Discount.model_validate(d) for d in json.loads(row.discounts)),
-        None if row.tax_percent is None or pd.isna(row.tax_percent) else Decimal(row.tax_percent),
+        _holding(row.plan, row.quantities, bool(row.billing_details)),
+        _schedule(row.interval, int(row.anchor_day), int(row.anchor_month), int(row.interval_count), row.anchor_time,
+                  week_of),
+        _discounts(row.discounts), None if tax is None else Decimal(tax),
     )
+
+
+# NOTE: most customers share a schedule, discounts and often a holding: each is read once per run
+@lru_cache(maxsize=65536)
+def _holding(plan: str, quantities: str, billing_details: bool) -> Holding:
+    return Holding.of(plan, {name: Decimal(value) for name, value in json.loads(quantities).items()}, billing_details)
+
+
+@lru_cache(maxsize=1024)
+def _schedule(interval: str, day: int, month: int, count: int, at: str, week_of: date) -> Schedule:
+    return Schedule(Interval(interval), day, month, count, time.fromisoformat(at), week_of)
+
+
+@lru_cache(maxsize=1024)
+def _discounts(text: str) -> tuple[Discount, ...]:
+    return tuple(Discount.model_validate(d) for d in json.loads(text))
 
 
 @dataclass
@@ -396,10 +419,14 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
     _check_subscribed(store, known.catalog_of)
     usage = usage_by_month(store, [previous_month(month), month])
     batches: dict[str, list[tuple[list[Draft], list[int]]]] = {}
+    metered: dict[str, list[str]] = {}
     replayed: list[str] = []
     for customer_id, catalog_id in known.catalog_of.items():
         settled = known.settled.get(customer_id)
-        batch = None if settled is None else settled_drafts(catalog(catalog_id), customer_id, settled, month, usage)
+        if settled is not None and catalog_id not in metered:
+            metered[catalog_id] = metered_metrics(catalog(catalog_id))
+        batch = None if settled is None else settled_drafts(catalog(catalog_id), customer_id, settled, month, usage,
+                                                            metered.get(catalog_id))
         if batch is None:
             replayed.append(customer_id)
         else:

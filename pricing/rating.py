@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -214,7 +215,7 @@ class LineColumns:
     recurring: bool = False  # held, not metered: billed per period whatever the usage
     charge_minimum: Decimal | None = None  # on a charge's minimum line: the full-period minimum it tops up to
 
-    def line(self, row: int) -> Line:
+    def line(self, row: int, service_start: datetime | None = None, service_end: datetime | None = None) -> Line:
         return Line(
             item=self.item,
             line_type=self.line_type,
@@ -224,6 +225,8 @@ class LineColumns:
             exact_amount=from_scaled(self.exact_amount[row], self.exact_scale),
             explanation=self.explain(row) if self.explain else "",
             metric=self.metric,
+            service_start=service_start,
+            service_end=service_end,
             tiers=self.tiers(row) if self.tiers else (),
         )
 

@@ -77,9 +77,10 @@ class _Rows:
 
     @staticmethod
     def key(holding: Holding, usage: dict[str, Any] | None = None) -> _RowKey:
+        if not usage:
+            return holding.plan, holding.billing_details, tuple(sorted(holding.quantities))
         values = dict(holding.quantities)
-        if usage:
-            values.update(usage)
+        values.update(usage)
         return holding.plan, holding.billing_details, tuple(sorted(values.items()))
 
     def want(self, key: _RowKey) -> None:
@@ -145,6 +146,8 @@ class _Pricer:
         self.billed: dict[str, int] = {}  # customer -> total invoiced so far
         self.lots: dict[tuple[str, str, int], list[_Lot]] = {}
         self.progressive: dict[tuple[str, Any], tuple[int, int]] = {}  # usage billed early, thresholds crossed
+        self.whole: dict[tuple[_RowKey, bool], list[tuple[Line, tuple[int, _Lot]]]] = {}  # see _whole_period
+        self._last_lots: list[tuple[int, _Lot]] = []
 
     # -- amounts ---------------------------------------------------------------
 
@@ -169,8 +172,32 @@ class _Pricer:
     # -- pieces ----------------------------------------------------------------
 
     def recurring(self, customer: str, piece: Recurring) -> list[Line]:
-        rated = self.rows.get(_Rows.key(piece.holding))
+        key = _Rows.key(piece.holding)
+        if piece.share == 1:
+            return self._whole_period(customer, key, piece)
+        return self._recurring(customer, key, piece)
+
+    def _whole_period(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
+        """:meth:`_recurring` for a whole period: its lines differ between pieces of one holding only
+        in their dates, so they are worded once per holding (most renewals are whole periods)."""
+        known = self.whole.get((key, piece.arrears))
+        if known is None:
+            lines = self._recurring(customer, key, piece)
+            known = self.whole[(key, piece.arrears)] = [
+                (line, lot) for line, lot in zip(lines, self._last_lots)]
+            return lines
+        out = []
+        for line, (k, lot) in known:
+            out.append(Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor,
+                            line.exact_amount, line.explanation, line.metric, piece.start, piece.end, line.tiers))
+            if not piece.arrears:
+                self.lots[(customer, piece.holding.plan, k)] = [_Lot(lot.full, lot.full, lot.part, lot.minor)]
+        return out
+
+    def _recurring(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
+        rated = self.rows.get(key)
         out: list[Line] = []
+        self._last_lots: list[tuple[int, _Lot]] = []
         advance = not piece.arrears
         for k, col in enumerate(rated.lines):
             if not col.recurring:
@@ -186,6 +213,7 @@ class _Pricer:
             out.append(Line(col.item, col.line_type, self._quantity(col, rated.row), col.unit_price, minor,
                             self._exact_decimal(full * part), f"{what}{base}; for {span}", col.metric,
                             piece.start, piece.end, col.tiers(rated.row) if col.tiers else ()))
+            self._last_lots.append((k, _Lot(full, full, part, minor)))
             if advance:
                 self.lots[(customer, piece.holding.plan, k)] = [_Lot(full, full, part, minor)]
         return out
@@ -270,10 +298,11 @@ class _Pricer:
         for col in rated.lines:
             if col.recurring:
                 continue
-            line = col.line(rated.row)
             if col.charge_minimum is not None and piece.share != 1 and out:
-                line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], line)
-            out.append(replace(line, service_start=piece.start, service_end=piece.end))
+                line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], col.line(rated.row))
+                out.append(replace(line, service_start=piece.start, service_end=piece.end))
+            else:
+                out.append(col.line(rated.row, piece.start, piece.end))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
 

@@ -44,6 +44,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1025,6 +1027,22 @@ def settle(catalog: Catalog, timeline: Timeline) -> Settled | Ended | None:
                    timeline.discounts, timeline.tax_percent)
 
 
+_WHOLE = Fraction(1)  # share() of a period from its start to its end, under every day count
+
+
+@lru_cache(maxsize=4096)
+def _renewal_periods(schedule: Schedule, start: datetime, end: datetime) -> tuple[Period, tuple[Period, ...]]:
+    """The period holding ``start``, and the periods that begin at a boundary in ``(start, end]``
+    (customers on one schedule share them)."""
+    first = schedule.period_containing(start)
+    following: list[Period] = []
+    boundary = first.end
+    while boundary <= end:
+        following.append(Period(boundary, schedule.next_boundary(boundary)))
+        boundary = following[-1].end
+    return first, tuple(following)
+
+
 def settled_renewals(catalog: Catalog, customer_id: str, settled: Settled, start: datetime, end: datetime,
                      usage: UsageLookup) -> list[Draft] | None:
     """The drafts of the renewals a settled subscription issues in ``(start, end]``, exactly as
@@ -1033,47 +1051,39 @@ def settled_renewals(catalog: Catalog, customer_id: str, settled: Settled, start
     A renewal at ``b`` closing ``[a, b)`` holds, in the replay's order: the
     in-arrears fee of ``[a, b)`` (plans billed in arrears), the usage of
     ``[a, b)`` if any, the plan's minimum spend for ``[a, b)``, then the
-    in-advance fee of ``[b, c)``. A minimum reads what ``[a, b)`` was invoiced,
-    which includes the in-advance fee of the renewal at ``a``: that renewal's
-    fee comes first, as a draft of its own, and is returned too (price it, do
-    not issue it: it is marked by ``kind == "renewal"`` and ``issued_at == a``,
-    at or before ``start``).
+    in-advance fee of ``[b, c)``. Every share is a whole period. A minimum
+    reads what ``[a, b)`` was invoiced, which includes the in-advance fee of
+    the renewal at ``a``: that renewal's fee comes first, as a draft of its
+    own, and is returned too (price it, do not issue it: it is issued at
+    ``a``, at or before ``start``).
     """
-    schedule = settled.schedule
-    first = schedule.period_containing(start)
+    first, renewals = _renewal_periods(settled.schedule, start, end)
     if first.start < settled.settled_from:
         return None
     holding = settled.holding
     plan = catalog.plans[holding.plan]
-    day_count = catalog.settings.day_count
     in_advance = plan.billing_timing is BillingTiming.IN_ADVANCE
     drafts: list[Draft] = []
-    closed, boundary = first.start, first.end
-    while boundary <= end:
-        period = Period(closed, boundary)
-        following = Period(boundary, schedule.next_boundary(boundary))
+    period = first
+    for following in renewals:
+        closed, boundary = period.start, period.end
         if plan.minimum_spend is not None and in_advance and not drafts:
             opened = Draft(customer_id, closed, "renewal", period, None, holding.plan)
-            opened.pieces.append(Placed(Recurring(holding, remaining_share(closed, period, day_count), closed,
-                                                  boundary, period), closed))
+            opened.pieces.append(Placed(Recurring(holding, _WHOLE, closed, boundary, period), closed))
             drafts.append(opened)
         # NOTE: period_index only counts for discounts limited to N periods, which a settled subscription has none of
         draft = Draft(customer_id, boundary, "renewal", following, (closed, boundary), holding.plan,
                       discounts=settled.discounts, tax_percent=settled.tax_percent,
                       notes=[f"renewal invoice issued {_iso(boundary)}"])
         if not in_advance:
-            draft.pieces.append(Placed(Recurring(holding, share(closed, boundary, period, day_count), closed,
-                                                 boundary, period, arrears=True), closed))
+            draft.pieces.append(Placed(Recurring(holding, _WHOLE, closed, boundary, period, arrears=True), closed))
         metered = usage(period, boundary)
         if metered:
-            draft.pieces.append(Placed(UsageCharge(holding, metered, closed, boundary,
-                                                   share(closed, boundary, period, day_count)), closed))
+            draft.pieces.append(Placed(UsageCharge(holding, metered, closed, boundary, _WHOLE), closed))
         if plan.minimum_spend is not None:
-            draft.pieces.append(Placed(Minimum(holding.plan, share(closed, boundary, period, day_count), closed,
-                                               boundary, period), closed))
+            draft.pieces.append(Placed(Minimum(holding.plan, _WHOLE, closed, boundary, period), closed))
         if in_advance:
-            draft.pieces.append(Placed(Recurring(holding, remaining_share(boundary, following, day_count),
-                                                 boundary, following.end, following), boundary))
+            draft.pieces.append(Placed(Recurring(holding, _WHOLE, boundary, following.end, following), boundary))
         drafts.append(draft)
-        closed, boundary = boundary, following.end
+        period = following
     return drafts
