@@ -1003,11 +1003,14 @@ def settle(catalog: Catalog, timeline: Timeline) -> Settled | Ended | None:
             return None
         if probe.state.ended_at is not None:
             return Ended(probe.state.ended_at)
-        # NOTE: the replay's periods are always periods of its current schedule (a cut switches both)
-        resolved = probe.schedule.period_containing(last).end  # a scheduled change or a cancel happens here
-        # second walk: through that boundary, where whatever was scheduled has happened
-        replay = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
-        replay.run(resolved)
+        replay = probe
+        pending = probe.state.scheduled is not None or probe.state.cancel is not None or probe.cut is not None
+        if pending or probe.state.trial_until is not None:
+            # NOTE: the replay's periods are always periods of its current schedule (a cut switches both)
+            resolved = probe.schedule.period_containing(last).end  # what is scheduled happens here
+            # second walk: through that boundary, where whatever was scheduled has happened
+            replay = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
+            replay.run(resolved)
     except SubscriptionError:
         return None
     state = replay.state
