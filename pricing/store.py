@@ -671,7 +671,19 @@ class Store:
         """Every cached settled state (current or stale: the caller compares the keys)."""
         if "settled_subscriptions" not in {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}:
             return pd.DataFrame(columns=_SETTLED_COLUMNS)  # a read-only store made before the cache existed
-        return self.con.execute("SELECT * FROM settled_subscriptions").df()
+        # NOTE: plain Python values (None, datetime), not DuckDB's Arrow-backed frame: a month's run
+        # reads every row one by one
+        rows = self.con.execute(f"SELECT {', '.join(_quote(c) for c in _SETTLED_COLUMNS)} FROM settled_subscriptions"
+                                ).fetchall()
+        return pd.DataFrame(rows, columns=list(_SETTLED_COLUMNS), dtype=object)
+
+    def customer_catalogs(self) -> dict[str, str]:
+        """customer_id -> catalog of every customer in the book."""
+        return dict(self.con.execute("SELECT customer_id, catalog FROM customers").fetchall())
+
+    def ledger_ids(self) -> set[str]:
+        """The customers billed by a prepaid ledger."""
+        return {r[0] for r in self.con.execute("SELECT customer_id FROM ledgers").fetchall()}
 
     def save_settled(self, rows: pd.DataFrame) -> None:
         """Replace the cached settled state of the customers in ``rows`` (columns of the table)."""
