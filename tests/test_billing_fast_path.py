@@ -8,15 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pricing.billing_run import (
-    bill_month, catalog_fingerprint, settled_invoices, timeline_invoices,
+    _settled_of, _settled_row, bill_month, catalog_fingerprint, settled_invoices, timeline_invoices,
 )
-from pricing.cli import main
 from pricing.catalog import BillingTiming, Catalog, DayCount, Discount, Interval, load_catalog
+from pricing.cli import main
 from pricing.errors import PricingError
 from pricing.invoice import LineType
 from pricing.periods import Schedule
@@ -329,16 +330,12 @@ def test_invoices_run_twice_reports_everything_unchanged(tmp_path, capsys):
 
 
 def test_a_settled_row_round_trips_through_the_store(tmp_path):
-    from pricing.billing_run import _settled_of, _settled_row
-
     settled = Settled(utc(2026, 1, 15, 14, 5, 9), Holding.of("pro", {"api_resources": Decimal("7"), "mfa": Decimal(1)}),
                       Schedule(Interval.WEEK, 4, 1, 2, datetime(2026, 1, 15, 14, 5, 9).time(),
                                datetime(2026, 1, 12).date()),
                       (Discount(percent=Decimal("12.5"), name="Launch"), Discount(amount=Decimal("3.00"))),
                       Decimal("19"))
     with Store(tmp_path / "s.duckdb") as store:
-        import pandas as pd
-
         store.save_settled(pd.DataFrame([_settled_row("c1", "sha", LOGTO, "fp", settled),
                                          _settled_row("c2", "sha", LOGTO, "fp", Ended(utc(2026, 2, 3, 4, 5))),
                                          _settled_row("c3", "sha", LOGTO, "fp", None)]))
