@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -254,7 +255,7 @@ class LineColumns:
     charge_minimum: Decimal | None = None  # on a charge's minimum line: the full-period minimum it tops up to
     in_advance: bool = False  # a charge paid in advance: invoiced per event, not at the period's end
 
-    def line(self, row: int) -> Line:
+    def line(self, row: int, service_start: datetime | None = None, service_end: datetime | None = None) -> Line:
         return Line(
             item=self.item,
             line_type=self.line_type,
@@ -264,6 +265,8 @@ class LineColumns:
             exact_amount=from_scaled(self.exact_amount[row], self.exact_scale),
             explanation=self.explain(row) if self.explain else "",
             metric=self.metric,
+            service_start=service_start,
+            service_end=service_end,
             tiers=self.tiers(row) if self.tiers else (),
         )
 
@@ -767,6 +770,10 @@ def _plain(value: Decimal) -> str:
 
 
 def _q(scaled: Any, scale: int) -> str:
+    """A scaled quantity in words' digits, as :func:`_plain` writes its value."""
+    whole, rest = divmod(int(scaled), 10**scale)
+    if rest == 0:
+        return f"{whole:,}"  # the common case, without a Decimal
     return _plain(from_scaled(scaled, scale))
 
 

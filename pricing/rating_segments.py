@@ -78,10 +78,11 @@ class _Rows:
 
     @staticmethod
     def key(holding: Holding, usage: dict[str, Any] | None = None) -> _RowKey:
+        if not usage:
+            return holding.plan, holding.billing_details, tuple(sorted(holding.quantities))
         values: dict[str, Any] = dict(holding.quantities)
-        if usage:
-            # a list is a period's transactions (per-transaction charges): kept, as a hashable tuple
-            values.update({k: tuple(v) if isinstance(v, list) else v for k, v in usage.items()})
+        # a list is a period's transactions (per-transaction charges): kept, as a hashable tuple
+        values.update({k: tuple(v) if isinstance(v, list) else v for k, v in usage.items()})
         return holding.plan, holding.billing_details, tuple(sorted(values.items()))
 
     def want(self, key: _RowKey) -> None:
@@ -96,7 +97,7 @@ class _Rows:
             for position, key in enumerate(keys):
                 for name, value in key[2]:
                     columns.setdefault(name, [0] * len(keys))[position] = value
-            frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()
+            frame = pd.DataFrame({name: _quantity_series(values) for name, values in columns.items()
                                   if name in metrics}, index=pd.RangeIndex(len(keys)))
             if frame.shape[1] == 0:
                 frame = pd.DataFrame(index=pd.RangeIndex(len(keys)))
@@ -108,6 +109,22 @@ class _Rows:
 
     def get(self, key: _RowKey) -> _RatedRow:
         return self.rated[key]
+
+
+_INT64_QUANTITY = 2**62  # whole quantities below this go to rating as int64, the rest as exact objects
+
+
+def _quantity_series(values: list[Any]) -> pd.Series:
+    """A column of held quantities and usage for :func:`rate`: int64 when every value is a whole
+    number that fits (read without a per-value parse), else the exact objects, parsed one by one."""
+    try:
+        whole = [int(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        return pd.Series(values, dtype=object)
+    if all(w == v and -_INT64_QUANTITY < w < _INT64_QUANTITY for w, v in zip(whole, values)) \
+            and not any(isinstance(v, bool) for v in values):
+        return pd.Series(np.array(whole, dtype=np.int64))
+    return pd.Series(values, dtype=object)
 
 
 @dataclass
@@ -131,6 +148,8 @@ class _Pricer:
         self.billed: dict[str, int] = {}  # customer -> total invoiced so far
         self.lots: dict[tuple[str, str, int], list[_Lot]] = {}
         self.progressive: dict[tuple[str, Any], tuple[int, int]] = {}  # usage billed early, thresholds crossed
+        self.whole: dict[tuple[_RowKey, bool], list[tuple[Line, tuple[int, _Lot]]]] = {}  # see _whole_period
+        self._last_lots: list[tuple[int, _Lot]] = []
 
     # -- amounts ---------------------------------------------------------------
 
@@ -155,8 +174,32 @@ class _Pricer:
     # -- pieces ----------------------------------------------------------------
 
     def recurring(self, customer: str, piece: Recurring) -> list[Line]:
-        rated = self.rows.get(_Rows.key(piece.holding))
+        key = _Rows.key(piece.holding)
+        if piece.share == 1:
+            return self._whole_period(customer, key, piece)
+        return self._recurring(customer, key, piece)
+
+    def _whole_period(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
+        """:meth:`_recurring` for a whole period: its lines differ between pieces of one holding only
+        in their dates, so they are worded once per holding (most renewals are whole periods)."""
+        known = self.whole.get((key, piece.arrears))
+        if known is None:
+            lines = self._recurring(customer, key, piece)
+            known = self.whole[(key, piece.arrears)] = [
+                (line, lot) for line, lot in zip(lines, self._last_lots)]
+            return lines
+        out = []
+        for line, (k, lot) in known:
+            out.append(Line(line.item, line.line_type, line.quantity, line.unit_price, line.amount_minor,
+                            line.exact_amount, line.explanation, line.metric, piece.start, piece.end, line.tiers))
+            if not piece.arrears:
+                self.lots[(customer, piece.holding.plan, k)] = [_Lot(lot.full, lot.full, lot.part, lot.minor)]
+        return out
+
+    def _recurring(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
+        rated = self.rows.get(key)
         out: list[Line] = []
+        self._last_lots: list[tuple[int, _Lot]] = []
         advance = not piece.arrears
         for k, col in enumerate(rated.lines):
             if not col.recurring:
@@ -172,6 +215,7 @@ class _Pricer:
             out.append(Line(col.item, col.line_type, self._quantity(col, rated.row), col.unit_price, minor,
                             self._exact_decimal(full * part), f"{what}{base}; for {span}", col.metric,
                             piece.start, piece.end, col.tiers(rated.row) if col.tiers else ()))
+            self._last_lots.append((k, _Lot(full, full, part, minor)))
             if advance:
                 self.lots[(customer, piece.holding.plan, k)] = [_Lot(full, full, part, minor)]
         return out
@@ -262,10 +306,11 @@ class _Pricer:
                         f"charge {col.item!r} is paid in advance per event: its usage of {col.metric!r} for"
                         f" {piece.start:%Y-%m-%d} .. {piece.end:%Y-%m-%d} must come as usage_events, not a total")
                 continue  # invoiced at each event (see event())
-            line = col.line(rated.row)
             if col.charge_minimum is not None and piece.share != 1 and out:
-                line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], line)
-            out.append(replace(line, service_start=piece.start, service_end=piece.end))
+                line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], col.line(rated.row))
+                out.append(replace(line, service_start=piece.start, service_end=piece.end))
+            else:
+                out.append(col.line(rated.row, piece.start, piece.end))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
 

@@ -44,6 +44,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1023,3 +1025,141 @@ def state_at(catalog: Catalog, timeline: Timeline, at: date | datetime) -> Subsc
     if replay.state is not None and replay.state.cancel is not None and snap.ended_at is None:
         cancel_at = replay.schedule.period_containing(max(moment, replay.billing_start)).end
     return replace(snap, trial=moment < replay.billing_start or snap.trial, cancel_at=cancel_at)
+
+
+# --- settled subscriptions (the month-end fast path) -------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A subscription from the period boundary after which its timeline changes nothing any more.
+
+    From ``settled_from`` on, every invoice is a plain renewal at a boundary of
+    ``schedule``: the same holding, the same discounts and tax, period after
+    period. :func:`settle` reads this from the replay's final state; the
+    replay stays the one definition of what happens.
+    """
+
+    settled_from: datetime
+    holding: Holding
+    schedule: Schedule
+    discounts: tuple[Discount, ...]
+    tax_percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A subscription that ended: its final invoice is issued at ``ended_at`` and nothing after it."""
+
+    ended_at: datetime
+
+
+def settle(catalog: Catalog, timeline: Timeline) -> Settled | Ended | None:
+    """The settled state of ``timeline``, :class:`Ended` once it ended, or None where renewals are
+    not all alike.
+
+    None when the subscription is cancelled for a later date, is suspended,
+    has a contract minimum, usage-to-date checkpoints (progressive billing), a
+    discount limited to N periods, or a timeline the replay refuses (the full
+    replay reports the error where the invoices need it).
+    """
+    events = timeline.events
+    billing_start = events[0].at + timedelta(days=timeline.trial_days)
+    last = max([billing_start, *(e.at for e in events), *(e.until for e in events if e.until is not None)])
+    never = datetime.max.replace(tzinfo=billing_start.tzinfo)  # every period quiet: no drafts, no usage read
+    try:
+        # first walk: to the last event, to learn the period it falls in (the schedule may have moved)
+        probe = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
+        probe.run(last)
+        if probe.state is None:
+            return None
+        if probe.state.ended_at is not None:
+            return Ended(probe.state.ended_at)
+        replay = probe
+        pending = probe.state.scheduled is not None or probe.state.cancel is not None or probe.cut is not None
+        if pending or probe.state.trial_until is not None:
+            # NOTE: the replay's periods are always periods of its current schedule (a cut switches both)
+            resolved = probe.schedule.period_containing(last).end  # what is scheduled happens here
+            # second walk: through that boundary, where whatever was scheduled has happened
+            replay = _Replay(catalog, timeline, lambda period, closed_at: None, since=never)
+            replay.run(resolved)
+    except SubscriptionError:
+        return None
+    state = replay.state
+    if state is not None and state.ended_at is not None:
+        return Ended(state.ended_at)
+    if timeline.minimum_spend is not None or timeline.usage_to_date or timeline.usage_events:
+        # usage events are the timeline's own usage (and in-advance invoices): the replay reads them
+        return None
+    if (state is None or state.cancel is not None or state.suspended
+            or state.scheduled is not None or state.trial_until is not None or replay.cut is not None):
+        return None
+    plan = catalog.plans[state.plan]
+    if any(d.periods is not None for d in (*plan.discounts, *timeline.discounts)):
+        return None
+    changed = max(last, replay.plan_since)
+    period = replay.schedule.period_containing(changed)
+    return Settled(changed if period.start == changed else period.end, replay.held(state), replay.schedule,
+                   timeline.discounts, timeline.tax_percent)
+
+
+_WHOLE = Fraction(1)  # share() of a period from its start to its end, under every day count
+
+
+@lru_cache(maxsize=4096)
+def _renewal_periods(schedule: Schedule, start: datetime, end: datetime) -> tuple[Period, tuple[Period, ...]]:
+    """The period holding ``start``, and the periods that begin at a boundary in ``(start, end]``
+    (customers on one schedule share them)."""
+    first = schedule.period_containing(start)
+    following: list[Period] = []
+    boundary = first.end
+    while boundary <= end:
+        following.append(Period(boundary, schedule.next_boundary(boundary)))
+        boundary = following[-1].end
+    return first, tuple(following)
+
+
+def settled_renewals(catalog: Catalog, customer_id: str, settled: Settled, start: datetime, end: datetime,
+                     usage: UsageLookup) -> list[Draft] | None:
+    """The drafts of the renewals a settled subscription issues in ``(start, end]``, exactly as
+    :class:`_Replay` writes them; None if the window reaches back before ``settled_from``.
+
+    A renewal at ``b`` closing ``[a, b)`` holds, in the replay's order: the
+    in-arrears fee of ``[a, b)`` (plans billed in arrears), the usage of
+    ``[a, b)`` if any, the plan's minimum spend for ``[a, b)``, then the
+    in-advance fee of ``[b, c)``. Every share is a whole period. A minimum
+    reads what ``[a, b)`` was invoiced, which includes the in-advance fee of
+    the renewal at ``a``: that renewal's fee comes first, as a draft of its
+    own, and is returned too (price it, do not issue it: it is issued at
+    ``a``, at or before ``start``).
+    """
+    first, renewals = _renewal_periods(settled.schedule, start, end)
+    if first.start < settled.settled_from:
+        return None
+    holding = settled.holding
+    plan = catalog.plans[holding.plan]
+    in_advance = plan.billing_timing is BillingTiming.IN_ADVANCE
+    drafts: list[Draft] = []
+    period = first
+    for following in renewals:
+        closed, boundary = period.start, period.end
+        if plan.minimum_spend is not None and in_advance and not drafts:
+            opened = Draft(customer_id, closed, "renewal", period, None, holding.plan)
+            opened.pieces.append(Placed(Recurring(holding, _WHOLE, closed, boundary, period), closed))
+            drafts.append(opened)
+        # NOTE: period_index only counts for discounts limited to N periods, which a settled subscription has none of
+        draft = Draft(customer_id, boundary, "renewal", following, (closed, boundary), holding.plan,
+                      discounts=settled.discounts, tax_percent=settled.tax_percent,
+                      notes=[f"renewal invoice issued {_iso(boundary)}"])
+        if not in_advance:
+            draft.pieces.append(Placed(Recurring(holding, _WHOLE, closed, boundary, period, arrears=True), closed))
+        metered = usage(period, boundary)
+        if metered:
+            draft.pieces.append(Placed(UsageCharge(holding, metered, closed, boundary, _WHOLE), closed))
+        if plan.minimum_spend is not None:
+            draft.pieces.append(Placed(Minimum(holding.plan, _WHOLE, closed, boundary, period), closed))
+        if in_advance:
+            draft.pieces.append(Placed(Recurring(holding, _WHOLE, boundary, following.end, following), boundary))
+        drafts.append(draft)
+        period = following
+    return drafts
