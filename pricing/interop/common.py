@@ -69,11 +69,6 @@ def write_json(data: Any) -> str:
 # --- fields of vendor objects --------------------------------------------------------------
 
 
-def where(kind: str, object_id: Any, field: str) -> str:
-    """How a refusal names a vendor object and field: ``price price_123: tiers[1].up_to``."""
-    return f"{kind} {object_id}: {field}"
-
-
 def mapping(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InteropError(f"{what}: expected an object, got {type(value).__name__}")
@@ -224,7 +219,7 @@ def build(data: dict[str, Any], origin: str) -> Catalog:
 __all__ = [
     "InteropError", "build", "refuse_non_defaults", "catalog_money", "catalog_percent", "catalog_quantity", "is_catalog_id", "major_to_minor",
     "mapping", "minor_to_major", "minor_unit", "number", "place_intervals", "read_json", "slug", "text", "unique",
-    "vendor_id", "where", "whole", "write_json",
+    "vendor_id", "whole", "write_json",
 ]
 
 

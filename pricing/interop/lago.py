@@ -19,6 +19,7 @@ free amount or per-transaction bounds it is ``percentage_per_transaction``. Ever
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
@@ -30,8 +31,9 @@ from ..catalog import (
 from ..money import plain_number
 from .common import (
     InteropError, build, catalog_money, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
-    minor_to_major, minor_unit, number, place_intervals, refuse_non_defaults, slug, text, unique, vendor_id, whole,
+    minor_to_major, minor_unit, number, place_intervals, refuse_non_defaults, slug, text, vendor_id, whole,
 )
+from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
 
 VENDOR = "Lago"
 API = "https://api.getlago.com/api/v1"
@@ -459,5 +461,96 @@ def metric_for_code(catalog: Catalog, code: str) -> str | None:
     return code if is_catalog_id(code) and code in catalog.metrics else None
 
 
-__all__ = ["API", "CHARGE_SOURCE", "VENDOR", "export_catalog", "import_catalog", "list_plans", "metric_for_code",
-           "plan_source"]
+# --- invoices ---------------------------------------------------------------------------------------------
+
+SKIPPED_STATUSES = ("draft", "voided", "failed")  # not (or no longer) charged
+_ROLES = {"subscription": "fee", "charge": "usage", "commitment": "commitment", "add_on": "other",
+          "credit": "other", "fixed_charge": "other"}
+
+
+def _moment(value: Any, what: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InteropError(f"{what}: {value!r} is not an ISO date or time") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _fee(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
+    item = raw.get("item") if isinstance(raw.get("item"), dict) else {}
+    kind = str(item.get("type") or "")
+    role = _ROLES.get(kind, "other")
+    if kind == "charge" and raw.get("lago_true_up_parent_fee_id"):
+        role = "true_up"
+    unit = raw.get("precise_unit_amount")
+    units = raw.get("units")
+    return VendorLine(
+        line_id=str(raw.get("lago_id") or what), role=role,
+        amount_minor=whole(raw.get("amount_cents"), f"{what}.amount_cents"),
+        description=str(item.get("invoice_display_name") or item.get("name") or item.get("code") or kind),
+        price_ref=raw.get("lago_charge_id") if isinstance(raw.get("lago_charge_id"), str) else None,
+        code=item.get("code") if isinstance(item.get("code"), str) else None,
+        quantity=None if units is None else number(units, f"{what}.units"),
+        unit_amount=None if unit is None else number(unit, f"{what}.precise_unit_amount"),
+        service_start=_moment(raw.get("from_date"), f"{what}.from_date"),
+        service_end=_moment(raw.get("to_date"), f"{what}.to_date"),
+    )
+
+
+def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str]]:
+    """Lago invoices (``GET /api/v1/invoices``, each with its ``fees``); drafts, voided and failed
+    invoices are left out, and said so in the notes."""
+    pages = data if isinstance(data, list) else [data]
+    raws: list[dict[str, Any]] = []
+    for n, page in enumerate(pages):
+        page = mapping(page, f"{origin}: page {n + 1}")
+        if "invoice" in page:
+            raws.append(mapping(page["invoice"], f"{origin}: invoice"))
+            continue
+        if not isinstance(page.get("invoices"), list):
+            raise InteropError(f"{origin}: page {n + 1}: expected 'invoices' (an array), as GET /api/v1/invoices"
+                               " returns")
+        _check_last_page(page, n, origin)
+        raws.extend(mapping(r, f"{origin}: invoices[{i}]") for i, r in enumerate(page["invoices"]))
+    invoices: list[VendorInvoice] = []
+    skipped: list[str] = []
+    for raw in raws:
+        invoice_id = vendor_id(raw.get("number") or raw.get("lago_id"), f"{origin}: invoice number")
+        what = f"{origin}: invoice {invoice_id}"
+        status = str(raw.get("status") or "")
+        if status in SKIPPED_STATUSES:
+            skipped.append(f"{invoice_id} ({status})")
+            continue
+        code = text(raw, "currency", what)
+        assert code is not None
+        currency = code.upper()
+        decimals = minor_unit(currency, f"{what}.currency")
+        customer = mapping(raw.get("customer"), f"{what}.customer")
+        external = text(customer, "external_id", f"{what}.customer")
+        assert external is not None
+        metadata = {str(m.get("key")): str(m.get("value")) for m in customer.get("metadata") or []
+                    if isinstance(m, dict)}
+        person = VendorCustomer(external, customer.get("email"), metadata)
+        fees = raw.get("fees")
+        if not isinstance(fees, list):
+            raise InteropError(f"{what}.fees: missing (list invoices with their fees)")
+        lines = [_fee(mapping(f, f"{what}.fees[{i}]"), decimals, f"{what}.fees[{i}]") for i, f in enumerate(fees)]
+        coupons = whole(raw.get("coupons_amount_cents") or 0, f"{what}.coupons_amount_cents")
+        if coupons:
+            lines.append(VendorLine(f"{invoice_id}:coupons", "discount", -coupons, "coupons"))
+        taxes = whole(raw.get("taxes_amount_cents") or 0, f"{what}.taxes_amount_cents")
+        if taxes:
+            lines.append(VendorLine(f"{invoice_id}:taxes", "tax", taxes, "taxes"))
+        issued = _moment(raw.get("issuing_date"), f"{what}.issuing_date")
+        if issued is None:
+            raise InteropError(f"{what}.issuing_date: missing")
+        invoices.append(VendorInvoice(invoice_id, person, currency, issued, tuple(lines),
+                                      whole(raw.get("total_amount_cents", sum(l.amount_minor for l in lines)),
+                                            f"{what}.total_amount_cents"), status))
+    return invoices, ([f"left out {len(skipped)} invoice(s) not charged: {', '.join(skipped)}"] if skipped else [])
+
+
+__all__ = ["API", "CHARGE_SOURCE", "PLAN_SOURCE", "VENDOR", "export_catalog", "import_catalog", "list_plans",
+           "metric_for_code", "plan_source", "read_invoices"]
