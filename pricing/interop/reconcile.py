@@ -245,8 +245,9 @@ def _vendor_target(line: VendorLine, catalog: Catalog | None, index: Mapping[str
             (line.code if line.code in catalog.metrics else None)
     if metric is not None:
         return _Target(category, metric), ""
-    what = f"price {line.price_ref}" if vendor == "stripe" and line.price_ref else \
-        f"charge {line.price_ref or line.code}" if line.price_ref or line.code else "this line"
+    if not line.price_ref and not line.code:
+        return _Target("other", None), "a one-off line with no price: the catalog bills nothing like it"
+    what = f"price {line.price_ref}" if vendor == "stripe" and line.price_ref else f"charge {line.price_ref or line.code}"
     return _Target("other", line.price_ref or line.code), f"{what} is not in the customer's catalog"
 
 
