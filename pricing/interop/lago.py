@@ -334,6 +334,9 @@ def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
         if tier.up_to is not None and tier.up_to != tier.up_to.to_integral_value():
             raise InteropError(f"{where_tier}.up_to: {tier.up_to} (Lago's to_value is a whole number)")
         end = None if tier.up_to is None else int(tier.up_to)
+        if end is not None and end <= start and start > 0:
+            raise InteropError(f"{where_tier}.up_to: {end} leaves a range from {start} to {end} (Lago's to_value must"
+                               " be above its from_value)")
         entry: dict[str, Any] = {"from_value": start, "to_value": end}
         if isinstance(charge, GraduatedPercentageCharge):
             entry["rate"] = plain_number(tier.rate)
