@@ -49,12 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=cmd_reconcile)
 
 
+def _check_output(output: Path | None) -> None:
+    """Before any work: an output that is a folder is one line, not a half-done run."""
+    if output is not None and output.is_dir():
+        raise PricingError(f"--output {output}: is a folder, not a file")
+
+
 def _write_or_print(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    if output.is_dir():
-        raise PricingError(f"--output {output}: is a folder, not a file")
     try:
         atomic_write_text(output, text)
     except OSError as exc:
@@ -63,6 +67,7 @@ def _write_or_print(text: str, output: Path | None) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    _check_output(args.output)
     catalog_id = args.id or slug(args.file.stem.replace(".", "_")) or "imported"
     if not is_catalog_id(catalog_id):
         raise UsageError(f"--id {catalog_id!r}: lower-case letters, digits, '_' and '-', starting with a letter")
@@ -74,6 +79,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    _check_output(args.output)
     catalog = load_catalog(args.catalog)
     _write_or_print(write_json(export_catalog(args.vendor, catalog, str(args.catalog))), args.output)
     return 0
