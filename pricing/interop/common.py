@@ -208,6 +208,20 @@ def place_intervals(catalog_data: dict[str, Any], intervals: Mapping[str, tuple[
                 plan["interval_count"] = count
 
 
+def assemble(catalog_id: str, vendor: str, what: str, currency: str, settings: dict[str, str],
+             metrics: dict[str, Any], plans: dict[str, Any], intervals: Mapping[str, tuple[Interval, int]],
+             reference: str, origin: str) -> Catalog:
+    """The imported catalog: the same header for every vendor, the vendor's semantics as ``settings``."""
+    data: dict[str, Any] = {
+        "id": catalog_id, "name": f"{catalog_id} (imported from {vendor})", "version": vendor.lower(),
+        "description": f"Imported from {vendor} {what}; each source is the object's API address.",
+        "currency": currency, "settings": settings, "metrics": metrics, "plans": plans,
+        "sources": {vendor.lower(): reference},
+    }
+    place_intervals(data, intervals)
+    return build(data, origin)
+
+
 def build(data: dict[str, Any], origin: str) -> Catalog:
     """The catalog, validated like any YAML file (a refusal names ``origin``)."""
     try:
@@ -217,9 +231,9 @@ def build(data: dict[str, Any], origin: str) -> Catalog:
 
 
 __all__ = [
-    "InteropError", "build", "refuse_non_defaults", "catalog_money", "catalog_percent", "catalog_quantity", "is_catalog_id", "major_to_minor",
-    "mapping", "minor_to_major", "minor_unit", "number", "place_intervals", "read_json", "slug", "text", "unique",
-    "vendor_id", "whole", "write_json",
+    "InteropError", "assemble", "build", "catalog_money", "catalog_percent", "catalog_quantity", "is_catalog_id",
+    "major_to_minor", "mapping", "minor_to_major", "minor_unit", "number", "place_intervals", "read_json",
+    "refuse_non_defaults", "slug", "text", "unique", "vendor_id", "whole", "write_json",
 ]
 
 

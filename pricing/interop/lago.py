@@ -30,8 +30,8 @@ from ..catalog import (
 )
 from ..money import plain_number
 from .common import (
-    InteropError, build, catalog_money, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
-    minor_to_major, minor_unit, number, place_intervals, refuse_non_defaults, slug, text, vendor_id, whole,
+    InteropError, assemble, catalog_money, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
+    minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
 
@@ -55,21 +55,29 @@ def plan_source(code: str) -> str:
     return f"{API}/plans/{quote(code, safe='')}"
 
 
-def list_plans(data: Any, origin: str) -> list[dict[str, Any]]:
-    """Plans of ``GET /api/v1/plans`` (``{"plans": [...], "meta": ...}``), several pages in an array, or one ``{"plan": ...}``."""
+def _pages(data: Any, origin: str, one: str, many: str) -> list[dict[str, Any]]:
+    """The objects of a Lago list (``{many: [...], "meta": ...}``), of several pages in an array, or one ``{one: ...}``.
+
+    A page whose ``meta.next_page`` is set is refused: the rest of the list is missing.
+    """
     pages = data if isinstance(data, list) else [data]
     out: list[dict[str, Any]] = []
     for n, page in enumerate(pages):
         page = mapping(page, f"{origin}: page {n + 1}")
-        if "plan" in page:
-            out.append(mapping(page["plan"], f"{origin}: plan"))
+        if one in page:
+            out.append(mapping(page[one], f"{origin}: {one}"))
             continue
-        plans = page.get("plans")
-        if not isinstance(plans, list):
-            raise InteropError(f"{origin}: page {n + 1}: expected 'plans' (an array), as GET /api/v1/plans returns")
+        items = page.get(many)
+        if not isinstance(items, list):
+            raise InteropError(f"{origin}: page {n + 1}: expected '{many}' (an array), as GET /api/v1/{many} returns")
         _check_last_page(page, n, origin)
-        out.extend(mapping(p, f"{origin}: plans[{i}]") for i, p in enumerate(plans))
+        out.extend(mapping(item, f"{origin}: {many}[{i}]") for i, item in enumerate(items))
     return out
+
+
+def list_plans(data: Any, origin: str) -> list[dict[str, Any]]:
+    """Plans of ``GET /api/v1/plans``."""
+    return _pages(data, origin, "plan", "plans")
 
 
 def _check_last_page(page: dict[str, Any], n: int, origin: str) -> None:
@@ -280,17 +288,10 @@ def import_catalog(data: Any, catalog_id: str, origin: str) -> tuple[Catalog, li
         plans[plan_id] = plan
         intervals[plan_id] = interval
     assert currency is not None
-    data_out: dict[str, Any] = {
-        "id": catalog_id, "name": f"{catalog_id} (imported from Lago)", "version": "lago",
-        "description": "Imported from Lago plans; each source is the plan's API address.",
-        "currency": currency,
-        # Lago prorates by days, includes a range's to_value, rounds a started package up
-        "settings": {"tier_bounds": "up_to_inclusive", "package_rounding": "up", "day_count": "actual_days"},
-        "metrics": metrics, "plans": plans,
-        "sources": {"lago": "https://getlago.com/docs/api-reference/plans/object"},
-    }
-    place_intervals(data_out, intervals)
-    return build(data_out, origin), []
+    # Lago prorates by days, includes a range's to_value, rounds a started package up
+    settings = {"tier_bounds": "up_to_inclusive", "package_rounding": "up", "day_count": "actual_days"}
+    return assemble(catalog_id, VENDOR, "plans", currency, settings, metrics, plans, intervals,
+                    "https://getlago.com/docs/api-reference/plans/object", origin), []
 
 
 # --- export --------------------------------------------------------------------------------------------
@@ -505,18 +506,7 @@ def _fee(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
 def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str]]:
     """Lago invoices (``GET /api/v1/invoices``, each with its ``fees``); drafts, voided and failed
     invoices are left out, and said so in the notes."""
-    pages = data if isinstance(data, list) else [data]
-    raws: list[dict[str, Any]] = []
-    for n, page in enumerate(pages):
-        page = mapping(page, f"{origin}: page {n + 1}")
-        if "invoice" in page:
-            raws.append(mapping(page["invoice"], f"{origin}: invoice"))
-            continue
-        if not isinstance(page.get("invoices"), list):
-            raise InteropError(f"{origin}: page {n + 1}: expected 'invoices' (an array), as GET /api/v1/invoices"
-                               " returns")
-        _check_last_page(page, n, origin)
-        raws.extend(mapping(r, f"{origin}: invoices[{i}]") for i, r in enumerate(page["invoices"]))
+    raws = _pages(data, origin, "invoice", "invoices")
     invoices: list[VendorInvoice] = []
     skipped: list[str] = []
     for raw in raws:

@@ -30,8 +30,8 @@ from ..catalog import (
 )
 from ..money import plain_number
 from .common import (
-    InteropError, build, catalog_money, catalog_quantity, major_to_minor, mapping, minor_to_major, minor_unit,
-    number, place_intervals, refuse_non_defaults, slug, text, unique, vendor_id, whole,
+    InteropError, assemble, catalog_money, catalog_quantity, major_to_minor, mapping, minor_to_major, minor_unit,
+    number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
 
@@ -266,18 +266,12 @@ def import_catalog(data: Any, catalog_id: str, origin: str) -> tuple[Catalog, li
             charge["description"] = metadata["description"]
         plan["charges"].append(charge)
     assert currency is not None
-    data_out: dict[str, Any] = {
-        "id": catalog_id, "name": f"{catalog_id} (imported from Stripe)", "version": "stripe",
-        "description": "Imported from Stripe Products and Prices; each source is the price's API address.",
-        "currency": currency,
-        # Stripe prorates to the second and applies downgrades at once (subscription updates)
-        "settings": {"tier_bounds": "up_to_inclusive", "day_count": "exact_seconds", "downgrade_effective": "now"},
-        "metrics": metrics, "plans": plans,
-        "sources": {"stripe": "https://docs.stripe.com/api/prices/object"},
-    }
-    place_intervals(data_out, intervals)
+    # Stripe prorates to the second and applies downgrades at once (subscription updates)
+    settings = {"tier_bounds": "up_to_inclusive", "day_count": "exact_seconds", "downgrade_effective": "now"}
+    catalog = assemble(catalog_id, VENDOR, "Products and Prices", currency, settings, metrics, plans, intervals,
+                       "https://docs.stripe.com/api/prices/object", origin)
     notes = [f"skipped {len(skipped)} inactive price(s): {', '.join(skipped)}"] if skipped else []
-    return build(data_out, origin), notes
+    return catalog, notes
 
 
 # --- export --------------------------------------------------------------------------------------------
