@@ -153,6 +153,13 @@ def minor_unit(currency: str, what: str) -> int:
         raise InteropError(f"{what}: currency {currency!r} has no minor unit known to the workbench") from None
 
 
+def invoice_currency(invoice: Mapping[str, Any], what: str) -> tuple[str, int]:
+    """An invoice's currency (upper case) and its minor unit's decimals."""
+    code = text(invoice, "currency", what)
+    assert code is not None
+    return code.upper(), minor_unit(code, f"{what}.currency")
+
+
 # --- ids --------------------------------------------------------------------------------------
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -231,7 +238,8 @@ def build(data: dict[str, Any], origin: str) -> Catalog:
 
 
 __all__ = [
-    "InteropError", "assemble", "build", "catalog_money", "catalog_percent", "catalog_quantity", "is_catalog_id",
+    "InteropError", "assemble", "build", "catalog_money", "catalog_percent", "catalog_quantity", "invoice_currency",
+    "is_catalog_id",
     "major_to_minor", "mapping", "minor_to_major", "minor_unit", "number", "place_intervals", "read_json",
     "refuse_non_defaults", "slug", "text", "unique", "vendor_id", "whole", "write_json",
 ]

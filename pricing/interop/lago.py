@@ -30,7 +30,7 @@ from ..catalog import (
 )
 from ..money import plain_number
 from .common import (
-    InteropError, assemble, catalog_money, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
+    InteropError, assemble, catalog_money, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -516,10 +516,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         if status in SKIPPED_STATUSES:
             skipped.append(f"{invoice_id} ({status})")
             continue
-        code = text(raw, "currency", what)
-        assert code is not None
-        currency = code.upper()
-        decimals = minor_unit(currency, f"{what}.currency")
+        currency, decimals = invoice_currency(raw, what)
         customer = mapping(raw.get("customer"), f"{what}.customer")
         external = text(customer, "external_id", f"{what}.customer")
         assert external is not None

@@ -30,7 +30,7 @@ from ..catalog import (
 )
 from ..money import plain_number
 from .common import (
-    InteropError, assemble, catalog_money, catalog_quantity, major_to_minor, mapping, minor_to_major, minor_unit,
+    InteropError, assemble, catalog_money, invoice_currency, catalog_quantity, major_to_minor, mapping, minor_to_major, minor_unit,
     number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -486,10 +486,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         if status in SKIPPED_STATUSES:
             skipped.append(f"{invoice_id} ({status})")
             continue
-        code = text(raw, "currency", what)
-        assert code is not None
-        currency = code.upper()
-        decimals = minor_unit(currency, f"{what}.currency")
+        currency, decimals = invoice_currency(raw, what)
         customer = raw.get("customer")
         if isinstance(customer, dict):
             person = VendorCustomer(str(customer.get("id")), customer.get("email"),
