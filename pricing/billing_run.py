@@ -192,12 +192,16 @@ def load_timelines(store: Store) -> dict[str, Timeline]:
     return out
 
 
-def ledger_results(store: Store, month: str, runway: bool = True) -> dict[str, LedgerResult]:
-    """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out)."""
+def ledger_results(store: Store, month: str, runway: bool = True,
+                   catalogs: Mapping[str, Catalog] | None = None) -> dict[str, LedgerResult]:
+    """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out).
+
+    ``catalogs`` (id -> catalog) replaces catalogs loaded by id, e.g. with other settings.
+    """
     _, end = month_bounds(month)
     last_day = (end - timedelta(days=1)).date()
     out: dict[str, LedgerResult] = {}
-    catalogs: dict[str, Catalog] = {}
+    catalogs = dict(catalogs or {})
     for customer_id, text in store.ledgers().items():
         origin = f"ledger of {customer_id}"
         ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
@@ -233,15 +237,21 @@ def check_book(store: Store, timelines: Mapping[str, Timeline]) -> None:
                               f" subscribed on catalog {timeline.catalog!r}")
 
 
-def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-") -> BillingRun:
+def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-",
+               catalogs: Mapping[str, Catalog] | None = None) -> BillingRun:
     """Bill every customer of the store for ``month``, issue the invoices not issued before
-    (numbered with ``prefix``; issued invoices are final) and return the month's invoices."""
+    (numbered with ``prefix``; issued invoices are final) and return the month's invoices.
+
+    ``catalogs`` (id -> catalog) replaces catalogs loaded by id: the same month under other
+    settings (:mod:`pricing.policies`; pass ``write=False`` then).
+    """
     check_month(store, month)
     timelines = load_timelines(store)
     check_book(store, timelines)
     before = previous_month(month)
     usage = usage_by_month(store, [before, month])
-    catalogs: dict[str, Catalog] = {}
+    given = dict(catalogs or {})
+    catalogs = dict(given)
     invoices: list[Invoice] = []
     batches: dict[str, list[tuple[list[Draft], list[int]]]] = {}
     for customer_id, timeline in timelines.items():
@@ -252,7 +262,7 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
             raise ReportError(f"customer {customer_id}: {exc}") from None
     for catalog_id, batch in batches.items():
         invoices.extend(_price_many(catalogs[catalog_id], batch))
-    for customer_id, result in ledger_results(store, month, runway=False).items():
+    for customer_id, result in ledger_results(store, month, runway=False, catalogs=given).items():
         catalog = catalogs.setdefault(result.catalog, load_catalog(result.catalog))
         statement = prepaid_statement(catalog, result, month)
         if statement is not None:

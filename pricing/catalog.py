@@ -220,6 +220,13 @@ class ChangeInvoice(str, Enum):
     IMMEDIATELY = "immediately"  # an invoice of its own at the change (Kill Bill; Lago on upgrades)
 
 
+class RoundingScope(str, Enum):
+    """Where amounts are rounded to the minor unit."""
+
+    LINE = "line"  # every line on its own (Stripe, Lago; Zuora's default)
+    INVOICE = "invoice"  # the charges' exact total once, with a rounding line (Zuora's invoice-level rounding)
+
+
 class Settings(_Strict):
     """Semantics on which billing engines differ, named with their defaults.
 
@@ -239,6 +246,10 @@ class Settings(_Strict):
     change_invoice: ChangeInvoice = ChangeInvoice.NEXT_INVOICE
     bill_termination_day: bool = Field(
         False, description="day-based conventions: the day a subscription ends now is billed, not credited")
+    rounding_scope: RoundingScope = Field(
+        RoundingScope.LINE, description="line: each line rounded on its own; invoice: the charges' exact total"
+        " rounded once, the difference to the sum of the rounded lines shown as a 'Rounding' line"
+        " (https://docs.zuora.com/en/zuora-billing/bill-your-customer/invoice-management/invoice-level-rounding)")
 
 
 # --- metrics and metering ----------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Discount, MetricKind, Plan
+from .catalog import Catalog, Discount, MetricKind, Plan, RoundingScope
 from .charges import ChargeModel, ModelResult, exact, model_in
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
@@ -52,6 +52,8 @@ class RateOptions:
     tax_percent: Decimal | None = None
     billing_details: bool = True
     period_index: int = 0
+    # settings.rounding_scope 'invoice' adds a rounding line; subscriptions add their own after proration
+    invoice_rounding: bool = True
 
 
 DEFAULT_OPTIONS = RateOptions()
@@ -495,6 +497,9 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
             explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
         ))
         subtotal = _add(subtotal, shortfall)
+    if options.invoice_rounding and catalog.settings.rounding_scope is RoundingScope.INVOICE and lines:
+        lines.append(_rounding_line(catalog, lines, subtotal))
+        subtotal = _add(subtotal, lines[-1].amount_minor)
     for discount in _active_discounts(plan, options):
         line = _discount_line(catalog, discount, subtotal)
         lines.append(line)
@@ -631,6 +636,25 @@ def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, re
         quantity_scale=0, unit_price=None, metric=charge.metric,
         explain=lambda row: _explain_minimum(catalog, minimum, int(charged.amount_minor[row])),
         prorated=charge.prorated, recurring=recurring, charge_minimum=charge.min_amount,
+    )
+
+
+def _rounding_line(catalog: Catalog, lines: Sequence[LineColumns], subtotal: Array) -> LineColumns:
+    """Invoice-level rounding: the lines' exact total rounded once, less the sum of the rounded lines."""
+    scale = max(max(line.exact_scale for line in lines), catalog.decimals)
+    total = np.zeros(len(subtotal), dtype=np.int64)
+    for line in lines:
+        factor = 10 ** (scale - line.exact_scale)
+        total = _add(total, exact(np.asarray(line.exact_amount), factor) * factor)
+    rounded = round_scaled(total, scale - catalog.decimals, catalog.settings.rounding)
+    adjustment = _add(rounded, -subtotal)
+    d = catalog.decimals
+    return LineColumns(
+        item="Rounding", line_type=LineType.ROUNDING, amount_minor=adjustment, exact_amount=adjustment,
+        exact_scale=d, quantity=(adjustment != 0).astype(np.int64), quantity_scale=0, unit_price=None,
+        explain=lambda row: (f"exact total {from_scaled(total[row], scale).normalize():f} rounded once to"
+                             f" {from_minor(int(rounded[row]), d)}; the lines rounded one by one add up to"
+                             f" {from_minor(int(subtotal[row]), d)}"),
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, CreditBasis, Discount
+from .catalog import Catalog, CreditBasis, Discount, RoundingScope
 from .invoice import Invoice, Line, LineType
 from .errors import UsageError
 from .money import Rounding, from_scaled, to_minor
@@ -101,7 +101,7 @@ class _Rows:
             if frame.shape[1] == 0:
                 frame = pd.DataFrame(index=pd.RangeIndex(len(keys)))
             options = RateOptions(include_minimum=False, include_plan_discounts=False, tax_percent=Decimal(0),
-                                  billing_details=details)
+                                  billing_details=details, invoice_rounding=False)
             rated = rate(self.catalog, frame, [plan_id], options).plans[plan_id]
             for position, key in enumerate(keys):
                 self.rated[key] = _RatedRow(rated, position)
@@ -357,6 +357,8 @@ class _Pricer:
                 key = (draft.customer_id, placed.spend_period)
                 self.spend[key] = self.spend.get(key, 0) + sum(l.amount_minor for l in new)
             lines.extend(new)
+        if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
+            lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
         self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
@@ -385,6 +387,22 @@ class _Pricer:
         return usage + [Line("Usage invoiced earlier this period", LineType.CREDIT, Decimal(1), None, -billed,
                              from_scaled(-billed, self.d), "billed progressively when a usage threshold was"
                              f" crossed: {from_scaled(billed, self.d)}", None, start, end)]
+
+    def _rounding(self, draft: Draft, lines: Sequence[Line]) -> Line:
+        """Invoice-level rounding: the lines' exact total rounded once, less the sum of the rounded lines.
+
+        NOTE: a prorated line keeps its exact amount to d+6 places (``_exact_decimal``), so the total
+        rounded here is exact to that precision, not beyond it.
+        """
+        exact = sum((Fraction(l.exact_amount) for l in lines), Fraction(0))
+        rounded = self._minor(exact)
+        charged = sum(l.amount_minor for l in lines)
+        adjustment = rounded - charged
+        return Line("Rounding", LineType.ROUNDING, Decimal(1 if adjustment else 0), None, adjustment,
+                    from_scaled(adjustment, self.d),
+                    f"exact total {self._exact_decimal(exact)} rounded once to {from_scaled(rounded, self.d)};"
+                    f" the lines rounded one by one add up to {from_scaled(charged, self.d)}", None,
+                    draft.period.start, draft.period.end)
 
     def _invoice_level(self, draft: Draft, lines: Sequence[Line]) -> list[Line]:
         """Discounts on the subtotal, then tax on the net: the quote's own discount and tax lines."""

@@ -170,3 +170,16 @@ def test_export_refuses_what_stripe_cannot_express(bundled, message):
     with pytest.raises(InteropError) as caught:
         stripe.export_catalog(load_catalog(bundled), bundled)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("module, vendor", [(stripe, "Stripe"), (None, "Lago")])
+def test_invoice_level_rounding_is_refused_by_both_vendors(catalog, module, vendor):
+    from pricing.catalog import DayCount, RoundingScope
+    from pricing.interop import lago
+
+    # Stripe and Lago round each line item or fee on its own
+    settings = catalog.settings.model_copy(update={"rounding_scope": RoundingScope.INVOICE, "day_count": (
+        DayCount.EXACT_SECONDS if vendor == "Stripe" else DayCount.ACTUAL_DAYS)})
+    odd = catalog.model_copy(update={"settings": settings})
+    with pytest.raises(InteropError, match=f"odd: settings.rounding_scope invoice: {vendor} works line"):
+        (module or lago).export_catalog(odd, "odd")

@@ -420,7 +420,9 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         origin, VENDOR, _NOT_IN_LAGO)
     settings = catalog.settings
-    for field, wanted in (("rounding", "half_up"), ("tier_bounds", "up_to_inclusive"), ("day_count", "actual_days")):
+    # NOTE: both vendors round each line item or fee on its own (rounding_scope: line)
+    for field, wanted in (("rounding", "half_up"), ("rounding_scope", "line"), ("tier_bounds", "up_to_inclusive"),
+                          ("day_count", "actual_days")):
         if getattr(settings, field).value != wanted:
             raise InteropError(f"{origin}: settings.{field} {getattr(settings, field).value}: Lago works {wanted}")
     decimals = catalog.decimals

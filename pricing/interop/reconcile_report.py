@@ -18,16 +18,12 @@ import pandas as pd
 from ..excel import table_workbook_bytes
 from ..money import format_money
 from ..notebook_runner import atomic_write_bytes, atomic_write_text
-from ..reports import table_html
+from ..reports import page_style, table_html
 from .reconcile import DIFFERING, MATCHED, MISSING_AT_VENDOR, MISSING_IN_ENGINE, Reconciliation, amount
 
 PAGE_FILE = "reconciliation.html"
 XLSX_FILE = "reconciliation_differences.xlsx"
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
-table.report-table th,table.report-table td{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left}
-table.report-table td{font-variant-numeric:tabular-nums}.muted{color:#666;font-size:.9rem}"""
+
 
 
 def totals_table(result: Reconciliation) -> pd.DataFrame:
@@ -74,7 +70,7 @@ def page(result: Reconciliation) -> str:
     if notes:
         body += ["<h2>Notes</h2>", f"<ul>{notes}</ul>"]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>\n'
-            f"<style>{_STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<style>{page_style('80rem')}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 def write(result: Reconciliation, folder: Path) -> list[Path]:

@@ -322,7 +322,9 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         what, VENDOR, _NOT_IN_STRIPE)
     settings = catalog.settings
-    for field, wanted in (("rounding", "half_up"), ("tier_bounds", "up_to_inclusive"), ("day_count", "exact_seconds")):
+    # NOTE: both vendors round each line item or fee on its own (rounding_scope: line)
+    for field, wanted in (("rounding", "half_up"), ("rounding_scope", "line"), ("tier_bounds", "up_to_inclusive"),
+                          ("day_count", "exact_seconds")):
         if getattr(settings, field).value != wanted:
             raise InteropError(f"{what}: settings.{field} {getattr(settings, field).value}: Stripe works {wanted}")
     decimals = catalog.decimals
