@@ -755,7 +755,8 @@ def _format_validation_error(origin: str, error: ValidationError) -> str:
 def _is_union_tag(part: object) -> bool:
     # pydantic puts the discriminator value into error locations; drop it
     return isinstance(part, str) and part in {
-        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage", "flat",
+        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
+        "percentage_per_transaction", "flat",
         "function-after[_check_tiers(), GraduatedCharge]",
         "function-after[_check_tiers(), GraduatedPercentageCharge]",
     }

@@ -53,8 +53,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .catalog import (
     BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
+    bundled_catalog_ids, load_catalog,
 )
-from .errors import SubscriptionError
+from .errors import PricingError, SubscriptionError
 from .invoice import Invoice
 from .periods import Period, Schedule, as_utc, midnight
 from .proration import remaining_share, share
@@ -339,6 +340,25 @@ def resolve_period(schedule: Schedule, text: str) -> Period:
     return period
 
 
+@lru_cache(maxsize=256)
+def _id_in_file(reference: str, modified_ns: int) -> str | None:
+    """The id declared by the catalog file ``reference`` (as last modified; None if it is not a catalog)."""
+    try:
+        return load_catalog(reference).id
+    except PricingError:
+        return None
+
+
+def names_catalog(reference: str, catalog: Catalog) -> bool:
+    """Whether a timeline's ``catalog:`` (a bundled id, or a catalog file's path) is ``catalog``."""
+    if reference == catalog.id:
+        return True
+    path = Path(reference)
+    if reference in bundled_catalog_ids() or not path.is_file():
+        return False
+    return _id_in_file(reference, path.stat().st_mtime_ns) == catalog.id
+
+
 _CHANGES = frozenset({"add", "remove", "upgrade", "downgrade", "change_plan", "commit"})
 
 
@@ -347,7 +367,7 @@ class _Replay:
 
     def __init__(self, catalog: Catalog, timeline: Timeline, usage: UsageLookup,
                  since: datetime | None = None) -> None:
-        if timeline.catalog != catalog.id:
+        if not names_catalog(timeline.catalog, catalog):
             raise SubscriptionError(
                 f"{timeline.origin}: the timeline is for catalog {timeline.catalog!r}, not {catalog.id!r}")
         self.cat = catalog
