@@ -112,7 +112,7 @@ def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], h
             narrowed.append((lo, hi, before, after))
         pending = narrowed
     switches = []
-    for q, before, after in done:
+    for q, before, after in sorted(done):  # intervals finish in different rounds
         cheapest, totals = known[q]
         new = cheapest or after
         switches.append(Switch(q, before, new, totals[new]))
@@ -183,6 +183,7 @@ class ChartView:
     switch_x: list[int]
     switch_y: list[float]
     switch_text: list[str]
+    switch_text_at: list[str]  # above / below in turn, so labels of nearby switches do not print over each other
     switch_hover: list[str]
     prospect_x: list[int]
     prospect_y: list[float | None]
@@ -231,6 +232,7 @@ def chart_view(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: lis
         x=curve[metric].astype(int).tolist() if len(curve) else [], lines=lines,
         switch_x=[s.quantity for s in switches], switch_y=[_major(s.total_minor, d) for s in switches],
         switch_text=[f"{s.quantity:,}" for s in switches],
+        switch_text_at=[("top center", "bottom center")[i % 2] for i in range(len(switches))],
         switch_hover=[f"{catalog.plans[s.before].name} \u2192 {catalog.plans[s.after].name}" for s in switches],
         prospect_x=[] if q is None else [q], prospect_y=[] if q is None else [None if total is None else _major(total, d)],
         y_range=y_range, note=note)
@@ -252,7 +254,7 @@ def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switch
     traces.append(go.Scatter(
         x=view.switch_x, y=view.switch_y, mode="markers+text", name="cheapest plan changes", meta="break-even",
         marker={"symbol": "diamond", "size": 11, "color": "black"}, text=view.switch_text,
-        textposition="top center", customdata=view.switch_hover, hovertemplate="%{customdata} at %{x:,}<extra></extra>",
+        textposition=view.switch_text_at, customdata=view.switch_hover, hovertemplate="%{customdata} at %{x:,}<extra></extra>",
         cliponaxis=False))
     traces.append(go.Scatter(
         x=view.prospect_x, y=view.prospect_y, mode="markers", name="your usage", meta="prospect",
@@ -286,6 +288,7 @@ def update_comparison_figure(figure: go.FigureWidget, catalog: Catalog, metric: 
             traces[plan_id].y = view.lines.get(plan_id, [])
         marks = traces["break-even"]
         marks.x, marks.y, marks.text, marks.customdata = view.switch_x, view.switch_y, view.switch_text, view.switch_hover
+        marks.textposition = view.switch_text_at
         you = traces["prospect"]
         you.x, you.y = view.prospect_x, view.prospect_y
         figure.layout.title.subtitle.text = view.note
@@ -837,7 +840,8 @@ class PriceTuningApp:
 
 
 __all__ = [
-    "CommitmentPanel", "ComparisonState", "PlanComparisonApp", "PriceTuningApp", "Switch", "cheapest_along",
+    "ChartView", "CommitmentPanel", "ComparisonState", "PlanComparisonApp", "PriceTuningApp", "Switch", "chart_view",
+    "cheapest_along",
     "cheapest_switches", "comparison_figure", "delta_histogram_figure", "plan_rows", "render_table",
-    "revenue_figure", "rows_frame", "tornado_figure",
+    "revenue_figure", "rows_frame", "tornado_figure", "update_comparison_figure",
 ]

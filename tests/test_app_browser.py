@@ -67,12 +67,18 @@ def expected_cheapest(usage: dict) -> str:
     return best.plan
 
 
-@pytest.mark.browser
-def test_changing_usage_changes_the_cheapest_plan(voila_server):
-    playwright = pytest.importorskip("playwright.sync_api")
+def start_usage() -> dict:
+    """The app's opening usage: the catalog's sample, other charged metrics at 0."""
     quasr = load_catalog("quasr")
     start = {m: int(v) for m, v in quasr.sample_usage.items()}
     start.update({m: 0 for m in quasr.charged_metrics() if m not in start})
+    return start
+
+
+@pytest.mark.browser
+def test_changing_usage_changes_the_cheapest_plan(voila_server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    start = start_usage()
     changed = dict(start, maa=50)
     before, after = expected_cheapest(start), expected_cheapest(changed)
     assert before != after, "pick a usage change that moves the cheapest plan"
@@ -135,3 +141,72 @@ def test_stopping_the_app_stops_voila_too(tmp_path):
     time.sleep(0.5)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()  # nothing serves the port any more
+
+
+# Every element whose text a person reads: widget labels, toggle and push buttons, table cells.
+TEXT_SELECTORS = ".widget-label, .widget-label-basic, .widget-toggle-button, .jupyter-button, .pw-plans th, .pw-plans td"
+TRUNCATED_JS = """sel => [...document.querySelectorAll(sel)]
+    .filter(e => e.offsetParent !== null && e.innerText.trim() && e.scrollWidth > e.clientWidth)
+    .map(e => `${e.innerText.trim()} (${e.scrollWidth} > ${e.clientWidth} px)`)"""
+BOX_JS = "sel => { const e = document.querySelector(sel); if (!e) return null; const r = e.getBoundingClientRect(); " \
+         "return [r.left, r.top, r.right, r.bottom]; }"
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(tmp_path_factory):
+    """Screenshots a person can look at after the run (the path is printed)."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.mark.browser
+def test_app_layout_readable_for_a_customer(voila_server, artifact_dir):
+    """Issue 13: cut labels, legend over the axis title, Pay As You Go hidden, a squashed range, developer names."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            page.goto(voila_server, wait_until="domcontentloaded")
+            page.locator(".pw-cheapest").wait_for(state="visible")
+            page.locator(".js-plotly-plot .legend").wait_for(state="attached")
+            shot = artifact_dir / "plan_comparison.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot: {shot}")
+
+            assert page.evaluate(TRUNCATED_JS, TEXT_SELECTORS) == []
+            labels = page.evaluate(f"() => [...document.querySelectorAll('{TEXT_SELECTORS}')]"
+                                   ".map(e => e.innerText.trim())")
+            assert {"Usage growth, % a month", "Term (months)", "Commitment", "Triangular (Monte Carlo)"} <= set(labels)
+
+            plot_area = page.evaluate(BOX_JS, ".js-plotly-plot .nsewdrag")
+            legend = page.evaluate(BOX_JS, ".js-plotly-plot .legend")
+            x_title = page.evaluate(BOX_JS, ".js-plotly-plot .g-xtitle")
+            assert plot_area and legend and x_title
+            assert not overlap(legend, plot_area), (legend, plot_area)
+            assert not overlap(legend, x_title), (legend, x_title)
+
+            text = page.evaluate("() => document.body.innerText")
+            assert "pricing.widgets" not in text and "PlanComparisonApp" not in text
+            # Enterprise's flat fee is left above a cut axis, and the page says so
+            assert "Axis cut at EUR" in text and "above it: Enterprise" in text
+            # Pay As You Go (drawn first) is the widest line, so a curve drawn over it leaves it visible
+            widths = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer .trace .js-line')]"
+                                   ".map(e => parseFloat(getComputedStyle(e).strokeWidth))")
+            assert widths[0] > max(widths[1:4])
+
+            # a new usage patches the live figure: the curve now runs to 3 x 20,000 MAA
+            box = page.locator(".pw-usage-maa input")
+            box.fill("20000")
+            box.press("Enter")
+            page.wait_for_function("p => document.querySelector('.pw-cheapest')?.dataset.plan === p",
+                                   arg=expected_cheapest(dict(start_usage(), maa=20000)), timeout=20_000)
+            last_x = "() => { const x = document.querySelector('.js-plotly-plot').data[0].x; return x[x.length - 1]; }"
+            page.wait_for_function(f"() => ({last_x})() === 60000", timeout=20_000)
+            page.screenshot(path=str(artifact_dir / "plan_comparison_20000_maa.png"), full_page=True)
+        finally:
+            browser.close()
