@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from _report_fixtures import report_store  # noqa: F401
+
 from pricing.catalog import load_catalog
 from pricing.cli.app import voila_command
 from pricing.comparison import compare
@@ -210,3 +212,41 @@ def test_app_layout_readable_for_a_customer(voila_server, artifact_dir):
             page.screenshot(path=str(artifact_dir / "plan_comparison_20000_maa.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_tuning_app_on_the_store(report_store, tmp_path):
+    """`pricing app tuning --store`: the page backtests the store's customers, and its buttons rerun it."""
+    import sys
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    port = free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "tuning", "--store", str(report_store.path),
+                            "--catalog", "quasr", "--port", str(port), "--no-browser"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or app.poll() is not None:
+                    pytest.fail("the tuning app did not start")
+                time.sleep(0.3)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(RENDER_TIMEOUT_MS)
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                page.get_by_text("7 customers, 2 month(s)").first.wait_for(state="visible")
+                assert "c0005" in page.evaluate("() => document.body.innerText")
+                page.get_by_role("button", name="Backtest candidate").click()
+                page.locator(".pw-backtest-summary").wait_for(state="visible")
+            finally:
+                browser.close()
+    finally:
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=30)
