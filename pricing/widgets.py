@@ -338,7 +338,7 @@ def render_table(rows: list[dict[str, Any]], catalog: Catalog, term_months: int)
             f"<td style='text-align:right'>{money(r['annual_minor'])}</td>"
             f"<td style='text-align:right'>{money(r['term_minor'])}</td><td>{_escape(status)}</td></tr>")
     # NOTE: room between amounts, which are right-aligned and would otherwise touch ("EUR 2,294.00EUR 27,528.00")
-    style = "<style>.pw-plans th, .pw-plans td { padding: 3px 10px; }</style>"
+    style = "<style>.pw-plans th, .pw-plans td { padding: 3px 10px; white-space: nowrap; }</style>"
     return f'{style}<table class="pw-plans" style="border-collapse:collapse">{head}{"".join(body)}</table>'
 
 

@@ -22,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 40  # seconds for Voila to answer
 RENDER_TIMEOUT_MS = 45_000  # first render includes starting a kernel and running the notebook
+LAB_RUN_TIMEOUT_MS = 120_000  # JupyterLab: the page, then a kernel, then every cell (slow on a loaded machine)
 
 
 def free_port() -> int:
@@ -250,3 +251,82 @@ def test_tuning_app_on_the_store(report_store, tmp_path):
     finally:
         app.send_signal(signal.SIGTERM)
         app.wait(timeout=30)
+
+
+@pytest.fixture()
+def jupyterlab_server(tmp_path):
+    """JupyterLab on a free port with a token, serving a copy of the notebooks (so autosave cannot touch ours)."""
+    import secrets
+    import shutil
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "lab"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "notebooks", root, ignore=shutil.ignore_patterns("*.py"))
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "lab.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--allow-root",  # CI runs as root
+         "--LabApp.extension_manager=readonly"],  # no extension index to query (no network)
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"jupyter lab exited early: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not answer on port {port} in {START_TIMEOUT} s")
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+@pytest.mark.browser
+def test_plan_comparison_in_jupyterlab(jupyterlab_server, artifact_dir):
+    """Issue 13: open the notebook in JupyterLab, run all cells, change a usage box, read the new cheapest plan."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, token = jupyterlab_server
+    start = start_usage()
+    before, after = expected_cheapest(start), expected_cheapest(dict(start, maa=50))
+    assert before != after
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            page.goto(f"{url}/lab/tree/plan_comparison.ipynb?token={token}", wait_until="domcontentloaded")
+            page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(state="visible")
+            # the kernel is up when the toolbar's status says idle
+            page.locator(".jp-NotebookPanel [data-status='idle']").first.wait_for(state="attached")
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            label = page.locator(".pw-cheapest")
+            label.wait_for(state="visible", timeout=LAB_RUN_TIMEOUT_MS)
+            page.wait_for_function("p => document.querySelector('.pw-cheapest')?.dataset.plan === p", arg=before)
+            box = page.locator(".pw-usage-maa input")
+            box.fill("50")
+            box.press("Enter")
+            page.wait_for_function("p => document.querySelector('.pw-cheapest')?.dataset.plan === p", arg=after,
+                                   timeout=20_000)
+            page.screenshot(path=str(artifact_dir / "plan_comparison_jupyterlab.png"))
+            assert label.get_attribute("data-plan") == after
+        finally:
+            browser.close()
