@@ -265,7 +265,8 @@ def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switch
     fig.update_layout(
         title={"text": f"Monthly cost by {name} ({catalog.currency})", "subtitle": {"text": view.note}},
         xaxis={"title": {"text": name}, "rangemode": "tozero"},
-        yaxis={"title": {"text": catalog.currency}, "range": view.y_range, "autorange": view.y_range is None},
+        yaxis={"title": {"text": catalog.currency}, "range": view.y_range, "autorange": view.y_range is None,
+               "rangemode": "tozero"},
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
         margin={"t": 80, "l": 70, "r": 20, "b": 50}, height=440)
     return fig
