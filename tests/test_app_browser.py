@@ -314,12 +314,17 @@ def test_plan_comparison_in_jupyterlab(jupyterlab_server, artifact_dir):
             page.set_default_timeout(RENDER_TIMEOUT_MS)
             page.goto(f"{url}/lab/tree/plan_comparison.ipynb?token={token}", wait_until="domcontentloaded")
             page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(state="visible")
-            # the kernel is up when the toolbar's status says idle
-            page.locator(".jp-NotebookPanel [data-status='idle']").first.wait_for(state="attached")
+            # the kernel is connected when the status bar says so
+            page.locator(".jp-StatusBar-Widget", has_text="Python 3 (ipykernel) | Idle").first.wait_for(
+                state="visible", timeout=LAB_RUN_TIMEOUT_MS)
+            page.screenshot(path=str(artifact_dir / "jupyterlab_opened.png"))
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            # the cells have run when every code cell shows its execution count
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+                                   ".every(e => /\\[\\d+\\]/.test(e.innerText))", timeout=LAB_RUN_TIMEOUT_MS)
             label = page.locator(".pw-cheapest")
-            label.wait_for(state="visible", timeout=LAB_RUN_TIMEOUT_MS)
+            label.wait_for(state="visible")
             page.wait_for_function("p => document.querySelector('.pw-cheapest')?.dataset.plan === p", arg=before)
             box = page.locator(".pw-usage-maa input")
             box.fill("50")
