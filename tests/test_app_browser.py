@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(process: subprocess.Popen, port: int, what: str, log: Path | None = None) -> None:
+    """Until something answers on ``port``; fails the test if ``process`` exits or START_TIMEOUT passes."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited early: {log.read_text()[-2000:] if log else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not answer on port {port} in {START_TIMEOUT} s")
+            time.sleep(0.3)
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM to the server's process group (it and its kernels), SIGKILL if it does not stop in time."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.fixture()
 def voila_server(tmp_path):
     port = free_port()
@@ -38,29 +66,11 @@ def voila_server(tmp_path):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(voila_command(port), stdout=log, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"voila exited early: {(tmp_path / 'voila.log').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"voila did not answer on {url} in {START_TIMEOUT} s")
-                time.sleep(0.3)
-        yield url
+        wait_until_serving(process, port, "voila", tmp_path / "voila.log")
+        yield f"http://127.0.0.1:{port}/"
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(process)
         log.close()
 
 
@@ -227,15 +237,7 @@ def test_tuning_app_on_the_store(report_store, tmp_path):
                             "--catalog", "quasr", "--port", str(port), "--no-browser"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or app.poll() is not None:
-                    pytest.fail("the tuning app did not start")
-                time.sleep(0.3)
+        wait_until_serving(app, port, "pricing app tuning")
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
@@ -259,7 +261,6 @@ def jupyterlab_server(tmp_path):
     import secrets
     import shutil
     import sys
-    from pathlib import Path
 
     root = tmp_path / "lab"
     shutil.copytree(Path(__file__).resolve().parents[1] / "notebooks", root, ignore=shutil.ignore_patterns("*.py"))
@@ -275,27 +276,10 @@ def jupyterlab_server(tmp_path):
          "--LabApp.extension_manager=readonly"],  # no extension index to query (no network)
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited early: {(tmp_path / 'lab.log').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer on port {port} in {START_TIMEOUT} s")
-                time.sleep(0.3)
+        wait_until_serving(process, port, "jupyter lab", tmp_path / "lab.log")
         yield f"http://127.0.0.1:{port}", token
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(process, timeout=15)
         log.close()
 
 
