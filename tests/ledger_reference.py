@@ -64,6 +64,7 @@ class _Account:
         self.objects = {k: Decimal(v) for k, v in ledger.objects.items()}
         self.status: Status = "active"
         self.noticed = False
+        self._full: dict[Holding, Fraction] = {}  # a memo: rating a holding costs a rate() call
         self._check(ledger.plan, None)
 
     def _bought(self, day: date, minor: int) -> None:
@@ -86,7 +87,9 @@ class _Account:
     def daily_price(self, day: date) -> int:
         holding = Holding.of(self.plan, self.objects)
         period = self.schedule.period_containing(day)
-        full: Fraction = recurring_amount(self.cat, holding)
+        full = self._full.get(holding)
+        if full is None:
+            full = self._full[holding] = recurring_amount(self.cat, holding)
         part = share(midnight(day), midnight(day + timedelta(days=1)), period, self.convention)
         return prorated_minor(self.cat, full, part)
 
