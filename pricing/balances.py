@@ -129,8 +129,8 @@ class LedgerRun:
 
     A day with an event (or a note) is a run of one day. ``balance`` is the
     balance after the run's last day; the day ``i`` days before the last had
-    ``balance + i * debit``. ``credit_limit`` is given for one-day runs; for
-    longer runs each day's limit is read from the result's purchase history.
+    ``balance + i * debit``. Each day's credit limit is read from the result's
+    purchase history (:meth:`LedgerResult.credit_limit_on`).
     """
 
     first: date
@@ -141,7 +141,6 @@ class LedgerRun:
     balance: int  # after the last day
     top_up: int = 0
     note: str = ""
-    credit_limit: int | None = None
 
     @property
     def last(self) -> date:
@@ -162,10 +161,6 @@ class LedgerRun:
         if low == self.first and high == self.last:
             return self
         return replace(self, first=low, days=(high - low).days + 1, balance=self.balance_on(high))
-
-    @classmethod
-    def of_day(cls, row: LedgerDay) -> LedgerRun:
-        return cls(row.day, 1, row.plan, row.status, row.debit, row.balance, row.top_up, row.note, row.credit_limit)
 
 
 @dataclass(frozen=True)
@@ -254,8 +249,8 @@ class LedgerResult:
 
     def row(self, run: LedgerRun, day: date) -> LedgerDay:
         """The row of one day of a run."""
-        credit = run.credit_limit if run.credit_limit is not None else self.credit_limit_on(day)
-        return LedgerDay(day, run.plan, run.status, run.top_up, run.debit, run.balance_on(day), credit, run.note)
+        return LedgerDay(day, run.plan, run.status, run.top_up, run.debit, run.balance_on(day),
+                         self.credit_limit_on(day), run.note)
 
     def days_of(self, runs: Iterable[LedgerRun]) -> Iterator[LedgerDay]:
         for run in runs:
@@ -341,16 +336,27 @@ def load_ledger(path: str | Path) -> Ledger:
 # --- simulation ----------------------------------------------------------------------
 
 
-class PlanPrices:
-    """Full-period prices of holdings (what rating charges for a plan and the objects held), memoised.
+class DailyPrices:
+    """What a catalog's prepaid plans cost per day, shared by every ledger of the catalog.
 
-    :func:`plan_prices` rates every holding a set of ledgers will hold in one
-    pass; a holding it did not foresee is rated on first use.
+    A holding's full-period price is what rating charges it (plan fee and held
+    objects past what is included), the same lines as its quote;
+    :func:`daily_prices` rates every holding a set of ledgers will hold in one
+    pass, and a holding it did not foresee is rated on first use. A day's price
+    is that times the day's share of its period (:func:`pricing.proration.share`),
+    rounded once; days of a period with the same share form one run.
     """
 
     def __init__(self, catalog: Catalog, known: dict[Holding, Fraction] | None = None) -> None:
         self.catalog = catalog
         self.known: dict[Holding, Fraction] = dict(known or {})
+        self.schedule = Schedule(catalog.interval)  # daily prices use calendar periods
+        terms = catalog.prepaid
+        self.convention = (DayCount.THIRTY_DAY_MONTH if terms is not None and terms.daily_price == "interval_price_over_30"
+                           else DayCount.ACTUAL_DAYS)
+        # day -> the runs of equal shares of its period: (first day, last day, share)
+        self._shares_on: dict[date, tuple[tuple[date, date, Fraction], ...]] = {}
+        self._rounded: dict[tuple[int, int, int, int], int] = {}
 
     def full(self, holding: Holding) -> Fraction:
         price = self.known.get(holding)
@@ -358,8 +364,33 @@ class PlanPrices:
             price = self.known[holding] = recurring_amount(self.catalog, holding)
         return price
 
+    def run_on(self, full: Fraction, day: date) -> tuple[int, date, date]:
+        """The daily price on ``day`` of a holding whose period costs ``full``, and the first and
+        last day of the run of days of its period with that price."""
+        runs = self._shares_on.get(day)
+        if runs is None:
+            runs = self._period_runs(day)
+        for first, last, part in runs:
+            if first <= day <= last:
+                # NOTE: keyed by integers: hashing a Fraction costs more than the lookup saves
+                key = (full.numerator, full.denominator, part.numerator, part.denominator)
+                price = self._rounded.get(key)
+                if price is None:
+                    price = self._rounded[key] = prorated_minor(self.catalog, full, part)
+                return price, first, last
+        raise AssertionError(f"{day} is not in its own period")  # pragma: no cover - period_containing holds the day
 
-def plan_prices(catalog: Catalog, ledgers: Iterable[Ledger]) -> PlanPrices:
+    def _period_runs(self, day: date) -> tuple[tuple[date, date, Fraction], ...]:
+        period = self.schedule.period_containing(day)
+        start = period.start.date()
+        runs = tuple((start + timedelta(days=offset), start + timedelta(days=offset + days - 1), part)
+                     for offset, days, part in _day_shares(period, self.convention))
+        for offset in range(period.days):
+            self._shares_on[start + timedelta(days=offset)] = runs
+        return runs
+
+
+def daily_prices(catalog: Catalog, ledgers: Iterable[Ledger]) -> DailyPrices:
     """The prices of every holding the ledgers start with or move to, rated together."""
     holdings: dict[tuple[str, ...], set[Holding]] = {}
 
@@ -386,7 +417,7 @@ def plan_prices(catalog: Catalog, ledgers: Iterable[Ledger]) -> PlanPrices:
             known.update(recurring_amounts(catalog, group))
         except PricingError:
             pass  # NOTE: rated one by one on first use instead, so the error names the ledger and event
-    return PlanPrices(catalog, known)
+    return DailyPrices(catalog, known)
 
 
 @lru_cache(maxsize=4096)
@@ -410,7 +441,7 @@ def _day_shares(period: Period, convention: DayCount) -> tuple[tuple[int, int, F
 
 
 class _Account:
-    def __init__(self, catalog: Catalog, ledger: Ledger, prices: PlanPrices | None = None) -> None:
+    def __init__(self, catalog: Catalog, ledger: Ledger, prices: DailyPrices | None = None) -> None:
         if catalog.prepaid is None:
             raise SubscriptionError(f"{ledger.origin}: catalog {catalog.id!r} has no prepaid terms")
         if ledger.catalog != catalog.id:
@@ -418,10 +449,7 @@ class _Account:
         self.cat = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
-        self.prices = prices if prices is not None and prices.catalog is catalog else PlanPrices(catalog)
-        self.schedule = Schedule(catalog.interval)  # daily prices use calendar periods
-        self.convention = (DayCount.ACTUAL_DAYS if self.terms.daily_price == "interval_price_over_days_in_period"
-                           else DayCount.THIRTY_DAY_MONTH)
+        self.prices = prices if prices is not None and prices.catalog is catalog else DailyPrices(catalog)
         d, rounding = catalog.decimals, catalog.settings.rounding
         self.balance = to_minor(ledger.opening_balance, d, rounding)
         percent = self.terms.credit_percent_of_last_12_months
@@ -435,7 +463,7 @@ class _Account:
         self.status: Status = "active"
         self.noticed = False
         self._holding: Holding | None = None  # what is held now; dropped when the objects change
-        self._period: Period | None = None
+        self._full = Fraction(0)  # the period price of what is held
         # the last run of equal daily prices looked up: holding, first day, last day, price
         self._stretch: tuple[Holding, date, date, int] | None = None
         self._check(ledger.plan, None)
@@ -454,31 +482,16 @@ class _Account:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
     def price_run(self, day: date) -> tuple[int, date]:
-        """The active plan's price for ``day`` (one share of the period, rounded once) and the
-        last day the same price runs to.
-
-        The period's price is what rating charges the holding (plan fee and
-        held objects past what is included), the same lines as its quote.
-        """
+        """The active plan's price for ``day`` and the last day the same price runs to."""
         if self._holding is None or self._holding.plan != self.plan:
             self._holding = Holding.of(self.plan, self.objects)
-        holding = self._holding
+            self._full = self.prices.full(self._holding)
         stretch = self._stretch
-        if stretch is not None and stretch[0] is holding and stretch[1] <= day <= stretch[2]:
+        if stretch is not None and stretch[0] is self._holding and stretch[1] <= day <= stretch[2]:
             return stretch[3], stretch[2]
-        period = self._period
-        if period is None or not period.start.date() <= day < period.end.date():
-            period = self._period = self.schedule.period_containing(day)
-        start = period.start.date()
-        offset = (day - start).days
-        full = self.prices.full(holding)
-        for first, days, part in _day_shares(period, self.convention):
-            if first <= offset < first + days:
-                price = prorated_minor(self.cat, full, part)
-                last = start + timedelta(days=first + days - 1)
-                self._stretch = (holding, start + timedelta(days=first), last, price)
-                return price, last
-        raise AssertionError(f"{day} is not in {period}")  # pragma: no cover - period_containing holds the day
+        price, first, last = self.prices.run_on(self._full, day)
+        self._stretch = (self._holding, first, last, price)
+        return price, last
 
     def daily_price(self, day: date) -> int:
         return self.price_run(day)[0]
@@ -489,7 +502,8 @@ class _Account:
     def debit(self, day: date, notes: list[str]) -> int:
         """Debit the day if balance plus credit covers it; otherwise suspend."""
         price = self.daily_price(day)
-        if self.balance - price < -self.credit_limit(day):
+        left = self.balance - price
+        if left < 0 and left < -self.credit_limit(day):  # a limit is never negative
             if self.status != "suspended":
                 notes.append("suspended: balance plus credit cannot cover the day")
             self.status = "suspended"
@@ -499,7 +513,7 @@ class _Account:
             self.purchases.add(day, 1, price)
         return price
 
-    def day(self, day: date, events: list[int], suspensions: list[date], notices: list[date]) -> LedgerDay:
+    def day(self, day: date, events: list[int], suspensions: list[date], notices: list[date]) -> LedgerRun:
         """One day by the rules: its events in order, its debit, suspension and notice."""
         notes: list[str] = []
         topped = 0
@@ -548,8 +562,7 @@ class _Account:
             suspensions.append(day)
         if self.status == "active":
             self._notice(day, notices, notes)
-        return LedgerDay(day, self.plan, self.status, topped, debited, self.balance, self.credit_limit(day),
-                         "; ".join(notes))
+        return LedgerRun(day, 1, self.plan, self.status, debited, self.balance, topped, "; ".join(notes))
 
     def _notice(self, day: date, notices: list[date], notes: list[str]) -> None:
         threshold = self.terms.low_balance_days * self.daily_price(day + _ONE_DAY)
@@ -596,10 +609,11 @@ class _Account:
             left = balance - days * price
             if (after <= 0 or left >= after) if clear else (after > 0 and left < after):
                 taken = days
-        if taken > 0 and self.credit_rule is not None:
-            taken = min(taken, self._covered_days(day, taken, price))
-        elif taken > 0:
-            taken = min(taken, self._covered_days_without_credit(price))
+        if taken > 0 and balance - taken * price < 0:  # a limit is never negative: above zero, no limit to check
+            if self.credit_rule is None:
+                taken = min(taken, self._covered_days_without_credit(price))
+            else:
+                taken = min(taken, self._covered_days(day, taken, price))
         if taken <= 0:
             return None
         self.balance -= taken * price
@@ -630,11 +644,11 @@ class _Account:
 
 
 def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date, runway: bool = True,
-                    prices: PlanPrices | None = None) -> LedgerResult:
+                    prices: DailyPrices | None = None) -> LedgerResult:
     """Every day from the ledger's start through ``until``, and the runway after it
     (``runway=False``: not projected; a month's statement does not need it).
 
-    ``prices``: holdings already rated (:func:`plan_prices`), for many ledgers of one catalog.
+    ``prices``: holdings already rated (:func:`daily_prices`), for many ledgers of one catalog.
     """
     account = _Account(catalog, ledger, prices)
     if until < ledger.start:
@@ -678,7 +692,7 @@ def _advance(account: _Account, first: date, last: date, by_day: dict[date, list
             quiet_last = event_days[upcoming] - _ONE_DAY if upcoming < len(event_days) else last
             run = account.quiet_run(day, quiet_last)
         if run is None:
-            run = LedgerRun.of_day(account.day(day, events or [], suspensions, notices))
+            run = account.day(day, events or [], suspensions, notices)
             if stop_at_suspension and suspensions:
                 return
         if runs is not None:

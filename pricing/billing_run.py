@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .balances import Ledger, LedgerResult, parse_ledger, plan_prices, simulate_ledger
+from .balances import Ledger, LedgerResult, parse_ledger, daily_prices, simulate_ledger
 from .catalog import Catalog, load_catalog
 from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
@@ -215,7 +215,7 @@ def ledger_results(store: Store, month: str, runway: bool = True) -> dict[str, L
         except PricingError:
             pass  # loaded again below, failing in its ledger's turn
     # every holding of every ledger of a catalog rated in one pass
-    prices = {catalog_id: plan_prices(catalog, [led for _, led in ledgers if led.catalog == catalog_id])
+    prices = {catalog_id: daily_prices(catalog, [led for _, led in ledgers if led.catalog == catalog_id])
               for catalog_id, catalog in catalogs.items() if catalog.prepaid is not None}
     out: dict[str, LedgerResult] = {}
     for customer_id, ledger in ledgers:

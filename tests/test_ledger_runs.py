@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger_reference import simulate_day_by_day, statement_day_by_day
-from pricing.balances import Purchases, parse_ledger, plan_prices, simulate_ledger
+from pricing.balances import Purchases, parse_ledger, daily_prices, simulate_ledger
 from pricing.billing_run import prepaid_statement
 from pricing.catalog import read_catalog_text
 from pricing.errors import SubscriptionError
@@ -121,7 +121,7 @@ def outcome(run, *args):
 def test_skipping_ahead_equals_the_day_by_day_ledger(case, catalog, runway):
     data, until = case
     ledger = parse_ledger(data, "prop.yaml")
-    fast = outcome(simulate_ledger, catalog, ledger, until, runway, plan_prices(catalog, [ledger]))
+    fast = outcome(simulate_ledger, catalog, ledger, until, runway, daily_prices(catalog, [ledger]))
     slow = outcome(simulate_day_by_day, catalog, ledger, until, runway)
     if isinstance(slow, str) or isinstance(fast, str):
         event("refused")
@@ -221,7 +221,7 @@ def test_ledgers_rated_together_price_like_one_at_a_time():
                            "objects": {"users": 150, "applications": 2},
                            "events": [{"date": "2026-01-05", "type": "set_objects", "objects": {"users": 999}},
                                       {"date": "2026-01-06", "type": "change_plan", "plan": "standard"}]}, "t.yaml")
-    known = plan_prices(catalog, [ledger]).known
+    known = daily_prices(catalog, [ledger]).known
     assert set(known) == {holdings[5], holdings[4], holdings[2]}  # custom 150, custom 999, standard 999
     for holding, full in known.items():
         assert full == recurring_amount(catalog, holding)
