@@ -190,8 +190,10 @@ class Purchases:
         self.days: list[int] = []
         self.amounts: list[int] = []
         self.before: list[int] = []  # total of the runs before each run
+        self.negative = False  # a negative amount was added: window sums no longer grow with the window
 
     def add(self, first: date, days: int, amount: int) -> None:
+        self.negative = self.negative or amount < 0
         if self.firsts and self.amounts[-1] == amount and self.firsts[-1] + timedelta(days=self.days[-1]) == first:
             self.days[-1] += days
             return
@@ -215,6 +217,7 @@ class Purchases:
         out = Purchases()
         out.firsts, out.days, out.amounts, out.before = (list(self.firsts), list(self.days), list(self.amounts),
                                                          list(self.before))
+        out.negative = self.negative
         return out
 
 
@@ -610,10 +613,7 @@ class _Account:
             if (after <= 0 or left >= after) if clear else (after > 0 and left < after):
                 taken = days
         if taken > 0 and balance - taken * price < 0:  # a limit is never negative: above zero, no limit to check
-            if self.credit_rule is None:
-                taken = min(taken, self._covered_days_without_credit(price))
-            else:
-                taken = min(taken, self._covered_days(day, taken, price))
+            taken = min(taken, self._covered_days(day, taken, price))
         if taken <= 0:
             return None
         self.balance -= taken * price
@@ -622,22 +622,21 @@ class _Account:
         self.noticed = not clear
         return LedgerRun(day, taken, self.plan, "active", price, self.balance)
 
-    def _covered_days_without_credit(self, price: int) -> int:
-        if price == 0:
-            return 1 << 62 if self.balance >= 0 else 0
-        return self.balance // price
-
     def _covered_days(self, day: date, days: int, price: int) -> int:
         """How many of ``days`` debits of ``price`` from ``day`` on balance plus credit surely covers.
 
-        NOTE: a lower bound of every day's credit limit: what was debited after
-        12 months before the run's last day and before its first (debits inside
-        the run only raise the limit, older ones only fall out of the window).
+        NOTE: the credit counted is a floor of every day's limit: what was debited
+        after 12 months before the run's last day and before its first. Debits
+        inside the run only raise the limit and older ones only leave the window,
+        as long as no debit was negative.
         """
-        assert self.credit_rule is not None
-        last = day + timedelta(days=days - 1)
-        bought = self.purchases.through(day - _ONE_DAY) - self.purchases.through(add_months(last, -12))
-        floor = self.credit_rule.limit(max(bought, 0))
+        floor = 0
+        if self.credit_rule is not None:
+            if self.purchases.negative:
+                return 0
+            last = day + timedelta(days=days - 1)
+            bought = self.purchases.through(day - _ONE_DAY) - self.purchases.through(add_months(last, -12))
+            floor = self.credit_rule.limit(max(bought, 0))
         if price == 0:
             return days if self.balance >= -floor else 0
         return (self.balance + floor) // price
@@ -671,7 +670,8 @@ def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date, runway: bool 
     notices: list[date] = []
     suspensions: list[date] = []
     _advance(account, ledger.start, until, by_day, runs, notices, suspensions)
-    history = account.purchases.copy() if runway else account.purchases  # the runway debits on
+    # the runway debits the account further; the result keeps what was debited through 'until'
+    history = account.purchases.copy() if runway else account.purchases
     projected = _runway(account, until, suspensions) if runway else Runway(account.daily_price(until), None, None, None)
     return LedgerResult(ledger.customer_id, catalog.id, catalog.currency, catalog.decimals, opening, tuple(runs),
                         tuple(notices), tuple(suspensions), projected, account.credit_rule, history)
