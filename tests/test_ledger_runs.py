@@ -201,6 +201,18 @@ def test_a_run_on_credit_stops_on_the_last_day_the_credit_covers():
     assert result.runs[0].balance == 289 - 9 * 129 == -872 and result.suspensions == (date(2026, 1, 10),)
 
 
+def test_one_cent_short_without_credit_is_suspended_between_events():
+    ledger = parse_ledger({"customer_id": "c", "catalog": "prepaid_auth", "start": "2026-01-01", "plan": "standard",
+                           "objects": {"users": 800, "applications": 2}, "opening_balance": "2.57",
+                           "credit_enabled": False,
+                           "events": [{"date": "2026-01-03", "type": "top_up", "amount": "5.00"}]}, "t.yaml")
+    result = simulate_ledger(CATALOGS[0], ledger, date(2026, 1, 4))
+    # Jan 1: 2.57 - 1.29 = 1.28 (notice: under 7 x 1.29); Jan 2 alone before the top-up: 1.28 - 1.29 = -0.01 < 0
+    assert [(r.day.day, r.status, r.debit, r.balance) for r in result.rows] == [
+        (1, "active", 129, 128), (2, "suspended", 0, 128), (3, "active", 129, 499), (4, "active", 129, 370)]
+    assert result.suspensions == (date(2026, 1, 2),)
+
+
 def test_purchase_history_windows_are_sums_over_runs():
     history = Purchases()
     history.add(date(2025, 1, 10), 1, 500)
