@@ -1,12 +1,12 @@
 """The day-by-day prepaid ledger of before the skip-ahead engine, kept as the reference the fast one must equal.
 
-A frozen copy of ``pricing.balances.simulate_ledger`` and
+A frozen copy of ``pricing.balances.simulate_ledger`` (its ``_Account`` verbatim) and
 ``pricing.billing_run.prepaid_statement`` as they were when every ledger was
 walked one day at a time from its start (commit 8078772): one ``_Account.day``
-call per day, each day's price and credit limit computed afresh, the
-runway projected day by day. Slow and plain on purpose: the property tests in
-``tests/test_ledger_runs.py`` compare every row, notice, suspension, runway
-and statement of the fast engine with it. Do not optimise it.
+call per day, the runway projected day by day. Slow and plain on purpose: the
+property tests in ``tests/test_ledger_runs.py`` compare every row, notice,
+suspension, runway and statement of the fast engine with it, and
+``benchmarks/bench_ledgers.py`` times it as the baseline. Do not optimise it.
 """
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ class _Account:
         self.cat = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
-        self.schedule = Schedule(catalog.interval)
+        self.schedule = Schedule(catalog.interval)  # daily prices use calendar periods
         self.convention = (DayCount.ACTUAL_DAYS if self.terms.daily_price == "interval_price_over_days_in_period"
                            else DayCount.THIRTY_DAY_MONTH)
         d = catalog.decimals
         self.balance = to_minor(ledger.opening_balance, d, catalog.settings.rounding)
+        # services debited, by day, with running totals: the 12-month credit rule is two bisections
         self._bought_days: list[date] = []
         self._bought_totals: list[int] = [0]
         for day, amount in sorted(ledger.prior_purchases.items()):
@@ -64,7 +65,10 @@ class _Account:
         self.objects = {k: Decimal(v) for k, v in ledger.objects.items()}
         self.status: Status = "active"
         self.noticed = False
-        self._full: dict[Holding, Fraction] = {}  # a memo: rating a holding costs a rate() call
+        self._period_price: dict[Holding, Fraction] = {}
+        self._day_price: dict[tuple[Holding, date], int] = {}
+        self._limit_for: tuple[tuple[date, int] | None, int] = (None, 0)
+        self._holding: Holding | None = None  # what is held now; dropped when the objects change
         self._check(ledger.plan, None)
 
     def _bought(self, day: date, minor: int) -> None:
@@ -85,17 +89,37 @@ class _Account:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
     def daily_price(self, day: date) -> int:
-        holding = Holding.of(self.plan, self.objects)
+        """The active plan's price for one day: one share of the period, rounded once.
+
+        The period's price is what rating charges the holding (plan fee and
+        held objects past what is included), the same lines as its quote.
+        """
+        if self._holding is None or self._holding.plan != self.plan:
+            self._holding = Holding.of(self.plan, self.objects)
+        holding = self._holding
+        key = (holding, day)
+        cached = self._day_price.get(key)
+        if cached is not None:
+            return cached
         period = self.schedule.period_containing(day)
-        full = self._full.get(holding)
+        full = self._period_price.get(holding)
         if full is None:
-            full = self._full[holding] = recurring_amount(self.cat, holding)
+            full = self._period_price[holding] = recurring_amount(self.cat, holding)
         part = share(midnight(day), midnight(day + timedelta(days=1)), period, self.convention)
-        return prorated_minor(self.cat, full, part)
+        price = self._day_price[key] = prorated_minor(self.cat, full, part)
+        return price
 
     def credit_limit(self, day: date) -> int:
         if not self.ledger.credit_enabled or not self.terms.credit_percent_of_last_12_months:
             return 0
+        key = (day, len(self._bought_days))  # the limit changes with the day and with each purchase
+        if self._limit_for[0] == key:
+            return self._limit_for[1]
+        limit = self._credit_limit(day)
+        self._limit_for = (key, limit)
+        return limit
+
+    def _credit_limit(self, day: date) -> int:
         since = add_months(day, -12)
         low = bisect_right(self._bought_days, since)
         high = bisect_right(self._bought_days, day)
@@ -107,6 +131,7 @@ class _Account:
         return limit
 
     def debit(self, day: date, notes: list[str]) -> int:
+        """Debit the day if balance plus credit covers it; otherwise suspend."""
         price = self.daily_price(day)
         if self.balance - price < -self.credit_limit(day):
             if self.status != "suspended":
@@ -133,7 +158,7 @@ class _Account:
                 topped += amount
                 notes.append(f"top-up {format_minor(amount, self.cat.decimals)}")
                 if self.status == "suspended":
-                    self.status = "active"
+                    self.status = "active"  # tried again below; suspended again if still short
             elif event.type == "change_plan":
                 assert event.plan is not None
                 if event.plan == self.plan:
@@ -143,6 +168,7 @@ class _Account:
                 self.plan = event.plan
             elif event.type == "set_objects":
                 self.objects.update({k: Decimal(v) for k, v in event.objects.items()})
+                self._holding = None
                 problem = limit_problem(self.cat, self.plan, self.objects)
                 if problem:
                     raise self.fail(index, f"plan {self.plan!r} does not allow it: {problem}")
@@ -150,7 +176,7 @@ class _Account:
                 if self.status == "inactive":
                     raise self.fail(index, "the plan is already deactivated")
                 if self.status == "active" and not charged_today:
-                    debited += self.debit(day, notes)
+                    debited += self.debit(day, notes)  # seed 002: deactivation debits the current day
                     charged_today = True
                 self.status = "inactive"
                 notes.append("deactivated")
