@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .balances import LedgerResult, parse_ledger, simulate_ledger
+from .balances import Ledger, LedgerResult, daily_prices, parse_ledger, simulate_ledger
 from .catalog import Catalog, Discount, Interval, load_catalog
 from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
@@ -189,26 +189,27 @@ def _price_many(catalog: Catalog, batches: list[tuple[list[Draft], list[int]]]) 
 def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:
     """The month's debits of a prepaid ledger as one statement (None if nothing happened in it)."""
     start, end = month_bounds(month)
-    days = [r for r in result.rows if start.date() <= r.day < end.date()]
-    if not days:
+    runs = result.runs_between(start.date(), end.date() - timedelta(days=1))
+    if not runs:
         return None
     lines: list[Line] = []
-    for plan_id in dict.fromkeys(r.plan for r in days):
-        mine = [r for r in days if r.plan == plan_id]
+    for plan_id in dict.fromkeys(r.plan for r in runs):
+        mine = [r for r in runs if r.plan == plan_id]
         debited = [r for r in mine if r.debit]
-        amount = sum(r.debit for r in mine)
+        amount = sum(r.debits for r in mine)
         if not debited and amount == 0:
             continue
+        days = sum(r.days for r in debited)
         name = catalog.plans[plan_id].name if plan_id in catalog.plans else plan_id
-        first, last = (debited[0].day, debited[-1].day) if debited else (mine[0].day, mine[-1].day)
+        first, last = (debited[0].first, debited[-1].last) if debited else (mine[0].first, mine[-1].last)
         lines.append(Line(
-            item=f"{name}: daily debits", line_type=LineType.RECURRING, quantity=Decimal(len(debited)),
+            item=f"{name}: daily debits", line_type=LineType.RECURRING, quantity=Decimal(days),
             unit_price=None, amount_minor=amount, exact_amount=Decimal(amount).scaleb(-catalog.decimals),
-            explanation=f"{len(debited)} day(s) debited from the prepaid balance, {first.isoformat()} to {last.isoformat()}",
+            explanation=f"{days} day(s) debited from the prepaid balance, {first.isoformat()} to {last.isoformat()}",
             service_start=datetime.combine(first, datetime.min.time()),
             service_end=datetime.combine(last + timedelta(days=1), datetime.min.time()),
         ))
-    closing = days[-1]
+    closing = result.row(runs[-1], runs[-1].last)
     notes = [
         f"prepaid statement: debited from the balance; balance on {closing.day.isoformat()}"
         f" {format_minor(closing.balance, catalog.decimals)} (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
@@ -236,17 +237,35 @@ def ledger_results(store: Store, month: str, runway: bool = True,
 
     ``catalogs`` (id -> catalog) replaces catalogs loaded by id, e.g. with other settings.
     """
+    given = dict(catalogs or {})
     _, end = month_bounds(month)
     last_day = (end - timedelta(days=1)).date()
-    out: dict[str, LedgerResult] = {}
-    catalogs = dict(catalogs or {})
+    ledgers: list[tuple[str, Ledger]] = []
+    unreadable: SubscriptionError | None = None
     for customer_id, text in store.ledgers().items():
         origin = f"ledger of {customer_id}"
-        ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
-        if ledger.start > last_day:
-            continue
-        catalog = catalogs.setdefault(ledger.catalog, load_catalog(ledger.catalog))
-        out[customer_id] = simulate_ledger(catalog, ledger, last_day, runway)
+        try:
+            ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
+        except SubscriptionError as exc:
+            unreadable = exc  # NOTE: raised after the ledgers before it, the order errors came in one by one
+            break
+        if ledger.start <= last_day:
+            ledgers.append((customer_id, ledger))
+    catalogs = {}
+    for catalog_id in dict.fromkeys(ledger.catalog for _, ledger in ledgers):
+        try:
+            catalogs[catalog_id] = given[catalog_id] if catalog_id in given else load_catalog(catalog_id)
+        except PricingError:
+            pass  # loaded again below, failing in its ledger's turn
+    # every holding of every ledger of a catalog rated in one pass
+    prices = {catalog_id: daily_prices(catalog, [led for _, led in ledgers if led.catalog == catalog_id])
+              for catalog_id, catalog in catalogs.items() if catalog.prepaid is not None}
+    out: dict[str, LedgerResult] = {}
+    for customer_id, ledger in ledgers:
+        catalog = catalogs.get(ledger.catalog) or load_catalog(ledger.catalog)
+        out[customer_id] = simulate_ledger(catalog, ledger, last_day, runway, prices.get(ledger.catalog))
+    if unreadable is not None:
+        raise unreadable
     return out
 
 

@@ -502,12 +502,25 @@ def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | No
 
 def recurring_amount(catalog: Catalog, holding: Holding) -> Fraction:
     """The full-period amount of a holding's recurring lines (a prepaid plan's price per period)."""
+    return recurring_amounts(catalog, [holding])[holding]
+
+
+def recurring_amounts(catalog: Catalog, holdings: Iterable[Holding]) -> dict[Holding, Fraction]:
+    """:func:`recurring_amount` of many holdings, rated in one ``rate`` call per plan.
+
+    NOTE: a ``rate`` call costs about 0.5 ms whatever its rows; a month-end run
+    prices every prepaid customer's holdings, so they are rated together.
+    """
     rows = _Rows(catalog)
-    key = _Rows.key(holding)
-    rows.want(key)
+    keys = {holding: _Rows.key(holding) for holding in holdings}
+    for key in keys.values():
+        rows.want(key)
     rows.rate_all()
-    rated = rows.get(key)
-    return sum((_Pricer._full(col, rated.row) for col in rated.lines if col.recurring), Fraction(0))
+    out: dict[Holding, Fraction] = {}
+    for holding, key in keys.items():
+        rated = rows.get(key)
+        out[holding] = sum((_Pricer._full(col, rated.row) for col in rated.lines if col.recurring), Fraction(0))
+    return out
 
 
 def prorated_minor(catalog: Catalog, amount: Fraction, part: Fraction) -> int:

@@ -440,7 +440,7 @@ def prepaid_balances(store: Store, month: str, factor: int = 2) -> pd.DataFrame:
     for customer_id, result in ledger_results(store, month).items():
         catalog = load_catalog(result.catalog)
         threshold = catalog.prepaid.low_balance_days if catalog.prepaid else 0
-        last = result.rows[-1]
+        last = result.last_row
         days = result.runway.days
         rows.append({
             "customer_id": customer_id, "plan": last.plan, "status": last.status, "currency": result.currency,
