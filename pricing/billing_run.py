@@ -231,8 +231,8 @@ def load_timelines(store: Store) -> dict[str, Timeline]:
     return out
 
 
-def ledger_results(store: Store, month: str, runway: bool = True,
-                   catalogs: Mapping[str, Catalog] | None = None) -> dict[str, LedgerResult]:
+def ledger_results(store: Store, month: str, runway: bool = True, catalogs: Mapping[str, Catalog] | None = None,
+                   parsed: ParsedInputs | None = None) -> dict[str, LedgerResult]:
     """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out).
 
     ``catalogs`` (id -> catalog) replaces catalogs loaded by id, e.g. with other settings.
@@ -244,11 +244,15 @@ def ledger_results(store: Store, month: str, runway: bool = True,
     unreadable: SubscriptionError | None = None
     for customer_id, text in store.ledgers().items():
         origin = f"ledger of {customer_id}"
+        key = ("ledger", customer_id, text)
         try:
-            ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
+            ledger = parsed[key] if parsed is not None and key in parsed else \
+                parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
         except SubscriptionError as exc:
             unreadable = exc  # NOTE: raised after the ledgers before it, the order errors came in one by one
             break
+        if parsed is not None:
+            parsed[key] = ledger
         if ledger.start <= last_day:
             ledgers.append((customer_id, ledger))
     catalogs = {}
@@ -383,12 +387,24 @@ class _Subscriptions:
     parsed: dict[str, Timeline]
 
 
-def _parse(customer_id: str, text: str) -> Timeline:
+ParsedInputs = dict[tuple[str, str, str], Any]
+"""Timelines and ledgers already parsed, by (kind, customer, text): several runs over one store
+(:mod:`pricing.policies`) read each once."""
+
+
+def _parse(customer_id: str, text: str, parsed: ParsedInputs | None = None) -> Timeline:
+    key = ("timeline", customer_id, text)
+    if parsed is not None and key in parsed:
+        return parsed[key]  # type: ignore[no-any-return]
     origin = f"timeline of {customer_id}"
-    return parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
+    timeline = parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
+    if parsed is not None:
+        parsed[key] = timeline
+    return timeline
 
 
-def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bool) -> _Subscriptions:
+def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bool,
+                   parsed: ParsedInputs | None = None) -> _Subscriptions:
     """Every stored subscription: settled states from the cache where its row is current, else the
     timeline parsed and settled (and, with ``remember``, the cache row written)."""
     shas = store.timeline_shas()
@@ -417,7 +433,7 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
     stale = [c for c in shas if c not in known.catalog_of]
     rows = []
     for customer_id, text in store.timelines_of(stale).items():
-        timeline = _parse(customer_id, text)
+        timeline = _parse(customer_id, text, parsed)
         known.parsed[customer_id] = timeline
         known.catalog_of[customer_id] = timeline.catalog
         try:
@@ -471,10 +487,10 @@ def _settled_batches(known: _Subscriptions, month: str, usage: Mapping[str, Mapp
 
 def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], month: str,
                       usage: Mapping[str, Mapping[str, Mapping[str, int]]], catalogs: _Catalogs,
-                      batches: _Batches) -> None:
+                      batches: _Batches, parsed: ParsedInputs | None = None) -> None:
     """Add the drafts of the ``replayed`` customers, their timelines read and replayed."""
     unread = [c for c in replayed if c not in known.parsed]
-    known.parsed.update((c, _parse(c, text)) for c, text in store.timelines_of(unread).items())
+    known.parsed.update((c, _parse(c, text, parsed)) for c, text in store.timelines_of(unread).items())
     for customer_id in replayed:
         timeline = known.parsed[customer_id]
         cat = catalogs[timeline.catalog]
@@ -484,9 +500,9 @@ def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], 
             raise ReportError(f"customer {customer_id}: {exc}") from None
 
 
-def _statements(store: Store, month: str, catalogs: _Catalogs) -> list[Invoice]:
+def _statements(store: Store, month: str, catalogs: _Catalogs, parsed: ParsedInputs | None = None) -> list[Invoice]:
     statements = []
-    for result in ledger_results(store, month, runway=False, catalogs=catalogs).values():
+    for result in ledger_results(store, month, runway=False, catalogs=catalogs, parsed=parsed).values():
         statement = prepaid_statement(catalogs[result.catalog], result, month)
         if statement is not None:
             statements.append(statement)
@@ -498,12 +514,13 @@ def _in_order(invoices: list[Invoice]) -> list[Invoice]:
 
 
 def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-",
-               catalogs: Mapping[str, Catalog] | None = None) -> BillingRun:
+               catalogs: Mapping[str, Catalog] | None = None, parsed: ParsedInputs | None = None) -> BillingRun:
     """Bill every customer of the store for ``month``, issue the invoices not issued before
     (numbered with ``prefix``; issued invoices are final) and return the month's invoices.
 
     ``catalogs`` (id -> catalog) replaces catalogs loaded by id: the same month under other
-    settings (:mod:`pricing.policies`; pass ``write=False`` then).
+    settings (:mod:`pricing.policies`; pass ``write=False`` then). ``parsed``, a dict the caller
+    keeps between runs over the same store, holds the timelines and ledgers parsed so far.
 
     Subscriptions settled before the month (:func:`pricing.subscriptions.settle`, cached in the
     store) are billed from their settled state without reading their timeline; the others are
@@ -511,7 +528,7 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
     """
     check_month(store, month)
     with _collector_paused():
-        return _bill_month(store, month, write, prefix, catalogs or {})
+        return _bill_month(store, month, write, prefix, catalogs or {}, parsed)
 
 
 @contextmanager
@@ -530,15 +547,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mapping[str, Catalog]) -> BillingRun:
+def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mapping[str, Catalog],
+                parsed: ParsedInputs | None) -> BillingRun:
     catalogs = _Catalogs(given)
-    known = _subscriptions(store, catalogs, remember=write)
+    known = _subscriptions(store, catalogs, remember=write, parsed=parsed)
     _check_subscribed(store, known.catalog_of)
     usage = usage_by_month(store, [previous_month(month), month])
     batches, replayed = _settled_batches(known, month, usage, catalogs)
-    _replayed_batches(store, known, replayed, month, usage, catalogs, batches)
+    _replayed_batches(store, known, replayed, month, usage, catalogs, batches, parsed)
     invoices = [invoice for catalog_id, batch in batches.items() for invoice in _price_many(catalogs[catalog_id], batch)]
-    invoices = _in_order(invoices + _statements(store, month, catalogs))
+    invoices = _in_order(invoices + _statements(store, month, catalogs, parsed))
     issued = store.issue_invoices(month, invoices, prefix) if write else None
     return BillingRun(month, tuple(invoices), issued)
 

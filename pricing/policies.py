@@ -321,14 +321,15 @@ def compare_policies(store: Store, month: str, vary: Mapping[str, Sequence[str]]
         raise ReportError(f"{store.path}: no customers; import them first (pricing customers import)")
     catalogs = {i: load_catalog(i) for i in ids}
     own = {i: {name: _text(getattr(c.settings, name)) for name in vary} for i, c in catalogs.items()}
-    baseline = PolicyRun({}, tuple(bill(store, month, write=False).invoices))
+    parsed: dict[Any, Any] = {}  # timelines and ledgers parsed once for every run
+    baseline = PolicyRun({}, tuple(bill(store, month, write=False, parsed=parsed).invoices))
     runs = []
     for changes in combinations(vary):
         if all(own[i] == changes for i in ids):
             runs.append(PolicyRun(changes, baseline.invoices))  # the catalogs' own settings: the baseline itself
             continue
         varied = {i: with_settings(c, changes) for i, c in catalogs.items()}
-        runs.append(PolicyRun(changes, tuple(bill(store, month, write=False, catalogs=varied).invoices)))
+        runs.append(PolicyRun(changes, tuple(bill(store, month, write=False, catalogs=varied, parsed=parsed).invoices)))
     decimals = {inv.currency: inv.decimals for run in (baseline, *runs) for inv in run.invoices}
     return PolicyComparison(month, baseline, tuple(runs), own, decimals)
 
