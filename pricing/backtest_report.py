@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .backtest import Backtest
+from .backtest import CustomerCuts
 from .candidates import diff_parameters
 from .catalog import Catalog
 from .money import format_minor, format_money, from_minor, plain_number
@@ -47,7 +47,7 @@ table.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}
 class BacktestReport:
     """What the page and the table are made of: the backtest, its tornado and the customers' names."""
 
-    result: Backtest
+    result: CustomerCuts  # pricing.backtest.Backtest, or the streamed pricing.backtest_stream.StreamedBacktest
     tornado: pd.DataFrame | None  # pricing.backtest.sensitivity() of the current catalog; None: not computed
     names: Mapping[str, str]  # customer id -> name
     months: Sequence[str]
@@ -138,9 +138,16 @@ class BacktestReport:
         per = per[per["delta_minor"] < 0].sort_values(["delta_minor", "customer_id"], ascending=[True, True])
         return self._customers(per.head(self.top))
 
-    def switched(self) -> pd.DataFrame:
-        """Customers whose cheapest plan, in their latest month, differs under the candidate."""
+    def switched(self, limit: int | None = None) -> pd.DataFrame:
+        """Customers whose cheapest plan, in their latest month, differs under the candidate.
+
+        ``limit``: only that many, largest change first (the page of a big book); every one is in the
+        per-customer table.
+        """
         frame = self.result.switched_customers()
+        if limit is not None and len(frame) > limit:
+            frame = frame.assign(_abs=frame["delta_minor"].abs()).sort_values(
+                ["_abs", "customer_id"], ascending=[False, True]).head(limit)
         return pd.DataFrame({
             "Customer": frame["customer_id"].astype(str),
             "Name": [self.names.get(str(c), "") for c in frame["customer_id"]],
@@ -169,9 +176,13 @@ class BacktestReport:
             "Note": t["note"],
         })
 
-    def customer_table(self) -> pd.DataFrame:
-        """Every customer's bills over the history in currency units (exact ``Decimal``): the export."""
-        per = self.result.per_customer()
+    def customer_table(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """Every customer's bills over the history in currency units (exact ``Decimal``): the export.
+
+        ``start``/``stop`` take a slice of the customers (sorted by id), so a million customers can be
+        written a slice at a time.
+        """
+        per = self.result.per_customer().iloc[start:stop]
         cur = self.current.currency
         return pd.DataFrame({
             "Customer": per["customer_id"].astype(str),
@@ -199,8 +210,8 @@ class BacktestReport:
         return {
             "catalog": self.current.id, "version": self.current.version,
             "candidate_version": self.candidate.version, "currency": self.current.currency,
-            "months": list(self.months), "customers": int(self.result.rows["customer_id"].nunique()),
-            "customer_months": len(self.result.rows),
+            "months": list(self.months), "customers": self.result.customer_count,
+            "customer_months": self.result.customer_months,
             "revenue_current": format_minor(current, d), "revenue_candidate": format_minor(t["candidate_minor"], d),
             "revenue_change": format_minor(t["delta_minor"], d),
             "revenue_change_percent": None if current == 0 else f"{Decimal(t['delta_minor']) * 100 / current:.2f}",
@@ -243,6 +254,13 @@ class BacktestReport:
         assert self.tornado is not None
         return tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], self.current)
 
+    def _switched_note(self) -> str:
+        count = len(self.result.switched_customers())
+        if count <= SWITCHED_SHOWN:
+            return ""
+        return (f" {count:,} customers; the {SWITCHED_SHOWN} whose bill changes most are listed, every one is in "
+                "the per-customer table.")
+
     # --- the page -----------------------------------------------------------------------------
 
     def html(self) -> str:
@@ -273,8 +291,8 @@ class BacktestReport:
             table_html(self.pay_less()),
             "<h2>Customers whose cheapest plan changes</h2>",
             '<p class="muted">In their latest month: the plan that would be cheapest for them today and with '
-            "the candidate.</p>",
-            table_html(self.switched()),
+            f"the candidate.{self._switched_note()}</p>",
+            table_html(self.switched(SWITCHED_SHOWN)),
         ]
         if self.tornado is not None:
             pct = self.tornado["percent"].iloc[0] if len(self.tornado) else 0
@@ -289,6 +307,9 @@ class BacktestReport:
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>\n'
                 f'<script src="{ASSETS_DIR}/{PLOTLY_FILE}"></script>\n<style>{_STYLE}</style></head>\n'
                 f"<body>\n{body}\n</body></html>\n")
+
+
+SWITCHED_SHOWN = 200  # customers listed on the page; the per-customer table has them all
 
 
 def percent_text(value: Any) -> str:
@@ -318,24 +339,64 @@ def write_page(report: BacktestReport, folder: Path) -> Path:
     return atomic_write_text(Path(folder) / PAGE_FILE, report.html())
 
 
-def customers_csv(report: BacktestReport) -> str:
+CSV_SLICE = 50_000  # customers formatted and written at a time
+EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header among them
+
+
+def customers_csv(report: BacktestReport, start: int = 0, stop: int | None = None, header: bool = True) -> str:
     """The per-customer table as CSV text: amounts as decimal strings, formula-like text neutralised."""
     from .spreadsheet_text import neutralise_frame
 
-    out = report.customer_table()
+    out = report.customer_table(start, stop)
     # a Decimal, not text: a negative change must not look like a formula and get a quote mark
     out["Change %"] = [None if v is None else (v * 100).quantize(Decimal("0.01")) for v in out["Change %"]]
-    return str(neutralise_frame(out).to_csv(index=False, lineterminator="\n"))
+    return str(neutralise_frame(out).to_csv(index=False, header=header, lineterminator="\n"))
+
+
+def _write_csv_slices(report: BacktestReport, path: Path) -> Path:
+    """The CSV a slice of customers at a time, through a temporary file renamed at the end (atomic)."""
+    import os
+    import tempfile
+
+    from .notebook_runner import PARTIAL_SUFFIX
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = len(report.result.per_customer())
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            for start in range(0, max(count, 1), CSV_SLICE):
+                handle.write(customers_csv(report, start, start + CSV_SLICE, header=start == 0))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
 
 
 def write_customers(report: BacktestReport, folder: Path, fmt: str = "xlsx") -> Path:
-    """The per-customer table as ``backtest_customers.xlsx`` (default) or ``.csv``."""
+    """The per-customer table as ``backtest_customers.xlsx`` (default) or ``.csv``.
+
+    An Excel sheet holds 1,048,575 customers under its header; a larger book is refused
+    with one line (the CSV has no limit, and is written a slice at a time).
+    """
+    from .errors import UsageError
     from .excel import table_workbook_bytes
 
-    table = report.customer_table()
     cur = report.current.currency
     if fmt == "csv":
-        return atomic_write_text(Path(folder) / CSV_FILE, customers_csv(report))
+        return _write_csv_slices(report, Path(folder) / CSV_FILE)
+    customers = len(report.result.per_customer())
+    if customers >= EXCEL_MAX_ROWS:
+        raise UsageError(f"{customers:,} customers do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} rows under "
+                         "the header): use --format csv")
+    table = report.customer_table()
     money = [f"Bill today ({cur})", f"Bill with candidate ({cur})", f"Change ({cur})"]
     data = table_workbook_bytes(table, "Customers", cur, report.current.decimals, money=money,
                                 percent=["Change %"], title=f"Backtest of {report.current.name}")
