@@ -53,22 +53,48 @@ def _plan_codes(plan_ids: Sequence[str], requested: pd.Series | None, n: int) ->
     return lookup[categorical.codes]  # code -1 (missing) picks the trailing -1
 
 
-def _cheapest_index(rated: RatedTable) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each row's cheapest eligible plan (-1 when none is eligible), and of its cheapest plan."""
-    totals = [r.total_minor for r in rated.plans.values()]
-    return rated.cheapest_positions(), cheapest_positions(totals)
+@dataclass(frozen=True)
+class _PlanTotals:
+    """Every plan's bill and eligibility per row, in the catalog's plan order."""
+
+    ids: list[str]
+    totals: list[np.ndarray]
+    eligible: list[np.ndarray]
+
+    @classmethod
+    def of(cls, rated: RatedTable) -> _PlanTotals:
+        return cls(list(rated.plans), [r.total_minor for r in rated.plans.values()],
+                   [r.eligible for r in rated.plans.values()])
 
 
-def _assigned(rated: RatedTable, requested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's billed plan: the requested one, else the cheapest eligible, else the cheapest outright."""
-    cheapest, outright = _cheapest_index(rated)
-    fallback = np.where(cheapest >= 0, cheapest, outright)
-    return np.where(requested >= 0, requested, fallback), cheapest
+def _assigned(plans: _PlanTotals, requested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's billed plan: the requested one, else the cheapest eligible, else the cheapest outright;
+    and each row's cheapest eligible plan (-1: none)."""
+    cheapest = cheapest_positions(plans.totals, plans.eligible)
+    index = np.where(requested >= 0, requested, cheapest)
+    unplaced = index < 0
+    if unplaced.any():  # no plan asked for and none eligible: only these rows need the outright cheapest
+        index[unplaced] = cheapest_positions([t[unplaced] for t in plans.totals])
+    return index, cheapest
 
 
-def _take(rated: RatedTable, index: np.ndarray) -> np.ndarray:
-    totals = np.stack([r.total_minor for r in rated.plans.values()], axis=1)
+def _take(plans: _PlanTotals, index: np.ndarray) -> np.ndarray:
+    totals = np.stack(plans.totals, axis=1)
     return np.take_along_axis(totals, index[:, None], axis=1)[:, 0]
+
+
+_COSMETIC = {"name", "version", "vendor", "description", "sources", "sample_usage"}
+
+
+def unchanged_plans(current: Catalog, candidate: Catalog) -> frozenset[str]:
+    """Plans the candidate leaves exactly as they are, in a catalog whose rating rules are the same.
+
+    Their bills are the same under both catalogs (rating is a pure function of catalog and usage),
+    so a backtest rates them once; a price change on one plan costs one plan's rating, not a catalog's.
+    """
+    if current.model_dump(exclude=_COSMETIC | {"plans"}) != candidate.model_dump(exclude=_COSMETIC | {"plans"}):
+        return frozenset()
+    return frozenset(p for p, plan in candidate.plans.items() if p in current.plans and current.plans[p] == plan)
 
 
 def _names(codes: np.ndarray, plan_ids: Sequence[str]) -> pd.Categorical:
@@ -226,16 +252,25 @@ class _RatedRows:
 
 
 def _rate_rows(current: Catalog, candidate: Catalog, history: pd.DataFrame, plan_column: str,
-               options: RateOptions | None) -> _RatedRows:
+               options: RateOptions | None, unchanged: frozenset[str] = frozenset()) -> _RatedRows:
     """Rate a block of history under both catalogs: the one per-row rule of plain and streamed backtests.
 
     A customer keeps the plan they are on; a customer without one (or on a plan the
     candidate removes) is billed on the cheapest eligible plan, else the cheapest outright.
+    Plans in ``unchanged`` (:func:`unchanged_plans`) are rated once, under the current catalog.
     """
     requested = history[plan_column] if plan_column in history.columns else None
-    now = rate(current, history, options=options)
-    new = rate(candidate, history, options=options)
-    now_ids, new_ids = list(now.plans), list(new.plans)
+    rated_now = rate(current, history, options=options)
+    changed = [p for p in candidate.plans if p not in unchanged]
+    rated_new = rate(candidate, history, changed, options) if changed else None
+    now = _PlanTotals.of(rated_now)
+    new = _PlanTotals(list(candidate.plans), [], [])
+    for plan_id in new.ids:
+        source = rated_now if plan_id in unchanged else rated_new
+        assert source is not None
+        new.totals.append(source.plans[plan_id].total_minor)
+        new.eligible.append(source.plans[plan_id].eligible)
+    now_ids, new_ids = now.ids, new.ids
     now_index, cheapest_now = _assigned(now, _plan_codes(now_ids, requested, len(history)))
     # the candidate bills the same plan; a plan it removed falls back to its cheapest
     new_position = {p: i for i, p in enumerate(new_ids)}
@@ -267,7 +302,7 @@ def backtest(
     if "catalog" in history.columns:
         history = history[history["catalog"] == current.id]
     history = history.reset_index(drop=True)
-    rated = _rate_rows(current, candidate, history, plan_column, options)
+    rated = _rate_rows(current, candidate, history, plan_column, options, unchanged_plans(current, candidate))
     rows = pd.DataFrame({
         "customer_id": history["customer_id"].array,
         "month": history["month"].astype(str).array,
@@ -324,8 +359,9 @@ def sensitivity(
     tornado = Tornado.of(catalog, percent, keys, options)
     requested = history[plan_column] if plan_column in history.columns else None
     base = rate(catalog, history, options=options)
-    index, _ = _assigned(base, _plan_codes(list(base.plans), requested, len(history)))
-    tornado.add(history, index, _take(base, index))
+    plans = _PlanTotals.of(base)
+    index, _ = _assigned(plans, _plan_codes(plans.ids, requested, len(history)))
+    tornado.add(history, index, _take(plans, index))
     plan_names = np.array(list(base.plans), dtype=object)[index]
     customers = {plan: int(history.loc[plan_names == plan, "customer_id"].nunique()) for plan in base.plans}
     return tornado.frame(customers)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history, _exact_sum,
-                       _percent, _rate_rows)
+                       _percent, _rate_rows, unchanged_plans)
 from .catalog import Catalog
 from .errors import UsageError
 from .rating import RateOptions
@@ -84,6 +84,7 @@ class StreamedBacktest(CustomerCuts):
         if tornado is not None and tornado.catalog is not current:
             raise UsageError("the tornado must move the current catalog's prices")
         self.tornado = tornado
+        self._unchanged = unchanged_plans(current, candidate)
         self.current, self.candidate = current, candidate
         self.plan_column, self.options, self.block_rows = plan_column, options, block_rows
         self.now_ids, self.new_ids = list(current.plans), list(candidate.plans)
@@ -171,7 +172,7 @@ class StreamedBacktest(CustomerCuts):
         column = block["month"]
         months = column.array if isinstance(column.dtype, pd.CategoricalDtype) else pd.Categorical(column.astype(str))
         month_numbers = np.array([_month_number(m) for m in months.categories], dtype=np.int32)[months.codes]
-        rated = _rate_rows(self.current, self.candidate, block, self.plan_column, self.options)
+        rated = _rate_rows(self.current, self.candidate, block, self.plan_column, self.options, self._unchanged)
         current, candidate = rated.current_minor, rated.candidate_minor
         for amounts in (current, candidate):
             if amounts.dtype == object:

@@ -150,3 +150,44 @@ def test_a_metered_sum_past_int64_is_one_line(report_store: ReportStore, tmp_pat
         reader = store_history(store, load_catalog("quasr"), [MONTH])
         with pytest.raises(UsageError, match=f"metered usage of {MONTH} cannot be read exactly"):
             list(reader.chunks())
+
+
+def test_the_csv_holds_the_tables_exact_values(quasr, history):
+    import csv
+    import io
+    from decimal import Decimal
+
+    from pricing.backtest_report import BacktestReport, customers_csv
+
+    candidate = scale_parameter(quasr, "startup.recurring", -60)
+    result = backtest_streamed(quasr, candidate, [history])
+    names = {"C000000": "=HYPERLINK(\"http://x\")", "C000001": "Müller, \"Ltd\"", "C000002": "-5"}
+    report = BacktestReport(result, None, names, ["2025-01"])
+    table = report.customer_table()
+    text = "".join(customers_csv(report, start, start + 150, header=start == 0) for start in range(0, 400, 150))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(table) == 400
+    for row, (_, expected) in zip(rows, table.iterrows()):
+        for column in ("Bill today (EUR)", "Bill with candidate (EUR)", "Change (EUR)"):
+            assert Decimal(row[column]) == expected[column]
+        percent = expected["Change %"]
+        assert (row["Change %"] == "") if percent is None else Decimal(row["Change %"]) == percent * 100
+        for column in ("Customer", "Plan", "Cheapest plan today", "Cheapest plan with candidate"):
+            assert row[column] == str(expected[column])
+        assert int(row["Months"]) == expected["Months"]
+    by_id = {r["Customer"]: r["Name"] for r in rows}
+    # formula-like names get a leading quote (OWASP); the rest is exact
+    assert by_id["C000000"] == "'=HYPERLINK(\"http://x\")" and by_id["C000002"] == "'-5"
+    assert by_id["C000001"] == "Müller, \"Ltd\""
+
+
+def test_unchanged_plans_are_rated_once(quasr):
+    from decimal import Decimal
+
+    from pricing.backtest import unchanged_plans
+
+    moved = scale_parameter(quasr, "payg.maa.unit_price", 10)
+    assert unchanged_plans(quasr, moved) == {"gravitate_and_save", "startup", "enterprise"}
+    # a tax rate changes every plan's bill: nothing is reused
+    assert unchanged_plans(quasr, quasr.model_copy(update={"tax_percent": Decimal(21)})) == frozenset()
+    assert unchanged_plans(quasr, quasr) == set(quasr.plans)
