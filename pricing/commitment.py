@@ -172,7 +172,7 @@ class CommitmentAnalysis:
         return PlanExpectation(
             self.option.plan, self.catalog.plans[self.option.plan].name,
             int(self.levels["weighted_total"].iloc[row]), int(counts.sum()),
-            bool(self.levels["eligible"].iloc[row]), None, int(self.levels["level"].iloc[row]))
+            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row], int(self.levels["level"].iloc[row]))
 
     def choices(self) -> list[PlanExpectation]:
         """Every plan over the same samples: the analysed plan at its best level, the others as quoted, in
@@ -280,6 +280,8 @@ def analyse_commitment(
     rated = rate(catalog, frame, [plan_id], options).plans[plan_id]
     costs = rated.total_minor.reshape(n_levels, n_samples)
     level_eligible = rated.eligible.reshape(n_levels, n_samples).all(axis=1)
+    reasons = rated.reason.reshape(n_levels, n_samples)
+    level_reason = [None if ok else next(r for r in row if r is not None) for ok, row in zip(level_eligible, reasons)]
     others = _other_plans(catalog, option, frame.head(n_samples).drop(columns=[option.commitment_metric]),
                           counts, plans, options)
 
@@ -310,6 +312,7 @@ def analyse_commitment(
         "p95_unused_minor": _weighted_quantile(unused_minor, weights, 0.95),
         "weighted_total": _weighted_sums(costs, counts),
         "eligible": level_eligible,
+        "reason": level_reason,
     })
     return CommitmentAnalysis(catalog, option, values, weights, result, costs, counts, others)
 
@@ -394,7 +397,7 @@ def advice_text(analysis: CommitmentAnalysis) -> str:
     cheaper = recommended.expected_minor(catalog)
     if not mine.eligible:
         return (f"Choose {_described(catalog, analysis, recommended)}: expected {money(cheaper)} a month. "
-                f"{mine.name} does not fit this usage range at any commitment level analysed.")
+                f"{mine.name} is not available for this usage: {mine.reason or 'not eligible'}.")
     return (f"Choose {_described(catalog, analysis, recommended)}: expected {money(cheaper)} a month, "
             f"{money(mine_minor - cheaper)} less than the best commitment on {mine.name} "
             f"({mine.commitment:,} {metric_name}, expected {money(mine_minor)}). "

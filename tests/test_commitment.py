@@ -166,3 +166,52 @@ def test_the_recommendation_is_never_beaten(quasr, low, spread, tail, mat):
     # the advice names the recommended plan first and never a metric id
     text = result.advice()
     assert best.name in text.split(":")[0] and "committed_" not in text
+
+
+# --- pricing commitment ----------------------------------------------------------------------------
+
+
+def test_cli_prints_the_advice_and_every_plan(capsys):
+    from pricing.cli import main
+
+    status = main(["commitment", "quasr", "--plan", "gravitate_and_save", "--range", "1200,2400,4800",
+                   "--usage", "mac=30000", "--usage", "mat=3", "--method", "scenarios"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.startswith("Choose Startup: expected EUR 99.00 a month, EUR 38.50 less than the best commitment")
+    lines = {line.split("  ")[0]: line for line in out.splitlines()[3:]}
+    assert "EUR 157.00" in lines["Pay As You Go"] and "EUR 137.50" in lines["Gravitate & Save"]
+    assert "2,300" in lines["Gravitate & Save"] and "<- recommended" in lines["Startup"]
+    assert "committed_maa" not in out and "Committed MAA" in out
+
+
+def test_cli_json_and_no_billing_details(capsys):
+    import json
+
+    from pricing.cli import main
+
+    assert main(["commitment", "quasr", "--plan", "gravitate_and_save", "--range", "1200,2400,4800",
+                 "--usage", "mac=30000", "--usage", "mat=3", "--no-billing-details", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # without billing details only Pay As You Go is open, and usage past its free tier is blocked, not billed
+    assert data["recommended_plan"] == "payg" and not data["commitment_is_cheapest"]
+    choices = {c["plan"]: c for c in data["choices"]}
+    assert choices["payg"]["expected"] == "0.00"
+    assert not choices["gravitate_and_save"]["eligible"]
+    assert choices["gravitate_and_save"]["reason"] == "Gravitate & Save needs billing details (address and payment method)"
+    assert data["advice"] == ("Choose Pay As You Go: expected EUR 0.00 a month. Gravitate & Save is not available for "
+                              "this usage: Gravitate & Save needs billing details (address and payment method).")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--plan", "payg", "--range", "1,2,3"], "sells no commitment"),
+    (["--plan", "gravitate_and_save", "--range", "1,2"], "expected LOW,EXPECTED,HIGH"),
+    (["--plan", "gravitate_and_save", "--range", "5,2,3"], "0 <= low <= expected <= high"),
+    (["--plan", "nope", "--range", "1,2,3"], "has no plan 'nope'"),
+])
+def test_cli_bad_input_is_one_line(capsys, argv, message):
+    from pricing.cli import main
+
+    assert main(["commitment", "quasr", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
