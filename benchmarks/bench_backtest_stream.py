@@ -13,7 +13,9 @@ each in a fresh worker process that calls the CLI in-process and reports its own
    the current catalog only, every plan, as ``benchmarks/bench_rating.py`` does: what
    rating costs with nothing else;
 2. ``pricing backtest --set payg.maa.unit_price=0.055 --no-sensitivity --format csv --json``;
-3. the same with the tornado (``--sensitivity 10``, 37 parameters), unless ``--skip-tornado``.
+3. the same with glibc told to keep freed memory (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``,
+   as in ``bench_rating.py``): what a batch job gains from two environment variables;
+4. the same with the tornado (``--sensitivity 10``, 37 parameters), unless ``--skip-tornado``.
 
 CPU seconds are user + system of the worker (DuckDB's threads included), so they do
 not depend on what else the machine runs; customer-months per CPU-second is the figure
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -125,11 +128,14 @@ def main() -> None:
             build_store(store, args.customers, args.months)
             print(f"store: {args.customers:,} customers x {args.months} months built in "
                   f"{time.perf_counter() - started:.0f} s ({store.stat().st_size / 2**20:,.0f} MiB)")
-        kinds = ["rate", "backtest"] + ([] if args.skip_tornado else ["tornado"])
+        kinds = ["rate", "backtest", "backtest, glibc tuned"] + ([] if args.skip_tornado else ["tornado"])
+        tuned = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
         results = {}
         for kind in kinds:
-            command = [sys.executable, __file__, "--worker", kind, str(store), str(Path(tmp) / f"out_{kind}")]
-            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            worker_kind = "backtest" if kind.startswith("backtest") else kind
+            command = [sys.executable, __file__, "--worker", worker_kind, str(store), str(Path(tmp) / f"out_{worker_kind}")]
+            done = subprocess.run(command, check=True, capture_output=True, text=True,
+                                  env=tuned if "tuned" in kind else None)
             line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))
             results[kind] = json.loads(line[len("RESULT "):])
             if kind != "rate":
@@ -143,7 +149,9 @@ def main() -> None:
     for kind in kinds[1:]:
         r = results[kind]
         speed = r["customer_months"] / r["cpu_seconds"]
-        label = "pricing backtest --no-sensitivity" if kind == "backtest" else "pricing backtest --sensitivity 10"
+        label = {"backtest": "pricing backtest --no-sensitivity",
+                 "backtest, glibc tuned": "the same, glibc tuned",
+                 "tornado": "pricing backtest --sensitivity 10"}[kind]
         print(f"{label}: {r['customer_months']:,} customer-months in {r['cpu_seconds']:.1f} CPU-s "
               f"({r['wall_seconds']:.1f} s wall) = {speed:,.0f} customer-months per CPU-second; "
               f"peak RSS {r['peak_rss_mib']:,.0f} MiB; {speed / per_rating:.2f}x the one-catalog rating rate "

@@ -130,18 +130,25 @@ class CustomerCuts:
         if values.dtype == object:  # past int64: pick the observed value by rank, as Python ints
             ordered = sorted(int(v) for v in values)
             return {f"p{q}": ordered[max(int(np.ceil(q / 100 * len(ordered))) - 1, 0)] for q in levels}
-        return {f"p{q}": int(np.percentile(values, q, method="inverted_cdf")) for q in levels}
+        found = np.percentile(values, list(levels), method="inverted_cdf")  # one sort for every level
+        return {f"p{q}": int(v) for q, v in zip(levels, found)}
 
     def movement(self) -> pd.DataFrame:
         """Who pays more, who pays less, who pays the same: customers and total change (exact)."""
-        per = self.per_customer()
-        side = np.sign(per["delta_minor"].to_numpy())
-        labels = {1: "pays more", -1: "pays less", 0: "no change"}
-        frame = pd.DataFrame({"direction": [labels[int(s)] for s in side], "delta_minor": per["delta_minor"]})
-        out = frame.groupby("direction")["delta_minor"].agg(customers="size", total_delta_minor="sum")
-        out["largest_change_minor"] = frame.groupby("direction")["delta_minor"].agg(
-            lambda s: int(s.abs().max()) * (1 if s.sum() >= 0 else -1))
-        return out.reindex(["pays more", "pays less", "no change"]).fillna(0).astype(np.int64).reset_index()
+        delta = self.per_customer()["delta_minor"].to_numpy()
+        side = np.sign(delta)
+        rows = []
+        for direction, sign in (("pays more", 1), ("pays less", -1), ("no change", 0)):
+            chosen = delta[side == sign]
+            total = _exact_sum(chosen) if len(chosen) else 0
+            largest = max(abs(int(chosen.max())), abs(int(chosen.min()))) if len(chosen) else 0
+            rows.append((direction, len(chosen), total, largest if total >= 0 else -largest))
+        return pd.DataFrame({
+            "direction": [r[0] for r in rows],
+            "customers": np.array([r[1] for r in rows], dtype=np.int64),
+            "total_delta_minor": exact_column([r[2] for r in rows]),
+            "largest_change_minor": exact_column([r[3] for r in rows]),
+        })
 
     def top_movers(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` customers whose bill changes most in absolute terms (ties by customer id)."""
@@ -153,7 +160,7 @@ class CustomerCuts:
     def switched_customers(self) -> pd.DataFrame:
         """Customers whose cheapest plan changes in their latest month."""
         per = self.per_customer()
-        changed = per["cheapest_current"].astype(object).fillna("") != per["cheapest_candidate"].astype(object).fillna("")
+        changed = _plan_ids(per["cheapest_current"]) != _plan_ids(per["cheapest_candidate"])
         return per.loc[changed, ["customer_id", "plan", "cheapest_current", "cheapest_candidate",
                                  "delta_minor"]].reset_index(drop=True)
 
@@ -230,6 +237,21 @@ PER_CUSTOMER_COLUMNS = [
     "customer_id", "plan", "months", "current_minor", "candidate_minor", "delta_minor", "delta_percent",
     "cheapest_current", "cheapest_candidate", "switched_months",
 ]
+
+
+def exact_column(values: list[int]) -> np.ndarray:
+    """Exact integers as int64 when they fit, Python ints otherwise."""
+    if all(-(2**63) <= v < 2**63 for v in values):
+        return np.array(values, dtype=np.int64)
+    return np.array(values, dtype=object)
+
+
+def _plan_ids(column: pd.Series) -> np.ndarray:
+    """Plan ids as plain strings, '' for none (categorical columns by their codes: no string compare per row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.append(np.asarray(column.cat.categories, dtype=object), "")
+        return names[column.cat.codes.to_numpy()]
+    return column.astype(object).fillna("").to_numpy(dtype=object)
 
 
 def _percent(delta: pd.Series, base: pd.Series) -> pd.Series:
