@@ -121,7 +121,7 @@ def _store_catalog(customers: list[str]) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from ..backtest_report import BacktestReport, write_customers, write_page
+    from ..backtest_report import BacktestReport, check_xlsx_size, write_customers, write_page
     from ..backtest_stream import backtest_streamed, store_history
     from ..catalog import load_catalog
     from ..store import Store
@@ -162,6 +162,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise UsageError(f"no customer of the store is on catalog {current.id!r}")
         # NOTE: streamed a month at a time (pricing.backtest_stream): memory holds running sums, not the history
         history = store_history(store, current, months)
+        if args.format == "xlsx":  # before minutes of rating, not after
+            check_xlsx_size(len(history.customer_ids))
         result = backtest_streamed(current, candidate, history.chunks(), customer_ids=history.customer_ids,
                                    sensitivity_percent=percent)
         named = store.con.execute("SELECT customer_id, coalesce(name, '') AS name FROM customers"
