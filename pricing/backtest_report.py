@@ -437,28 +437,12 @@ def decimal_text(minor: Any, decimals: int) -> list[str]:
 
 def _write_csv_slices(report: BacktestReport, path: Path) -> Path:
     """The CSV a slice of customers at a time, through a temporary file renamed at the end (atomic)."""
-    import os
-    import tempfile
+    from .notebook_runner import atomic_file
 
-    from .notebook_runner import PARTIAL_SUFFIX
-
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = len(report.result.per_customer())
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for start in range(0, max(count, 1), CSV_SLICE):
-                handle.write(customers_csv(report, start, start + CSV_SLICE, header=start == 0))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_file(path) as handle:
+        for start in range(0, max(count, 1), CSV_SLICE):
+            handle.write(customers_csv(report, start, start + CSV_SLICE, header=start == 0).encode("utf-8"))
     return path
 
 
