@@ -349,6 +349,7 @@ def customers_csv(report: BacktestReport, start: int = 0, stop: int | None = Non
     written by Arrow's CSV writer (a million customers in seconds): amounts are the exact decimal text
     of their minor units, fields are quoted where needed.
     """
+    import csv
     import io
 
     import pyarrow as pa
@@ -387,8 +388,14 @@ def customers_csv(report: BacktestReport, start: int = 0, stop: int | None = Non
     table = pa.table({name: values if isinstance(values, pa.Array) else pa.array(values, pa.string())
                       for name, values in columns.items()})
     buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=header, quoting_style="needed"))
-    return buffer.getvalue().decode("utf-8")
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    rows = buffer.getvalue().decode("utf-8")
+    if not header:
+        return rows
+    # the header as a spreadsheet user expects it (quoted only where needed); Arrow quotes every string
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(list(columns))
+    return line.getvalue() + rows
 
 
 def decimal_column(minor: np.ndarray, decimals: int) -> Any:
