@@ -19,6 +19,7 @@ from ..errors import PricingError
 # Modules in the order data flows; each adds its subcommands.
 COMMAND_MODULES = (
     "pricing.cli.core",  # catalogs, schema, quote, compare
+    "pricing.cli.commitment",  # commitment: the level to buy, against every other plan
     "pricing.cli.billing",  # bill, balance
     "pricing.cli.metering",  # sample-data, ingest, meter
     "pricing.cli.customers",  # customers import, list, show, event
