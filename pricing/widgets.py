@@ -676,19 +676,11 @@ class CommitmentPanel:
         self.analysis = analysis
         best = analysis.best
         d, cur = catalog.decimals, catalog.currency
-        none = analysis.at(0) if (analysis.levels["level"] == 0).any() else None
-
-        def money(value: float) -> str:
-            return _escape(format_money(int(round(value)), cur, d))
-
-        saving = "" if none is None else (
-            f"; {money(none['expected_minor'] - best['expected_minor'])} a month less than no commitment")
+        recommended = analysis.recommended.plan if analysis.recommended is not None else ""
+        # the advice compares the best commitment with every other plan (pricing.commitment)
         self.result.value = (
-            f'<div class="pw-commitment-best" data-level="{int(best["level"])}">'
-            f"Commit to <b>{int(best['level']):,}</b> {_escape(catalog.metrics[option.commitment_metric].name)}: expected "
-            f"{money(best['expected_minor'])} a month{saving}. Risk of paying for unused commitment: "
-            f"{best['prob_unused']:.0%} of months, {money(best['expected_unused_minor'])} expected, "
-            f"{money(best['p95_unused_minor'])} at the 95th percentile.</div>")
+            f'<div class="pw-commitment-best" data-level="{int(best["level"])}"'
+            f' data-recommended="{_escape(recommended)}">{_escape(analysis.advice())}</div>')
         levels = analysis.levels
         self.figure_box.layout.display = None
         figure = go.Figure()
