@@ -19,6 +19,8 @@ from ..errors import PricingError
 APP_NOTEBOOK = "plan_comparison.ipynb"
 DEFAULT_PORT = 8866
 CULL_IDLE_SECONDS = 600
+DEFAULT_MAX_KERNELS = 8  # about 210 MB each: 1.7 GB at most (pricing.app_kernels.DEFAULT_MAX_KERNELS too)
+CAPPED_KERNEL_MANAGER = "pricing.app_kernels.CappedKernelManager"
 
 
 def app_notebook() -> Path:
@@ -31,10 +33,13 @@ def app_notebook() -> Path:
     return path
 
 
-def voila_command(port: int, open_browser: bool = False, notebook: Path | None = None) -> list[str]:
-    """The Voila command line serving the app on 127.0.0.1:``port``."""
+def voila_command(port: int, open_browser: bool = False, notebook: Path | None = None,
+                  max_kernels: int = DEFAULT_MAX_KERNELS) -> list[str]:
+    """The Voila command line serving the app on 127.0.0.1:``port``, with at most ``max_kernels`` kernels."""
     if not 1 <= port <= 65535:
         raise PricingError(f"--port must be between 1 and 65535, got {port}")
+    if max_kernels < 1:
+        raise PricingError(f"--max-kernels must be at least 1, got {max_kernels}")
     command = [
         sys.executable, "-m", "voila", str(notebook or app_notebook()),
         f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--strip_sources=True",
@@ -42,6 +47,9 @@ def voila_command(port: int, open_browser: bool = False, notebook: Path | None =
         # NOTE: every visit starts a ~210 MB kernel; kernels idle for 10 minutes are shut down
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}", "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=True",
+        # NOTE: Voila has no cap of its own; this kernel manager refuses visits past it with HTTP 503
+        f"--VoilaConfiguration.multi_kernel_manager_class={CAPPED_KERNEL_MANAGER}",
+        f"--CappedKernelManager.max_kernels={max_kernels}",
     ]
     if not open_browser:
         command.append("--no-browser")
@@ -54,12 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Serve notebooks/plan_comparison.ipynb with Voila on http://127.0.0.1:PORT/ until Ctrl-C.")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("--max-kernels", type=int, default=DEFAULT_MAX_KERNELS,
+                   help=f"most visitors served at once, one kernel each (default {DEFAULT_MAX_KERNELS});"
+                        " more get 'busy' (HTTP 503)")
     p.add_argument("--print-command", action="store_true", help="print the Voila command instead of running it")
     p.set_defaults(handler=cmd_app)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    command = voila_command(args.port, open_browser=not args.no_browser)
+    command = voila_command(args.port, open_browser=not args.no_browser, max_kernels=args.max_kernels)
     if args.print_command:
         print(" ".join(command))
         return 0
