@@ -239,3 +239,53 @@ def test_a_tenant_id_with_a_newline_gets_its_page(report_store: ReportStore, tmp
     assert results and {r.status for r in results} == {"rendered"}
     page = next(r.path for r in results if "line1" in r.path.name)
     assert re.search(r"Tenant line1\s+line2 of", page.read_text(encoding="utf-8"))
+
+
+def test_sigterm_on_report_tenants_leaves_no_kernel_and_no_half_written_page(report_store: ReportStore,
+                                                                               tmp_path: Path) -> None:
+    """Issue 12: killing `pricing report tenants` left its workers running and writing pages.
+
+    The command runs in a subprocess; once its kernels are up and the first page is written, it gets
+    SIGTERM (as from `kill` or a scheduler's timeout). It must stop with status 130, shut down every
+    kernel it started, and leave only whole pages: no `.partial` file, every page ending in </html>.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    out = tmp_path / "reports"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    planned = len(cli_reports.plan_tenants(report_store.path, MONTH, out, None))
+
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        command = subprocess.Popen(
+            [sys.executable, "-m", "pricing.cli", "report", "tenants", "--month", MONTH, "--store",
+             str(report_store.path), "--out", str(out), "--jobs", "2"],
+            stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            deadline = time.monotonic() + 180
+            while not list((out / MONTH).rglob("*.html")):
+                assert command.poll() is None, (tmp_path / "stderr.txt").read_text()
+                assert time.monotonic() < deadline, "no tenant page within 180 s"
+                time.sleep(0.05)
+            running = [p for p in psutil.Process(command.pid).children(recursive=True)
+                       if "ipykernel" in " ".join(p.cmdline())]
+            assert running, "the pages are rendered by kernels of this run"
+            command.send_signal(signal.SIGTERM)
+            status = command.wait(timeout=120)
+        finally:
+            if command.poll() is None:
+                command.kill()
+    written = sorted((out / MONTH).rglob("*.html"))
+    assert status == 130, (tmp_path / "stderr.txt").read_text()
+    assert (tmp_path / "stderr.txt").read_text().strip().endswith("error: interrupted")
+    assert len(written) < planned  # it was stopped half-way, not after the last page
+    _, alive = psutil.wait_procs(running, timeout=15)
+    assert alive == []  # not one kernel outlives the command
+    assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
+    for page in written:
+        assert page.read_text(encoding="utf-8").rstrip().endswith("</html>"), page
