@@ -170,9 +170,16 @@ def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``.
+
+    A folder that cannot be written (read-only, full, missing parent) is one :class:`ReportError`
+    naming the file, and no partial file is left.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -180,11 +187,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
     return path
 

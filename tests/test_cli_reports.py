@@ -289,3 +289,48 @@ def test_sigterm_on_report_tenants_leaves_no_kernel_and_no_half_written_page(rep
     assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
     for page in written:
         assert page.read_text(encoding="utf-8").rstrip().endswith("</html>"), page
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run by a user that file permissions apply to: ``nobody`` through setpriv when we are root."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot be enforced")
+    drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]  # nobody / nogroup
+    probe = subprocess.run([*drop, argv[0], "-c", "import pricing"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot run as nobody here: {probe.stderr.decode(errors='replace').strip()[-200:]}")
+    return [*drop, *argv]
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "quote", "--prospect", "Acme", "--catalog", "quasr", "--usage", "maa=10", "--no-pdf"],
+    ["sample-data", "--customers", "3", "--months", "1"],
+])
+def test_a_read_only_output_folder_is_one_line_and_exit_2(command: list[str]) -> None:
+    """Issue 12: a read-only output folder ended in a PermissionError traceback. Tests run as root,
+    which ignores permissions, so the command runs as nobody (skipped where that is impossible)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    # NOTE: not under tmp_path: pytest's folder is private to root, and nobody must reach the target
+    with tempfile.TemporaryDirectory() as root:
+        os.chmod(root, 0o755)
+        target = Path(root) / "out"
+        target.mkdir()
+        target.chmod(0o555)
+        argv = _unprivileged([sys.executable, "-m", "pricing.cli", *command, "--out", str(target)])
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert str(target) in result.stderr and "Permission denied" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert list(target.iterdir()) == []  # no partial file either
