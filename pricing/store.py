@@ -570,33 +570,41 @@ class Store:
             return inserted - self._drop_repeats(file_id)
         # candidates: a key twice among the file's rows and the stored ones, once at least in the file
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _candidates AS SELECT d, k FROM ("
+            "CREATE OR REPLACE TEMP TABLE _candidates AS SELECT d, k, count(*) FILTER (WHERE fresh) AS n FROM ("
             f" SELECT d, k, true AS fresh FROM {new}"
             f" UNION ALL SELECT {day} AS d, {key} AS k, false AS fresh FROM {stored}"
             ") GROUP BY d, k HAVING count(*) > 1 AND bool_or(fresh)",
             [lo, hi],
         )
-        if not self._count("SELECT count(*) FROM _candidates"):
+        candidates = self._count("SELECT coalesce(sum(n), 0) FROM _candidates")  # the file's rows among them
+        if not candidates:
             self.con.execute("DROP TABLE _candidates")
             return self._count(f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n")
-        inserted = self._count(
-            f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n ANTI JOIN _candidates AS c USING (d, k)"
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _staged_candidates AS SELECT n.* FROM {new} AS n"
-            " SEMI JOIN _candidates AS c USING (d, k)"
-        )
+        if candidates == self._count(f"SELECT count(*) FROM {new}"):
+            # NOTE: every row may be a duplicate (a whole re-export): staged as it is, without the
+            # joins against a candidate set as large as the file, which DuckDB could not spill
+            inserted = 0
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged_candidates AS SELECT * FROM {new}")
+        else:
+            inserted = self._count(
+                f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n ANTI JOIN _candidates AS c USING (d, k)"
+            )
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _staged_candidates AS SELECT n.* FROM {new} AS n"
+                " SEMI JOIN _candidates AS c USING (d, k)"
+            )
         self.con.execute("DROP TABLE _candidates")
         days = [r[0] for r in self.con.execute("SELECT DISTINCT d FROM _staged_candidates ORDER BY d").fetchall()]
         same = " AND ".join(f"n.{c} = e.{c}" for c in row)
         for when in days:
+            # stored events first (in a re-export, that leaves nothing), then one copy of each repeat
             inserted += self._count(
                 f"INSERT INTO events BY NAME SELECT n.* EXCLUDE (_row, d, k, copy), {file_id} AS file_id FROM"
-                f" (SELECT *, row_number() OVER (PARTITION BY {', '.join(row)} ORDER BY _row) AS copy"
-                " FROM _staged_candidates WHERE d = ?) AS n"
+                f" (SELECT *, row_number() OVER (PARTITION BY {', '.join(row)} ORDER BY _row) AS copy FROM"
+                " (SELECT n.* FROM (SELECT * FROM _staged_candidates WHERE d = ?) AS n"
                 f" ANTI JOIN (SELECT {', '.join(row)} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NULL"
                 ' AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY)'
-                f" AS e ON {same} WHERE n.copy = 1",
+                f" AS e ON {same})) AS n WHERE n.copy = 1",
                 [when, when, when],
             )
         self.con.execute("DROP TABLE _staged_candidates")
