@@ -521,94 +521,52 @@ class Store:
         ).fetchall()[0])
 
     def _insert_new_by_id(self, checked: str, file_id: int) -> int:
-        """Events with an ``event_id``: new if no stored event has it; the first of a repeated id wins."""
-        new = f"(SELECT * FROM {checked} WHERE {EVENT_ID} IS NOT NULL)"
-        stored = f"(SELECT {EVENT_ID} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL)"
-        columns = f"n.* EXCLUDE (_row), {file_id} AS file_id"
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {EVENT_ID} FROM {new} GROUP BY ALL HAVING count(*) > 1"
+        """Events with an ``event_id``: new if no stored event has it; the first of a repeated id wins.
+
+        NOTE: one grouping by id of the file's rows with the stored ids (spilled to disk
+        when large, like the content grouping below), keeping the first row of each id
+        that only the file has.
+        """
+        values = ", ".join(_quote(c) for c in EVENT_COLUMNS)
+        return self._count(
+            f"INSERT INTO events BY NAME SELECT {EVENT_ID}, earliest.*, {file_id} AS file_id FROM ("
+            f" SELECT {EVENT_ID}, arg_min(struct_pack({values}), _row) AS earliest FROM ("
+            f" SELECT {EVENT_ID}, _row, {values}, true AS fresh FROM {checked} WHERE {EVENT_ID} IS NOT NULL"
+            f" UNION ALL BY NAME SELECT {EVENT_ID}, false AS fresh FROM events"
+            f" WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL"
+            f") GROUP BY {EVENT_ID} HAVING bool_and(fresh))"
         )
-        inserted = self._count(
-            f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n"
-            f" ANTI JOIN {stored} AS e USING ({EVENT_ID}) ANTI JOIN _repeated AS r USING ({EVENT_ID})"
-        )
-        if self._count("SELECT count(*) FROM _repeated"):
-            inserted += self._count(
-                f"INSERT INTO events BY NAME SELECT n.* EXCLUDE (_row, copy), {file_id} AS file_id FROM (SELECT n.*, row_number() OVER"
-                f" (PARTITION BY {EVENT_ID} ORDER BY _row) AS copy FROM {new} AS n SEMI JOIN _repeated USING ({EVENT_ID}))"
-                f" AS n ANTI JOIN {stored} AS e USING ({EVENT_ID}) WHERE n.copy = 1"
-            )
-        self.con.execute("DROP TABLE IF EXISTS _repeated")
-        return inserted
 
     def _insert_new_by_content(self, checked: str, file_id: int, span: tuple[Any, Any]) -> int:
         """Insert the file's events without an id that are not stored yet, each once; return how many.
 
-        NOTE: an event without an id is its whole checked row. Rows are compared by
-        (day, 64-bit hash of the row) first: sets of hashes are cheap to build and
-        join, and almost always show no duplicate at all; only rows whose key matches
-        are compared exactly, one day at a time (identical rows share their day), so
-        memory stays bounded. Duplicates of stored events are found before anything
-        is inserted, never inserted then deleted: DuckDB holds a transaction's
-        deletions in memory until the commit, and a re-exported month of 132 M events
-        did not fit in 1 GB that way. When nothing is stored in the file's time span
-        (a new month, the usual case), only a repeat inside the file can be a
-        duplicate: the file is inserted at once and its repeats found in the inserted
-        rows, which is cheaper than hashing the file before inserting it.
+        NOTE: an event without an id is its whole checked row. When nothing is stored
+        in the file's time span (a new month, the usual case), only a repeat inside the
+        file can be a duplicate: the file is inserted at once and its repeats found in
+        the inserted rows, the cheapest way. Otherwise duplicates are found before
+        anything is inserted, never inserted then deleted: DuckDB holds a
+        transaction's deletions in memory until the commit, and a re-exported month of
+        132 M events did not fit in 1 GB that way.
         """
         lo, hi = span
         if lo is None:  # no plausible time: every row is a reject
             return 0
-        row = [_quote(c) for c in EVENT_COLUMNS]
-        day = 'CAST("timestamp" AS DATE)'
-        key = f"hash({', '.join(row)})"
-        new = f"(SELECT *, {day} AS d, {key} AS k FROM {checked} WHERE {EVENT_ID} IS NULL)"
-        columns = f"n.* EXCLUDE (_row, d, k), {file_id} AS file_id"
+        values = ", ".join(_quote(c) for c in EVENT_COLUMNS)
+        new = f"(SELECT {values} FROM {checked} WHERE {EVENT_ID} IS NULL)"
         stored = f'events WHERE file_id <> {file_id} AND {EVENT_ID} IS NULL AND "timestamp" BETWEEN ? AND ?'
         if not self._count(f"SELECT count(*) FROM (SELECT 1 FROM {stored} LIMIT 1)", [lo, hi]):
-            inserted = self._count(f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n")
+            inserted = self._count(f"INSERT INTO events BY NAME SELECT *, {file_id} AS file_id FROM {new}")
             return inserted - self._drop_repeats(file_id)
-        # candidates: a key twice among the file's rows and the stored ones, once at least in the file
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _candidates AS SELECT d, k, count(*) FILTER (WHERE fresh) AS n FROM ("
-            f" SELECT d, k, true AS fresh FROM {new}"
-            f" UNION ALL SELECT {day} AS d, {key} AS k, false AS fresh FROM {stored}"
-            ") GROUP BY d, k HAVING count(*) > 1 AND bool_or(fresh)",
+        # NOTE: one grouping of the file's rows with the stored ones of its time span, by the whole
+        # row: a group holding a stored row is a duplicate, a group of several file rows is stored
+        # once. It is exact (no hash decides anything), and DuckDB spills a large grouping to disk,
+        # where a join against a set as large as the file ran out of memory.
+        return self._count(
+            f"INSERT INTO events BY NAME SELECT {values}, {file_id} AS file_id FROM ("
+            f" SELECT *, true AS fresh FROM {new} UNION ALL SELECT {values}, false AS fresh FROM {stored}"
+            f") GROUP BY {values} HAVING bool_and(fresh)",
             [lo, hi],
         )
-        candidates = self._count("SELECT coalesce(sum(n), 0) FROM _candidates")  # the file's rows among them
-        if not candidates:
-            self.con.execute("DROP TABLE _candidates")
-            return self._count(f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n")
-        if candidates == self._count(f"SELECT count(*) FROM {new}"):
-            # NOTE: every row may be a duplicate (a whole re-export): staged as it is, without the
-            # joins against a candidate set as large as the file, which DuckDB could not spill
-            inserted = 0
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged_candidates AS SELECT * FROM {new}")
-        else:
-            inserted = self._count(
-                f"INSERT INTO events BY NAME SELECT {columns} FROM {new} AS n ANTI JOIN _candidates AS c USING (d, k)"
-            )
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _staged_candidates AS SELECT n.* FROM {new} AS n"
-                " SEMI JOIN _candidates AS c USING (d, k)"
-            )
-        self.con.execute("DROP TABLE _candidates")
-        days = [r[0] for r in self.con.execute("SELECT DISTINCT d FROM _staged_candidates ORDER BY d").fetchall()]
-        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
-        for when in days:
-            # stored events first (in a re-export, that leaves nothing), then one copy of each repeat
-            inserted += self._count(
-                f"INSERT INTO events BY NAME SELECT n.* EXCLUDE (_row, d, k, copy), {file_id} AS file_id FROM"
-                f" (SELECT *, row_number() OVER (PARTITION BY {', '.join(row)} ORDER BY _row) AS copy FROM"
-                " (SELECT n.* FROM (SELECT * FROM _staged_candidates WHERE d = ?) AS n"
-                f" ANTI JOIN (SELECT {', '.join(row)} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NULL"
-                ' AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY)'
-                f" AS e ON {same})) AS n WHERE n.copy = 1",
-                [when, when, when],
-            )
-        self.con.execute("DROP TABLE _staged_candidates")
-        return inserted
 
     def _drop_repeats(self, file_id: int) -> int:
         """Delete the extra copies of rows repeated inside a just-inserted file; return how many."""
