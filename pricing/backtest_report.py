@@ -28,19 +28,14 @@ from .candidates import diff_parameters
 from .catalog import Catalog
 from .money import format_minor, format_money, from_minor, plain_number
 from .notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
-from .reports import figure_html, table_html
+from .reports import figure_html, page_style, table_html
 
 PAGE_FILE = "backtest.html"
 XLSX_FILE = "backtest_customers.xlsx"
 CSV_FILE = "backtest_customers.csv"
 NO_PLAN = "none eligible"
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
-table.report-table th,table.report-table td{padding:.25rem .7rem;border-bottom:1px solid #eee;text-align:left}
-table.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}
-.summary{font-size:1.05rem}.muted{color:#666;font-size:.9rem}"""
+_STYLE = page_style("72rem")
 
 
 @dataclass(frozen=True)

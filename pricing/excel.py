@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -153,37 +154,50 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
     return buffer.getvalue()
 
 
-def table_workbook_bytes(frame: pd.DataFrame, sheet_name: str, currency: str, decimals: int,
-                         money: Sequence[str] = (), percent: Sequence[str] = (), title: str = "") -> bytes:
-    """One sheet of ``frame`` (its column names are the headers; no index) as workbook bytes.
+@dataclass(frozen=True)
+class TableSheet:
+    """One sheet of a table workbook: ``frame``'s column names are the headers (no index).
 
     ``money`` columns hold exact amounts in currency units (``Decimal``) and get the currency's
     number format; ``percent`` columns hold ratios (0.125 for 12.5 %) shown as percents, empty
-    where there is none. Text is written as text, as in the register (see :func:`_append`).
+    where there is none.
     """
+
+    name: str
+    frame: pd.DataFrame
+    currency: str
+    decimals: int
+    money: Sequence[str] = ()
+    percent: Sequence[str] = ()
+
+
+def tables_workbook_bytes(sheets: Sequence[TableSheet], title: str = "") -> bytes:
+    """Several table sheets as workbook bytes. Text is written as text, as in the register (see :func:`_append`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_name[:31]  # Excel's limit on sheet names
-    _append(sheet, [str(c) for c in frame.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    columns = list(frame.columns)
-    money_at = [columns.index(c) + 1 for c in money]
-    percent_at = [columns.index(c) + 1 for c in percent]
-    fmt = currency_format(currency, decimals)
-    for row in frame.itertuples(index=False, name=None):
-        _append(sheet, [_cell(v) for v in row])
-        for index in money_at:
-            sheet.cell(row=sheet.max_row, column=index).number_format = fmt
-        for index in percent_at:
-            sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(str(column)) + 4)
-    sheet.freeze_panes = "A2"
+    book.remove(book.active)
+    for table in sheets:
+        sheet = book.create_sheet(table.name[:31])  # Excel's limit on sheet names
+        frame = table.frame
+        _append(sheet, [str(c) for c in frame.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        columns = list(frame.columns)
+        money_at = [columns.index(c) + 1 for c in table.money]
+        percent_at = [columns.index(c) + 1 for c in table.percent]
+        fmt = currency_format(table.currency, table.decimals)
+        for row in frame.itertuples(index=False, name=None):
+            _append(sheet, [_cell(v) for v in row])
+            for index in money_at:
+                sheet.cell(row=sheet.max_row, column=index).number_format = fmt
+            for index in percent_at:
+                sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(12, len(str(column)) + 4)
+        sheet.freeze_panes = "A2"
     if title:
         book.properties.title = title
     buffer = io.BytesIO()
@@ -191,9 +205,16 @@ def table_workbook_bytes(frame: pd.DataFrame, sheet_name: str, currency: str, de
     return buffer.getvalue()
 
 
+def table_workbook_bytes(frame: pd.DataFrame, sheet_name: str, currency: str, decimals: int,
+                         money: Sequence[str] = (), percent: Sequence[str] = (), title: str = "") -> bytes:
+    """One sheet of ``frame`` as workbook bytes (see :class:`TableSheet`)."""
+    return tables_workbook_bytes([TableSheet(sheet_name, frame, currency, decimals, money, percent)], title)
+
+
 def write_register_xlsx(reg: pd.DataFrame, lines: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Write ``invoices.xlsx`` atomically."""
     return atomic_write_bytes(Path(path), workbook_bytes(reg, lines, title))
 
 
-__all__ = ["currency_format", "table_workbook_bytes", "workbook_bytes", "write_register_xlsx"]
+__all__ = ["TableSheet", "currency_format", "table_workbook_bytes", "tables_workbook_bytes", "workbook_bytes",
+           "write_register_xlsx"]

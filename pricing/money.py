@@ -71,6 +71,10 @@ def from_scaled(value: int, scale: int) -> Decimal:
     wide as the number keeps every digit.
     """
     value = int(value)
+    if scale >= 0:
+        # NOTE: a Decimal read from text is exact whatever its length (no context rounding) and, with the
+        # exponent written out, has the same digits and exponent as scaleb gives: half the cost
+        return Decimal(f"{value}e-{scale}")
     return Decimal(value).scaleb(-scale, Context(prec=max(28, len(str(abs(value))) + abs(scale))))
 
 

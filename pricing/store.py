@@ -40,6 +40,7 @@ import pandas as pd
 
 from .catalog import Catalog, load_catalog
 from .errors import MeteringError, PricingError, ReportError
+from .invoice import LineType
 from .events import (
     EVENT_COLUMNS,
     EVENT_ID,
@@ -135,6 +136,25 @@ CREATE TABLE IF NOT EXISTS invoice_numbers (prefix VARCHAR NOT NULL, last BIGINT
         ("invoices", "reason", "VARCHAR"),
         *(("customers", name, kind.replace(" NOT NULL", "")) for name, kind in CUSTOMER_FIELDS.items()),
     )
+)
+
+# The settled state of each subscription (pricing.subscriptions.settle), cached so a month's run reads
+# no YAML for customers whose timeline and catalog did not change. A row is current while its
+# timeline_sha is the sha256 of the stored timeline text and its catalog_fingerprint the catalog's;
+# ended_at: the subscription ended then; settled_from and ended_at NULL: it is not settled (billed by the
+# full replay).
+_SETTLED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settled_subscriptions (
+    customer_id VARCHAR NOT NULL, timeline_sha VARCHAR NOT NULL, catalog VARCHAR NOT NULL,
+    catalog_fingerprint VARCHAR NOT NULL, settled_from TIMESTAMP, plan VARCHAR, billing_details BOOLEAN,
+    quantities VARCHAR, "interval" VARCHAR, anchor_day INTEGER, anchor_month INTEGER, interval_count INTEGER,
+    anchor_time VARCHAR, week_of DATE, discounts VARCHAR, tax_percent VARCHAR, ended_at TIMESTAMP
+);
+"""
+_SETTLED_COLUMNS = (
+    "customer_id", "timeline_sha", "catalog", "catalog_fingerprint", "settled_from", "plan", "billing_details",
+    "quantities", "interval", "anchor_day", "anchor_month", "interval_count", "anchor_time", "week_of", "discounts",
+    "tax_percent", "ended_at",
 )
 
 
@@ -386,6 +406,7 @@ class Store:
             self.con.execute(f"SET threads = {int(threads)}")
         if not read_only:
             self.con.execute(_SCHEMA)
+            self.con.execute(_SETTLED_SCHEMA)
         self.ibis = ibis.duckdb.from_connection(self.con)
 
     def __enter__(self) -> Store:
@@ -628,6 +649,57 @@ class Store:
     def ledgers(self) -> dict[str, str]:
         return dict(self.con.execute("SELECT customer_id, ledger_yaml FROM ledgers ORDER BY 1").fetchall())
 
+    def timeline_shas(self) -> dict[str, str]:
+        """customer_id -> sha256 (hex) of the stored timeline text."""
+        return dict(self.con.execute(
+            "SELECT customer_id, sha256(timeline_yaml) FROM subscriptions ORDER BY 1").fetchall())
+
+    def timelines_of(self, customer_ids: Iterable[str]) -> dict[str, str]:
+        """The stored timeline texts of some customers."""
+        wanted = pd.DataFrame({"customer_id": sorted(set(customer_ids))}, dtype=object)
+        if wanted.empty:
+            return {}
+        self.con.register("_wanted_timelines", wanted)
+        try:
+            return dict(self.con.execute(
+                "SELECT s.customer_id, s.timeline_yaml FROM subscriptions s"
+                " JOIN _wanted_timelines w USING (customer_id) ORDER BY 1").fetchall())
+        finally:
+            self.con.unregister("_wanted_timelines")
+
+    # --- settled subscriptions (the billing cache) ---
+
+    def settled_subscriptions(self) -> pd.DataFrame:
+        """Every cached settled state (current or stale: the caller compares the keys)."""
+        if "settled_subscriptions" not in {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}:
+            return pd.DataFrame(columns=_SETTLED_COLUMNS)  # a read-only store made before the cache existed
+        # NOTE: plain Python values (None, datetime), not DuckDB's Arrow-backed frame: a month's run
+        # reads every row one by one
+        rows = self.con.execute(f"SELECT {', '.join(_quote(c) for c in _SETTLED_COLUMNS)} FROM settled_subscriptions"
+                                ).fetchall()
+        return pd.DataFrame(rows, columns=list(_SETTLED_COLUMNS), dtype=object)
+
+    def customer_catalogs(self) -> dict[str, str]:
+        """customer_id -> catalog of every customer in the book."""
+        return dict(self.con.execute("SELECT customer_id, catalog FROM customers").fetchall())
+
+    def ledger_ids(self) -> set[str]:
+        """The customers billed by a prepaid ledger."""
+        return {r[0] for r in self.con.execute("SELECT customer_id FROM ledgers").fetchall()}
+
+    def save_settled(self, rows: pd.DataFrame) -> None:
+        """Replace the cached settled state of the customers in ``rows`` (columns of the table)."""
+        if rows.empty:
+            return
+        with self._transaction():
+            self.con.register("_settled_rows", rows.reindex(columns=list(_SETTLED_COLUMNS)))
+            try:
+                self.con.execute("DELETE FROM settled_subscriptions"
+                                 " WHERE customer_id IN (SELECT customer_id FROM _settled_rows)")
+                self.con.execute("INSERT INTO settled_subscriptions BY NAME SELECT * FROM _settled_rows")
+            finally:
+                self.con.unregister("_settled_rows")
+
     # --- the customer book ---
 
     def write_book(self, book: Book) -> None:
@@ -863,40 +935,14 @@ class Store:
 
     # --- invoices ---
 
-    @staticmethod
-    def _head_row(invoice_id: str, month: str, invoice: Invoice) -> dict[str, Any]:
-        return {
-            "invoice_id": invoice_id, "month": month, "customer_id": invoice.customer_id,
-            "period_start": _naive(invoice.period_start), "period_end": _naive(invoice.period_end),
-            "catalog": invoice.catalog, "plan": invoice.plan, "currency": invoice.currency,
-            "decimals": invoice.decimals, "eligible": invoice.eligible, "reason": invoice.reason,
-            "subtotal_minor": invoice.subtotal_minor, "discount_minor": invoice.discount_minor,
-            "net_minor": invoice.net_minor, "tax_minor": invoice.tax_minor,
-            "total_minor": invoice.total_minor, "notes": "\n".join(invoice.notes) or None,
-        }
-
-    @staticmethod
-    def _line_rows(invoice_id: str, invoice: Invoice) -> list[dict[str, Any]]:
-        return [{
-            "invoice_id": invoice_id, "line_no": line_no, "item": line.item,
-            "line_type": line.line_type.value, "metric": line.metric,
-            "quantity": str(line.quantity),
-            "unit_price": None if line.unit_price is None else str(line.unit_price),
-            "amount_minor": line.amount_minor, "exact_amount": str(line.exact_amount),
-            "explanation": line.explanation,
-            "service_start": _naive(line.service_start), "service_end": _naive(line.service_end),
-        } for line_no, line in enumerate(invoice.lines, start=1)]
-
-    def _append_rows(self, head_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> None:
-        if not head_rows:
+    def _append_frames(self, heads: pd.DataFrame, lines: pd.DataFrame) -> None:
+        if heads.empty:
             return
-        heads = pd.DataFrame(head_rows, columns=_columns(self.con, "invoices"))
-        lines = pd.DataFrame(line_rows, columns=_columns(self.con, "invoice_lines"))
         self.con.register("_heads", heads)
         self.con.register("_lines", lines)
         try:
             self.con.execute("INSERT INTO invoices BY NAME SELECT * FROM _heads")
-            if line_rows:
+            if not lines.empty:
                 self.con.execute("INSERT INTO invoice_lines BY NAME SELECT * FROM _lines")
         finally:
             self.con.unregister("_heads")
@@ -948,13 +994,8 @@ class Store:
     def _insert_invoices(self, month: str, numbered: list[tuple[str, Invoice]], kind: str,
                          credit_for: str | None = None, reason: str | None = None,
                          issued_at: datetime | None = None) -> None:
-        heads, lines = [], []
-        for number, invoice in numbered:
-            heads.append(self._head_row(number, month, invoice) | {
-                "number": number, "kind": kind, "issued_at": _naive(issued_at or invoice.issued_at),
-                "credit_for": credit_for, "reason": reason})
-            lines.extend(self._line_rows(number, invoice))
-        self._append_rows(heads, lines)
+        heads, lines = _invoice_frames(month, numbered, kind, credit_for, reason, issued_at)
+        self._append_frames(heads[_columns(self.con, "invoices")], lines[_columns(self.con, "invoice_lines")])
 
     def credit_invoice(self, number: str, reason: str, issued_at: datetime, prefix: str = "INV-") -> str:
         """A credit note reversing issued invoice ``number`` in full; returns its own number.
@@ -1026,6 +1067,72 @@ class Store:
             " ORDER BY l.invoice_id, l.line_no",
             [month],
         ).df()
+
+
+def _invoice_frames(month: str, numbered: list[tuple[str, Invoice]], kind: str, credit_for: str | None,
+                    reason: str | None, issued_at: datetime | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``invoices`` and ``invoice_lines`` for numbered invoices, built a column at a time
+    (a dict per line cost more than pricing the line)."""
+    naive: dict[datetime | None, datetime | None] = {}
+
+    def utc_naive(moment: datetime | None) -> datetime | None:
+        # NOTE: the lines of a month share a few service dates: convert each once
+        if moment not in naive:
+            naive[moment] = _naive(moment)
+        return naive[moment]
+
+    sums = []
+    for _, invoice in numbered:
+        total = discount = tax = 0
+        for line in invoice.lines:
+            total += line.amount_minor
+            if line.line_type is LineType.DISCOUNT:
+                discount += line.amount_minor
+            elif line.line_type is LineType.TAX:
+                tax += line.amount_minor
+        sums.append((total - tax - discount, discount, total - tax, tax, total))
+    invoices = [invoice for _, invoice in numbered]
+    heads = pd.DataFrame({
+        "invoice_id": [number for number, _ in numbered], "month": month,
+        "customer_id": [i.customer_id for i in invoices],
+        "period_start": [utc_naive(i.period_start) for i in invoices],
+        "period_end": [utc_naive(i.period_end) for i in invoices],
+        "catalog": [i.catalog for i in invoices], "plan": [i.plan for i in invoices],
+        "currency": [i.currency for i in invoices], "decimals": [i.decimals for i in invoices],
+        # NOTE: the reason column holds a credit note's reason (an invoice's eligibility is not stored)
+        "eligible": [i.eligible for i in invoices], "reason": reason,
+        "subtotal_minor": [s[0] for s in sums], "discount_minor": [s[1] for s in sums],
+        "net_minor": [s[2] for s in sums], "tax_minor": [s[3] for s in sums], "total_minor": [s[4] for s in sums],
+        "notes": ["\n".join(i.notes) or None for i in invoices],
+        "number": [number for number, _ in numbered], "kind": kind,
+        "issued_at": [utc_naive(issued_at or i.issued_at) for i in invoices], "credit_for": credit_for,
+    }, columns=_INVOICE_HEAD_COLUMNS)
+    owners = [number for number, invoice in numbered for _ in invoice.lines]
+    lines = [line for _, invoice in numbered for line in invoice.lines]
+    frame = pd.DataFrame({
+        "invoice_id": owners,
+        "line_no": [n for _, invoice in numbered for n in range(1, len(invoice.lines) + 1)],
+        "item": [l.item for l in lines], "line_type": [l.line_type.value for l in lines],
+        "metric": [l.metric for l in lines], "quantity": [str(l.quantity) for l in lines],
+        "unit_price": [None if l.unit_price is None else str(l.unit_price) for l in lines],
+        "amount_minor": [l.amount_minor for l in lines],
+        "exact_amount": [str(l.exact_amount) for l in lines],
+        "explanation": [l.explanation for l in lines],
+        "service_start": [utc_naive(l.service_start) for l in lines],
+        "service_end": [utc_naive(l.service_end) for l in lines],
+    }, columns=_INVOICE_LINE_COLUMNS)
+    return heads, frame
+
+
+_INVOICE_HEAD_COLUMNS = [
+    "invoice_id", "month", "customer_id", "period_start", "period_end", "catalog", "plan", "currency", "decimals",
+    "eligible", "reason", "subtotal_minor", "discount_minor", "net_minor", "tax_minor", "total_minor", "notes",
+    "number", "kind", "issued_at", "credit_for",
+]
+_INVOICE_LINE_COLUMNS = [
+    "invoice_id", "line_no", "item", "line_type", "metric", "quantity", "unit_price", "amount_minor",
+    "exact_amount", "explanation", "service_start", "service_end",
+]
 
 
 def _missing(value: Any) -> bool:

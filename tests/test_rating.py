@@ -7,6 +7,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pricing.catalog import Discount, load_catalog
 from pricing.errors import CatalogError, UsageError
@@ -292,3 +294,16 @@ def test_sums_and_tax_stay_exact_past_int64():
     assert [l.amount_minor for l in big.lines] == [4 * 10**18] * 3 + [12 * 10**17]
     assert big.total_minor == int(table.plans["p"].total_minor[0]) == 132 * 10**17
     assert int(table.plans["p"].total_minor[1]) == 7  # 1 + 2 + 3 = 6, tax 0.6 -> 1
+
+
+@given(scaled=st.integers(-(10**30), 10**30), scale=st.integers(0, 12))
+def test_quantities_in_explanations_read_as_their_decimal_value(scaled, scale):
+    """Whole quantities take a shortcut past Decimal in the explanations; the words must not change."""
+    from types import SimpleNamespace
+
+    from pricing.charges.base import ChargeModel, plain, unscaled
+    from pricing.money import from_scaled
+    from pricing.rating import _plain, _q
+
+    assert _q(scaled, scale) == _plain(from_scaled(scaled, scale))
+    assert ChargeModel.q(SimpleNamespace(qscale=scale), scaled) == plain(unscaled(scaled, scale))

@@ -94,6 +94,9 @@ class ChargeModel(ABC, Generic[C, R]):
 
     def q(self, scaled: Any) -> str:
         """A quantity of the charge's metric for an explanation: '1,500', '2.5'."""
+        whole, rest = divmod(int(scaled), 10**self.qscale)
+        if rest == 0:
+            return f"{whole:,}"  # what plain() writes for a whole number, without a Decimal
         return plain(unscaled(scaled, self.qscale))
 
 

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "pricing.cli.invoices",  # invoices run, list, show, credit
     "pricing.cli.reports",  # report
     "pricing.cli.backtest",  # backtest: a price change on the store's history
+    "pricing.cli.policies",  # policies: a month re-billed under other billing conventions
+    "pricing.cli.interop",  # catalog import/export (Stripe, Lago), reconcile
     "pricing.cli.demo",  # demo: the main job on bundled sample data
     "pricing.cli.app",  # app (Voila)
 )
