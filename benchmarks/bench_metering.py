@@ -10,9 +10,12 @@ its own wall time and peak RSS:
   events) then ``Store.meter``, the path the CLI takes; then the same events
   ingested again as a re-export (another file, same events: every one a
   duplicate), which measures what de-duplicating against a full store costs;
-* ``pandas``: the same aggregation written with pandas on the same Parquet.
+* ``pandas``: the same aggregation written with pandas on the same Parquet;
+* ``floor``: the workbook's metering and the same month written by hand in
+  DuckDB SQL (``metering_floor.sql``), alternately in one process on the same
+  Parquet, in CPU seconds, and their ratio (the target: within 1.2x).
 
-All three must produce identical metrics. Usage::
+All of them must produce identical metrics. Usage::
 
     python benchmarks/bench_metering.py                       # 10 million events
     python benchmarks/bench_metering.py --events 100_000_000 --skip-pandas --skip-reexport
@@ -74,11 +77,8 @@ def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {threads}")
     con.execute(f"SET temp_directory = '{out / 'spill'}'")
-    # The Parquet timestamp is zoned (UTC); the metering wants a UTC timestamp without zone.
-    con.execute(
-        "CREATE VIEW events AS SELECT * REPLACE (\"timestamp\" AT TIME ZONE 'UTC' AS \"timestamp\")"
-        f" FROM read_parquet('{out / 'events'}/*.parquet')"
-    )
+    # The Parquet timestamp is zoned (UTC): the metering reads it as it is.
+    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{out / 'events'}/*.parquet')")
     result = meter_events(ibis.duckdb.from_connection(con).table("events"), mapping, month=MONTH)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "json": result.to_json(MONTH)}
@@ -174,7 +174,61 @@ def work_pandas(out: Path, memory_limit: str, threads: int) -> dict:
     return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "json": result}
 
 
-WORKERS = {"duckdb_parquet": work_duckdb_parquet, "store": work_store, "pandas": work_pandas}
+FLOOR_SQL = Path(__file__).with_name("metering_floor.sql")
+
+
+def floor_tenants(frame) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The floor's wide rows as the project's ``to_json()["tenants"]``: a key per metric of the tenant's catalog."""
+    rows = []
+    for record in frame.to_dict("records"):
+        prefix = f"{record['catalog']}__"
+        metrics = {k[len(prefix):]: int(v) for k, v in record.items() if k.startswith(prefix)}
+        if metrics:  # a catalog that meters nothing has no tenant rows in the project's result
+            rows.append({"customer_id": record["customer_id"], "tenant_id": record["tenant_id"],
+                         "catalog": record["catalog"], **metrics})
+    return sorted(rows, key=lambda r: (r["customer_id"], r["tenant_id"]))
+
+
+def work_floor(out: Path, memory_limit: str, threads: int, repeat: int = 3) -> dict:
+    """The project's metering and the hand-written SQL floor, alternately, on one connection.
+
+    Both read the same Parquet through the same view and the same customer mapping. Each
+    run's CPU seconds (all DuckDB threads of this process) are recorded; the project's
+    include building and compiling the Ibis expression and its rollup to customers.
+    """
+    import duckdb
+    import ibis
+    import pandas as pd
+
+    from pricing.metering import meter_events, month_bounds
+
+    mapping = _mapping(out)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"SET temp_directory = '{out / 'spill'}'")
+    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{out / 'events'}/*.parquet')")
+    frame = pd.DataFrame({"customer_id": list(mapping), "catalog": list(mapping.values())})
+    con.execute("CREATE TABLE customers AS SELECT * FROM frame")
+    start, end = month_bounds(MONTH)
+    floor_sql = FLOOR_SQL.read_text()
+    backend = ibis.duckdb.from_connection(con)
+    cpu: dict[str, list[float]] = {"project": [], "floor": []}
+    project = floor = None
+    for _ in range(repeat):
+        before = _cpu_seconds()
+        project = meter_events(backend.table("events"), mapping, month=MONTH)
+        cpu["project"].append(_cpu_seconds() - before)
+        before = _cpu_seconds()
+        floor = con.execute(floor_sql, {"start": start, "end": end}).df()
+        cpu["floor"].append(_cpu_seconds() - before)
+    assert project is not None and floor is not None
+    return {"cpu": cpu, "same": project.to_json(MONTH)["tenants"] == floor_tenants(floor),
+            "tenants": len(floor), "peak_rss_mib": _peak_rss_mib(), "seconds": 0.0}
+
+
+WORKERS = {"duckdb_parquet": work_duckdb_parquet, "store": work_store, "pandas": work_pandas, "floor": work_floor}
 
 
 # --- driver ------------------------------------------------------------------------
@@ -263,6 +317,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse events already generated in --out")
     parser.add_argument("--skip-reexport", action="store_true",
                         help="do not write OUT/reexport (the store worker re-ingests it only when present)")
+    parser.add_argument("--skip-floor", action="store_true",
+                        help="do not time the metering against the hand-written SQL floor")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -314,6 +370,15 @@ def main() -> None:
     if "pandas" in results:
         speedup = results["pandas"]["seconds"] / results["duckdb_parquet"]["seconds"]
         print(f"  workbook vs pandas throughput: {speedup:.1f}x")
+    if not args.skip_floor:
+        f = run_worker("floor", args.out, args.memory_limit, args.threads)
+        project, floor = min(f["cpu"]["project"]), min(f["cpu"]["floor"])
+        print(f"\nfloor: the project's metering and the hand-written SQL ({FLOOR_SQL.name}),"
+              f" alternately in one process, CPU-s of each of {len(f['cpu']['floor'])} runs:")
+        print(f"  project (Ibis on DuckDB, Parquet) {', '.join(f'{c:.2f}' for c in f['cpu']['project'])}")
+        print(f"  hand-written DuckDB SQL           {', '.join(f'{c:.2f}' for c in f['cpu']['floor'])}")
+        print(f"  ratio of the fastest runs: {project / floor:.2f}x the floor (target <= 1.2x);"
+              f" same {f['tenants']:,} tenant rows: {'yes' if f['same'] else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 The catalog says which calls qualify for a metric and how they aggregate
 (:class:`pricing.catalog.MeterSpec`); this module turns that into one grouped
-aggregation per customer x tenant x calendar month (UTC). It runs on any Ibis
+aggregation (in two steps: per account, then per tenant) per customer x tenant
+x calendar month (UTC). It runs on any Ibis
 backend: DuckDB (the workbook store, the default), PySpark, or a warehouse
 where the events already live. Only the aggregated rows, one per tenant and
 month, ever come back to Python.
 
 The events table needs the columns of :data:`pricing.events.EVENT_COLUMNS`
-with ``timestamp`` a timestamp in UTC (a backend session in UTC, or a
-timestamp without zone holding UTC) and ``status`` an integer.
+with ``timestamp`` a timestamp in UTC (a timestamp without zone holding UTC,
+or a zoned timestamp: a month's bounds are then compared in UTC, and the
+backend session must be in UTC when every month is metered at once) and
+``status`` an integer.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import ibis
@@ -98,9 +101,25 @@ def _in_month(events: ir.Table, month: str | None) -> ir.Table:
     if month is None:
         return events
     start, end = month_bounds(month)
+    if events.timestamp.type().timezone is not None:
+        # NOTE: a zoned column (Parquet written with UTC instants) is compared with zoned bounds,
+        # whatever the session's zone, and read as it is: converting every event to a plain
+        # timestamp first costs about a sixth of the query's CPU.
+        start, end = start.replace(tzinfo=timezone.utc), end.replace(tzinfo=timezone.utc)
     return events.filter(
-        (events.timestamp >= ibis.timestamp(start)) & (events.timestamp < ibis.timestamp(end))
+        (events.timestamp >= ibis.literal(start)) & (events.timestamp < ibis.literal(end))
     )
+
+
+def _call_key(catalog_id: str, spec: MeterSpec) -> tuple[object, ...]:
+    """What decides which events qualify for a meter spec: equal keys, equal conditions."""
+    calls = tuple((c.method.upper(), c.endpoint.lstrip("/"), tuple(c.account_kinds)) for c in spec.calls)
+    return catalog_id, calls, spec.success_only
+
+
+def _month_key(month: str) -> int:
+    start, _ = month_bounds(month)
+    return start.year * 100 + start.month
 
 
 def tenant_metrics_expr(
@@ -117,29 +136,44 @@ def tenant_metrics_expr(
     with any event in the month gets a row, even if nothing in it counts.
     Events of customers missing from ``customer_catalogs`` are not in the
     result: check with :func:`unmapped_customers_expr` first.
+
+    NOTE: the events are aggregated in two steps: qualifying calls per account
+    (one column per distinct call condition, shared by the metrics that use it),
+    then per tenant, where a ``count`` metric sums its column and a
+    ``distinct_accounts`` metric counts the accounts whose column is non-zero.
+    That is one hash aggregation over the events instead of a hash table per
+    ``COUNT(DISTINCT ...)``, about half the CPU on DuckDB (BENCHMARKS.md,
+    "Metering: the SQL floor"). With a ``month``, ``month_key`` is a constant
+    added after grouping rather than a key computed for every event.
     """
     by_id = {c.id: c for c in catalogs}
     mapping = _mapping_table(customer_catalogs)
     scoped = _in_month(events, month)
     joined = scoped.join(mapping, "customer_id")
-    joined = joined.mutate(
-        month_key=(joined.timestamp.year() * 100 + joined.timestamp.month()).cast("int32")
-    )
+    keys = ["customer_id", "tenant_id", "catalog"]
+    if month is None:
+        joined = joined.mutate(
+            month_key=(joined.timestamp.year() * 100 + joined.timestamp.month()).cast("int32")
+        )
+        keys = ["month_key", *keys]
 
-    aggregates: dict[str, ir.Value] = {}
+    calls: dict[tuple[object, ...], str] = {}  # call condition -> its per-account column
+    per_account: dict[str, ir.Value] = {}
+    counted: dict[str, tuple[str, str]] = {}  # metric column -> (aggregate, per-account column)
     derived: dict[str, tuple[str, tuple[str, ...]]] = {}
     for catalog in by_id.values():
-        in_catalog = joined.catalog == catalog.id
         for name in metered_metrics(catalog):
             spec = catalog.metrics[name].meter
             assert spec is not None
             column = _column(catalog.id, name)
-            if spec.aggregate == "distinct_accounts":
-                condition = in_catalog & qualifies(joined, spec)
-                aggregates[column] = joined.account_id.nunique(where=condition).cast("int64")
-            elif spec.aggregate == "count":
-                condition = in_catalog & qualifies(joined, spec)
-                aggregates[column] = joined.account_id.count(where=condition).cast("int64")
+            if spec.aggregate in ("distinct_accounts", "count"):
+                key = _call_key(catalog.id, spec)
+                if key not in calls:
+                    calls[key] = f"_calls_{len(calls)}"
+                    condition = (joined.catalog == catalog.id) & qualifies(joined, spec)
+                    # NOTE: count(account_id) skips a missing account, as COUNT(DISTINCT) does.
+                    per_account[calls[key]] = joined.account_id.count(where=condition)
+                counted[column] = (spec.aggregate, calls[key])
             else:  # active_tenants: derived below from the tenant's other metrics
                 for dep in spec.active_if:
                     dep_metric = catalog.metrics[dep]
@@ -150,9 +184,19 @@ def tenant_metrics_expr(
                         )
                 derived[column] = (catalog.id, spec.active_if)
 
-    grouped = joined.group_by(["month_key", "customer_id", "tenant_id", "catalog"]).aggregate(
-        **aggregates
-    )
+    accounts = joined.group_by([*keys, "account_id"]).aggregate(**per_account)
+    aggregates: dict[str, ir.Value] = {}
+    for column, (aggregate, source) in counted.items():
+        hits = accounts[source]
+        if aggregate == "distinct_accounts":
+            aggregates[column] = (hits > 0).sum().cast("int64")
+        else:
+            aggregates[column] = hits.sum().cast("int64")
+    if not aggregates:  # no metered metric at all: still one row per tenant with events
+        aggregates["_accounts"] = accounts.count()
+    grouped = accounts.group_by(keys).aggregate(**aggregates)
+    if month is not None:
+        grouped = grouped.mutate(month_key=ibis.literal(_month_key(month), type="int32"))
     if derived:
         extra = {}
         for column, (catalog_id, deps) in derived.items():
@@ -162,7 +206,7 @@ def tenant_metrics_expr(
             # NOTE: MAT per tenant is 1 when any of its active_if metrics is non-zero.
             extra[column] = ibis.ifelse(active, 1, 0).cast("int64")
         grouped = grouped.mutate(**extra)
-    return grouped
+    return grouped.select("month_key", "customer_id", "tenant_id", "catalog", *counted, *derived)
 
 
 def unmapped_customers_expr(

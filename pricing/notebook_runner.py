@@ -173,9 +173,16 @@ def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
 @contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A binary file written through a temporary file in the same directory, moved into place with
-    ``os.replace`` only when the block ends without an error (else removed): readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    ``os.replace`` only when the block ends without an error (else removed): readers never see half a file.
+
+    A folder that cannot be written (read-only, full, missing parent) is one :class:`ReportError`
+    naming the file, and no partial file is left.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -183,11 +190,13 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
 
 

@@ -48,6 +48,8 @@ from .events import (
     file_format,
     is_event_file,
     missing_columns,
+    plausible_window,
+    timestamp_sql,
     validation_sql,
 )
 from .metering import (
@@ -493,12 +495,11 @@ class Store:
                 f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
             ).fetchall()[0][0])  # type: ignore[index]
-            inserted = int(self.con.execute(
-                f"INSERT INTO events BY NAME SELECT {clean}, {file_id} AS file_id FROM {source} WHERE ({reason}) IS NULL"
-            ).fetchall()[0][0])  # type: ignore[index]
-            duplicates = self._drop_duplicates(file_id, EVENT_ID in types) if inserted else 0
-            accepted = inserted - duplicates
-            rows = inserted + rejected
+            rows = self._count(f"SELECT count(*) FROM {source}")
+            checked = f"(SELECT {clean}, _row FROM {source} WHERE ({reason}) IS NULL)"
+            accepted = self._insert_new_by_id(checked, file_id) if EVENT_ID in types else 0
+            accepted += self._insert_new_by_content(checked, file_id, self._time_span(source, types, now))
+            duplicates = rows - rejected - accepted
         except duckdb.Error as exc:
             raise MeteringError(f"{path}: cannot ingest: {_first_line(exc)}") from None
         reasons = dict(
@@ -524,91 +525,92 @@ class Store:
                             duplicates=duplicates)
         return report, file_id
 
-    def _drop_duplicates(self, file_id: int, has_ids: bool) -> int:
-        """Delete the file's events that are already stored, or repeated in the file; return how many.
+    def _count(self, sql: str, parameters: list[Any] | None = None) -> int:
+        """The first value of a statement's result (a count, or the rows a DML statement changed)."""
+        return int(self.con.execute(sql, parameters or []).fetchall()[0][0])  # type: ignore[index]
 
-        NOTE: an event's identity is its ``event_id`` when it has one, else the whole
-        checked row. The file's events are inserted first (the fast path the checks
-        stream into), then compared by a 64-bit hash of their identity: sets of hashes
-        are cheap to build and join, and almost always show no duplicate at all. Rows
-        whose hash matches are then compared exactly, one day at a time (identical rows
-        share their time), so memory stays bounded even when a whole re-exported month
-        is duplicates; only exact matches are deleted.
+    def _time_span(self, source: str, types: Mapping[str, str], now: datetime) -> tuple[Any, Any]:
+        """First and last plausible event time in a file: one column read, no other check.
+
+        It bounds the stored events a file's events are compared with; rows rejected
+        for other reasons only widen it.
         """
-        deleted = 0
-        if has_ids:
-            deleted += self._drop_by_id(file_id)
-        deleted += self._drop_by_content(file_id, has_ids)
-        return deleted
+        ts = timestamp_sql(types["timestamp"])
+        earliest, latest = plausible_window(now)
+        return tuple(self.con.execute(  # type: ignore[return-value]
+            f"SELECT min({ts}), max({ts}) FROM {source} WHERE {ts} BETWEEN {earliest} AND {latest}"
+        ).fetchall()[0])
 
-    def _drop_by_id(self, file_id: int) -> int:
-        new = f"events WHERE file_id = {file_id} AND {EVENT_ID} IS NOT NULL"
-        deleted = int(self.con.execute(
-            f"DELETE FROM events WHERE file_id = {file_id} AND {EVENT_ID} IN"
-            f" (SELECT {EVENT_ID} FROM events WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL)"
-        ).fetchall()[0][0])  # type: ignore[index]
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT hash({EVENT_ID}) AS k FROM {new}"
-            " GROUP BY k HAVING count(*) > 1"
+    def _insert_new_by_id(self, checked: str, file_id: int) -> int:
+        """Events with an ``event_id``: new if no stored event has it; the first of a repeated id wins.
+
+        NOTE: one grouping by id of the file's rows with the stored ids (spilled to disk
+        when large, like the content grouping below), keeping the first row of each id
+        that only the file has.
+        """
+        values = ", ".join(_quote(c) for c in EVENT_COLUMNS)
+        return self._count(
+            f"INSERT INTO events BY NAME SELECT {EVENT_ID}, earliest.*, {file_id} AS file_id FROM ("
+            f" SELECT {EVENT_ID}, arg_min(struct_pack({values}), _row) AS earliest FROM ("
+            f" SELECT {EVENT_ID}, _row, {values}, true AS fresh FROM {checked} WHERE {EVENT_ID} IS NOT NULL"
+            f" UNION ALL BY NAME SELECT {EVENT_ID}, false AS fresh FROM events"
+            f" WHERE file_id <> {file_id} AND {EVENT_ID} IS NOT NULL"
+            f") GROUP BY {EVENT_ID} HAVING bool_and(fresh))"
         )
-        if self.con.execute("SELECT count(*) FROM _repeated").fetchall()[0][0]:  # type: ignore[index]
-            deleted += int(self.con.execute(
-                "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, row_number() OVER"
-                f" (PARTITION BY {EVENT_ID} ORDER BY rowid) AS copy FROM {new}"
-                f" AND hash({EVENT_ID}) IN (SELECT k FROM _repeated)) WHERE copy > 1)"
-            ).fetchall()[0][0])  # type: ignore[index]
-        self.con.execute("DROP TABLE IF EXISTS _repeated")
-        return deleted
 
-    def _drop_by_content(self, file_id: int, has_ids: bool) -> int:
+    def _insert_new_by_content(self, checked: str, file_id: int, span: tuple[Any, Any]) -> int:
+        """Insert the file's events without an id that are not stored yet, each once; return how many.
+
+        NOTE: an event without an id is its whole checked row. When nothing is stored
+        in the file's time span (a new month, the usual case), only a repeat inside the
+        file can be a duplicate: the file is inserted at once and its repeats found in
+        the inserted rows, the cheapest way. Otherwise duplicates are found before
+        anything is inserted, never inserted then deleted: DuckDB holds a
+        transaction's deletions in memory until the commit, and a re-exported month of
+        132 M events did not fit in 1 GB that way.
+        """
+        lo, hi = span
+        if lo is None:  # no plausible time: every row is a reject
+            return 0
+        values = ", ".join(_quote(c) for c in EVENT_COLUMNS)
+        new = f"(SELECT {values} FROM {checked} WHERE {EVENT_ID} IS NULL)"
+        stored = f'events WHERE file_id <> {file_id} AND {EVENT_ID} IS NULL AND "timestamp" BETWEEN ? AND ?'
+        if not self._count(f"SELECT count(*) FROM (SELECT 1 FROM {stored} LIMIT 1)", [lo, hi]):
+            inserted = self._count(f"INSERT INTO events BY NAME SELECT *, {file_id} AS file_id FROM {new}")
+            return inserted - self._drop_repeats(file_id)
+        # NOTE: one grouping of the file's rows with the stored ones of its time span, by the whole
+        # row: a group holding a stored row is a duplicate, a group of several file rows is stored
+        # once. It is exact (no hash decides anything), and DuckDB spills a large grouping to disk,
+        # where a join against a set as large as the file ran out of memory.
+        return self._count(
+            f"INSERT INTO events BY NAME SELECT {values}, {file_id} AS file_id FROM ("
+            f" SELECT *, true AS fresh FROM {new} UNION ALL SELECT {values}, false AS fresh FROM {stored}"
+            f") GROUP BY {values} HAVING bool_and(fresh)",
+            [lo, hi],
+        )
+
+    def _drop_repeats(self, file_id: int) -> int:
+        """Delete the extra copies of rows repeated inside a just-inserted file; return how many."""
         row = [_quote(c) for c in EVENT_COLUMNS]
         key = f"hash({', '.join(row)})"
         day = 'CAST("timestamp" AS DATE)'
-        no_id = f" AND {EVENT_ID} IS NULL"  # content is the identity of events without an id
-        new = f"events WHERE file_id = {file_id}{no_id}"
-        lo, hi = self.con.execute(f'SELECT min("timestamp"), max("timestamp") FROM {new}').fetchall()[0]
-        if lo is None:
-            return 0
-        stored = f'events WHERE file_id <> {file_id}{no_id} AND "timestamp" BETWEEN ? AND ?'
-        overlaps = self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {stored})", [lo, hi]).fetchall()[0][0]  # type: ignore[index]
-        # NOTE: candidates are keyed by day as well as hash, so each day's exact pass joins
-        # against that day's candidates only, never one set as large as the file.
-        if overlaps:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _seen AS SELECT DISTINCT n.d, n.k"
-                f" FROM (SELECT {day} AS d, {key} AS k FROM {new}) AS n"
-                f" SEMI JOIN (SELECT {day} AS d, {key} AS k FROM {stored}) AS e USING (d, k)",
-                [lo, hi],
-            )
-        else:  # nothing stored in the file's time span: nothing to look up
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _seen (d DATE, k UBIGINT)")
+        new = f"events WHERE file_id = {file_id} AND {EVENT_ID} IS NULL"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {day} AS d, {key} AS k FROM {new}"
             " GROUP BY ALL HAVING count(*) > 1"
         )
-        days = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT d FROM (SELECT d FROM _seen UNION ALL SELECT d FROM _repeated) ORDER BY d"
-        ).fetchall()]
-        same = " AND ".join(f"n.{c} = e.{c}" for c in row)
+        days = [r[0] for r in self.con.execute("SELECT DISTINCT d FROM _repeated ORDER BY d").fetchall()]
         span = 'AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY'
         deleted = 0
         for when in days:
-            deleted += int(self.con.execute(
-                "DELETE FROM events WHERE rowid IN (SELECT n.rid FROM"
-                f" (SELECT rowid AS rid, {key} AS k, * FROM {new} {span}) AS n"
-                " SEMI JOIN (SELECT k FROM _seen WHERE d = ?) AS s ON n.k = s.k"
-                f" SEMI JOIN (SELECT * FROM events WHERE file_id <> {file_id}{no_id} {span}) AS e ON {same})",
-                [when, when, when, when, when],
-            ).fetchall()[0][0])  # type: ignore[index]
-            deleted += int(self.con.execute(
+            deleted += self._count(
                 "DELETE FROM events WHERE rowid IN (SELECT rid FROM (SELECT n.rid, row_number() OVER"
                 f" (PARTITION BY {', '.join('n.' + c for c in row)} ORDER BY n.rid) AS copy"
                 f" FROM (SELECT rowid AS rid, {key} AS k, * FROM {new} {span}) AS n"
                 " SEMI JOIN (SELECT k FROM _repeated WHERE d = ?) AS r ON n.k = r.k) WHERE copy > 1)",
                 [when, when, when],
-            ).fetchall()[0][0])  # type: ignore[index]
-        self.con.execute("DROP TABLE IF EXISTS _seen")
-        self.con.execute("DROP TABLE IF EXISTS _repeated")
+            )
+        self.con.execute("DROP TABLE _repeated")
         return deleted
 
     # --- readers ---

@@ -129,6 +129,7 @@ def test_app_command_binds_localhost_and_serves_the_notebook(capsys):
     assert "--Voila.ip=127.0.0.1" in line and "--port=9123" in line and "--no-browser" in line
     assert main(["app", "--port", "0", "--print-command"]) == 2
     assert "--MappingKernelManager.cull_idle_timeout=600" in line  # idle kernels are shut down
+    assert "--CappedKernelManager.max_kernels=8" in line  # and at most 8 run
 
 
 def test_stopping_the_app_stops_voila_too(tmp_path):
@@ -154,6 +155,44 @@ def test_stopping_the_app_stops_voila_too(tmp_path):
     time.sleep(0.5)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()  # nothing serves the port any more
+
+
+def test_visits_past_the_kernel_cap_get_busy_instead_of_a_kernel(tmp_path):
+    """Issue 12: every visit started a ~210 MB kernel with no cap. With --max-kernels 1 the first visit
+    gets the app (its kernel stays up for the widgets), the second gets HTTP 503 and starts nothing."""
+    import sys
+    import urllib.error
+    import urllib.request
+
+    import psutil
+
+    port = free_port()
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "--port", str(port), "--no-browser",
+                            "--max-kernels", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or app.poll() is not None:
+                    pytest.fail("the app did not start")
+                time.sleep(0.3)
+        with urllib.request.urlopen(url, timeout=RENDER_TIMEOUT_MS / 1000) as first:
+            assert first.status == 200 and "widget-view+json" in first.read().decode()  # the notebook ran
+        kernels = [p for p in psutil.Process(app.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        assert len(kernels) == 1
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=RENDER_TIMEOUT_MS / 1000)
+        assert refused.value.code == 503 and "at most 1 sessions" in refused.value.reason
+        again = [p for p in psutil.Process(app.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        assert [p.pid for p in again] == [p.pid for p in kernels]  # no second kernel was started
+    finally:
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=30)
 
 
 # Every element whose text a person reads: widget labels, toggle and push buttons, table cells.

@@ -239,3 +239,98 @@ def test_a_tenant_id_with_a_newline_gets_its_page(report_store: ReportStore, tmp
     assert results and {r.status for r in results} == {"rendered"}
     page = next(r.path for r in results if "line1" in r.path.name)
     assert re.search(r"Tenant line1\s+line2 of", page.read_text(encoding="utf-8"))
+
+
+def test_sigterm_on_report_tenants_leaves_no_kernel_and_no_half_written_page(report_store: ReportStore,
+                                                                               tmp_path: Path) -> None:
+    """Issue 12: killing `pricing report tenants` left its workers running and writing pages.
+
+    The command runs in a subprocess; once its kernels are up and the first page is written, it gets
+    SIGTERM (as from `kill` or a scheduler's timeout). It must stop with status 130, shut down every
+    kernel it started, and leave only whole pages: no `.partial` file, every page ending in </html>.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    out = tmp_path / "reports"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    planned = len(cli_reports.plan_tenants(report_store.path, MONTH, out, None))
+
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        command = subprocess.Popen(
+            [sys.executable, "-m", "pricing.cli", "report", "tenants", "--month", MONTH, "--store",
+             str(report_store.path), "--out", str(out), "--jobs", "2"],
+            stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            deadline = time.monotonic() + 180
+            while not list((out / MONTH).rglob("*.html")):
+                assert command.poll() is None, (tmp_path / "stderr.txt").read_text()
+                assert time.monotonic() < deadline, "no tenant page within 180 s"
+                time.sleep(0.05)
+            running = [p for p in psutil.Process(command.pid).children(recursive=True)
+                       if "ipykernel" in " ".join(p.cmdline())]
+            assert running, "the pages are rendered by kernels of this run"
+            command.send_signal(signal.SIGTERM)
+            status = command.wait(timeout=120)
+        finally:
+            if command.poll() is None:
+                command.kill()
+    written = sorted((out / MONTH).rglob("*.html"))
+    assert status == 130, (tmp_path / "stderr.txt").read_text()
+    assert (tmp_path / "stderr.txt").read_text().strip().endswith("error: interrupted")
+    assert len(written) < planned  # it was stopped half-way, not after the last page
+    _, alive = psutil.wait_procs(running, timeout=15)
+    assert alive == []  # not one kernel outlives the command
+    assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
+    for page in written:
+        assert page.read_text(encoding="utf-8").rstrip().endswith("</html>"), page
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run by a user that file permissions apply to: ``nobody`` through setpriv when we are root."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot be enforced")
+    drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]  # nobody / nogroup
+    probe = subprocess.run([*drop, argv[0], "-c", "import pricing"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot run as nobody here: {probe.stderr.decode(errors='replace').strip()[-200:]}")
+    return [*drop, *argv]
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "quote", "--prospect", "Acme", "--catalog", "quasr", "--usage", "maa=10", "--no-pdf"],
+    ["sample-data", "--customers", "3", "--months", "1"],
+])
+def test_a_read_only_output_folder_is_one_line_and_exit_2(command: list[str]) -> None:
+    """Issue 12: a read-only output folder ended in a PermissionError traceback. Tests run as root,
+    which ignores permissions, so the command runs as nobody (skipped where that is impossible)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    # NOTE: not under tmp_path: pytest's folder is private to root, and nobody must reach the target
+    with tempfile.TemporaryDirectory() as root:
+        os.chmod(root, 0o755)
+        target = Path(root) / "out"
+        target.mkdir()
+        target.chmod(0o555)
+        argv = _unprivileged([sys.executable, "-m", "pricing.cli", *command, "--out", str(target)])
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert str(target) in result.stderr and "Permission denied" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert list(target.iterdir()) == []  # no partial file either

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import duckdb
 import ibis
 import pandas as pd
 import pytest
 
 from pricing.catalog import load_catalog
+from pricing.cli import main
 from pricing.errors import MeteringError
 from pricing.metering import meter_events, month_bounds, unmapped_customers_expr
 
@@ -196,3 +200,89 @@ def test_a_bad_month_is_one_line_error(month):
 def test_december_ends_at_new_year():
     start, end = month_bounds("2025-12")
     assert (start.year, start.month, end.year, end.month) == (2025, 12, 2026, 1)
+
+
+# --- the hand-made month on every catalog, and the hand-written SQL floor ------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "metering"
+FLOOR_SQL = Path(__file__).parents[1] / "benchmarks" / "metering_floor.sql"
+
+# tests/fixtures/metering/events.csv, January 2026, worked out row by row:
+EXPECTED_TENANTS = {
+    # u1 (5 and 6 Jan) and u3 (204); not u2 (401), nor k1 (a client), nor u4 (userinfo): 2
+    ("jp1", "jp1-a"): {"mau": 2},
+    # u1 at 23:59:59.999 on 31 Jan; u5 (1 Feb) and u6 (31 Dec) are other months: 1
+    ("jp1", "jp1-b"): {"mau": 1},
+    # a1 twice + k1 (201); not a2's 500 nor its oidc/auth: 3 tokens
+    ("lg1", "lg1-a"): {"tokens": 3},
+    # only a 302 on oidc/auth: a row of zeros, because the tenant had events
+    ("lg1", "lg1-b"): {"tokens": 0},
+    # calls: q1 factors/login + q1 graphql + q2 authorize (client) + q2 token (299) = 4;
+    # not q3's authorize (users do not count there), nor q4's 403; accounts {q1, q2} = 2
+    ("qs1", "qs1-a"): {"maa": 2, "mac": 4, "mat": 1},
+    # q1 again (another tenant counts it again); q5's token is a user's, q7's graphql a 300
+    ("qs1", "qs1-b"): {"maa": 1, "mac": 1, "mat": 1},
+    # one failed login: not active
+    ("qs1", "qs1-c"): {"maa": 0, "mac": 0, "mat": 0},
+}
+# customers: mau 2 + 1 = 3; tokens 3 + 0 = 3; maa 2 + 1 + 0 = 3, mac 4 + 1 + 0 = 5, mat 1 + 1 + 0 = 2
+EXPECTED_CUSTOMERS = {"jp1": {"mau": 3}, "lg1": {"tokens": 3}, "qs1": {"maa": 3, "mac": 5, "mat": 2}}
+
+
+def floor_tenants(con: duckdb.DuckDBPyConnection, month: str) -> dict[tuple[str, str], dict[str, int]]:
+    """The month by benchmarks/metering_floor.sql: each tenant's metrics of its own catalog."""
+    start, end = month_bounds(month)
+    frame = con.execute(FLOOR_SQL.read_text(), {"start": start, "end": end}).df()
+    tenants = {}
+    for row in frame.to_dict("records"):
+        prefix = f"{row['catalog']}__"
+        metrics = {k[len(prefix):]: int(v) for k, v in row.items() if k.startswith(prefix)}
+        if metrics:  # prepaid_auth meters nothing
+            tenants[(row["customer_id"], row["tenant_id"])] = metrics
+    return tenants
+
+
+def test_the_fixture_month_through_the_cli_equals_the_hand_written_sql(tmp_path, capsys):
+    db = str(tmp_path / "w.duckdb")
+    assert main(["customers", "import", "--customers", str(FIXTURE / "customers.csv"), "--store", db]) == 0
+    assert main(["ingest", str(FIXTURE / "events.csv"), "--store", db]) == 0
+    capsys.readouterr()
+    assert main(["meter", "--month", "2026-01", "--store", db, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    project = {(r.pop("customer_id"), r.pop("tenant_id")): r for r in data["tenants"] if r.pop("catalog")}
+    customers = {r.pop("customer_id"): r for r in data["customers"] if r.pop("catalog")}
+    assert project == EXPECTED_TENANTS
+    assert customers == EXPECTED_CUSTOMERS
+
+    con = duckdb.connect(db, read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        assert floor_tenants(con, "2026-01") == EXPECTED_TENANTS
+    finally:
+        con.close()
+
+
+def test_zoned_timestamps_are_bounded_in_utc_whatever_the_session_zone():
+    frame = pd.read_csv(FIXTURE / "events.csv", dtype={"status": "int16"})
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], format="ISO8601")  # zoned, UTC
+    mapping = pd.read_csv(FIXTURE / "customers.csv")
+    con = duckdb.connect()
+    backend = ibis.duckdb.from_connection(con)
+    # NOTE: Ibis sets the session to UTC when it connects, so the zone is changed afterwards. In
+    # Tokyo, 2026-01-31T23:59:59.999Z is already February and 2025-12-31T23:59:59.999Z is January:
+    # bounds taken in the session's zone would move u1 into February and u6 into January.
+    con.execute("SET TimeZone = 'Asia/Tokyo'")
+    con.register("_frame", frame)
+    con.execute("CREATE TABLE events AS SELECT * FROM _frame")
+    assert {r[0]: r[1] for r in con.execute("DESCRIBE events").fetchall()}["timestamp"] == "TIMESTAMP WITH TIME ZONE"
+    con.register("_mapping", mapping)
+    con.execute("CREATE TABLE customers AS SELECT customer_id, catalog FROM _mapping")
+    catalogs = dict(zip(mapping["customer_id"], mapping["catalog"]))
+
+    def tenants(month: str) -> dict[tuple[str, str], dict[str, int]]:
+        rows = meter_events(backend.table("events"), catalogs, month=month).to_json(month)["tenants"]
+        return {(r.pop("customer_id"), r.pop("tenant_id")): r for r in rows if r.pop("catalog")}
+
+    assert tenants("2026-01") == EXPECTED_TENANTS
+    assert tenants("2025-12") == {("jp1", "jp1-b"): {"mau": 1}}  # u6 at 23:59:59.999 on 31 December
+    assert tenants("2026-02") == {("jp1", "jp1-b"): {"mau": 1}}  # u5 at midnight on 1 February

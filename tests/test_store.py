@@ -280,6 +280,33 @@ def test_event_ids_tell_identical_rows_apart_and_catch_changed_ones(store, tmp_p
     assert store.ingest([moved]).duplicates == 1
 
 
+def test_an_overlapping_file_stores_each_new_event_once_and_no_stored_one_again(store, tmp_path):
+    """Duplicates of stored events are set aside before inserting (a re-export is never written).
+
+    The second file overlaps the first in time: ROWS[0] three times and ROWS[1] once are stored
+    already (4 duplicates); ROWS[3] twice is new, stored once (1 duplicate); ROWS[4] is new.
+    """
+    store.ingest([write_csv(tmp_path / "a.csv", ROWS[:3])])
+    again = [ROWS[0], ROWS[3], ROWS[0], ROWS[4], ROWS[3], ROWS[0], ROWS[1]]
+    report = store.ingest([write_csv(tmp_path / "b.csv", again)])
+    assert (report.accepted, report.duplicates, report.files[0].rows) == (2, 5, 7)
+    stored = store.con.execute(
+        "SELECT count(*), count(DISTINCT (\"timestamp\", customer_id, tenant_id, account_id, account_kind,"
+        " method, endpoint, status)) FROM events"
+    ).fetchall()[0]
+    assert stored == (5, 5)  # ROWS[0] to ROWS[4], each once
+
+
+def test_a_repeated_id_that_is_stored_already_is_not_stored_again(store, tmp_path):
+    header = HEADER + ",event_id"
+    store.ingest([write_csv(tmp_path / "a.csv", [ROWS[0] + ",e1"], header=header)])
+    # e1 twice (stored: 2 duplicates), e5 twice (new: stored once, 1 duplicate)
+    again = [ROWS[0] + ",e1", ROWS[2] + ",e5", ROWS[0] + ",e1", ROWS[2] + ",e5"]
+    report = store.ingest([write_csv(tmp_path / "b.csv", again, header=header)])
+    assert (report.accepted, report.duplicates) == (1, 3)
+    assert store.con.execute("SELECT event_id FROM events ORDER BY 1").fetchall() == [("e1",), ("e5",)]
+
+
 def test_file_names_are_not_glob_patterns(store, tmp_path):
     write_csv(tmp_path / "export1.csv", ROWS)  # what DuckDB would read for export[1].csv
     literal = write_csv(tmp_path / "export[1].csv", ROWS[:1])

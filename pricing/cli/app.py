@@ -31,6 +31,8 @@ APP_NOTEBOOK = "plan_comparison.ipynb"
 TUNING_NOTEBOOK = "price_tuning.ipynb"
 DEFAULT_PORT = 8866
 CULL_IDLE_SECONDS = 600
+DEFAULT_MAX_KERNELS = 8  # about 210 MB each: 1.7 GB at most (pricing.app_kernels.DEFAULT_MAX_KERNELS too)
+CAPPED_KERNEL_MANAGER = "pricing.app_kernels.CappedKernelManager"
 
 
 def app_notebook(name: str = APP_NOTEBOOK) -> Path:
@@ -43,10 +45,13 @@ def app_notebook(name: str = APP_NOTEBOOK) -> Path:
     return path
 
 
-def voila_command(port: int, open_browser: bool = False, notebook: Path | None = None) -> list[str]:
-    """The Voila command line serving the app on 127.0.0.1:``port``."""
+def voila_command(port: int, open_browser: bool = False, notebook: Path | None = None,
+                  max_kernels: int = DEFAULT_MAX_KERNELS) -> list[str]:
+    """The Voila command line serving the app on 127.0.0.1:``port``, with at most ``max_kernels`` kernels."""
     if not 1 <= port <= 65535:
         raise PricingError(f"--port must be between 1 and 65535, got {port}")
+    if max_kernels < 1:
+        raise PricingError(f"--max-kernels must be at least 1, got {max_kernels}")
     command = [
         sys.executable, "-m", "voila", str(notebook or app_notebook()),
         f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--strip_sources=True",
@@ -54,6 +59,9 @@ def voila_command(port: int, open_browser: bool = False, notebook: Path | None =
         # NOTE: every visit starts a ~210 MB kernel; kernels idle for 10 minutes are shut down
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}", "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=True",
+        # NOTE: Voila has no cap of its own; this kernel manager refuses visits past it with HTTP 503
+        f"--VoilaConfiguration.multi_kernel_manager_class={CAPPED_KERNEL_MANAGER}",
+        f"--CappedKernelManager.max_kernels={max_kernels}",
     ]
     if not open_browser:
         command.append("--no-browser")
@@ -129,6 +137,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="tuning: a price change the page opens with (repeatable), e.g. --set payg.maa.unit_price=0.06")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("--max-kernels", type=int, default=DEFAULT_MAX_KERNELS,
+                   help=f"most visitors served at once, one kernel each (default {DEFAULT_MAX_KERNELS});"
+                        " more get 'busy' (HTTP 503)")
     p.add_argument("--print-command", action="store_true", help="print the Voila command instead of running it")
     p.set_defaults(handler=cmd_app)
 
@@ -139,7 +150,8 @@ def cmd_app(args: argparse.Namespace) -> int:
                                           ("--set", args.sets)) if value]
         if given:
             raise UsageError(f"{given[0]} applies to `pricing app tuning` only")
-        return _serve(voila_command(args.port, open_browser=not args.no_browser), args, "the plan comparison")
+        return _serve(voila_command(args.port, open_browser=not args.no_browser, max_kernels=args.max_kernels), args,
+                      "the plan comparison")
     parameters = tuning_parameters(args.store, args.catalog, args.months, args.sets)
     months = parameters["store_months"].split(",")
     span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
@@ -147,11 +159,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.print_command:
         # NOTE: the printed command needs the injected copy after we exit, so it is kept
         notebook = tuning_notebook(parameters, Path(tempfile.mkdtemp(prefix="pricing-tuning-")))
-        return _serve(voila_command(args.port, notebook=notebook), args, what)
+        return _serve(voila_command(args.port, notebook=notebook, max_kernels=args.max_kernels), args, what)
     # the injected copy lives as long as the app; Voila runs it with this folder as its working directory
     with tempfile.TemporaryDirectory(prefix="pricing-tuning-") as folder:
         notebook = tuning_notebook(parameters, Path(folder))
-        return _serve(voila_command(args.port, open_browser=not args.no_browser, notebook=notebook), args, what)
+        return _serve(voila_command(args.port, open_browser=not args.no_browser, notebook=notebook,
+                                    max_kernels=args.max_kernels), args, what)
 
 
 def _serve(command: list[str], args: argparse.Namespace, what: str) -> int:
