@@ -824,7 +824,17 @@ class Store:
             finally:
                 self.con.unregister("_unmapped")
         catalogs = self._catalogs()
-        result = meter_events(events, mapping, catalogs, month)
+        # NOTE: the book may name a catalog file by path; metering keys its rules by the id the file
+        # declares, so the book's references are read as those ids (two files with one id are refused)
+        ids: dict[str, str] = {}
+        for reference, catalog in catalogs.items():
+            if ids.setdefault(catalog.id, reference) != reference:
+                raise MeteringError(f"catalogs {ids[catalog.id]!r} and {reference!r} both declare id {catalog.id!r};"
+                                    " give each catalog its own id")
+        renamed = {reference: catalog.id for reference, catalog in catalogs.items() if reference != catalog.id}
+        if renamed:
+            mapping = mapping.mutate(catalog=mapping.catalog.substitute(renamed))
+        result = meter_events(events, mapping, list(catalogs.values()), month)
         self.save_metrics(month, result)
         return result
 

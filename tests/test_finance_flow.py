@@ -231,3 +231,29 @@ def test_the_months_reports_on_the_users_own_book(billed, capsys, tmp_path):
     assert len(pages) == 2, pages  # acme's and beta's tenant with events
     text = next(p for p in (out / "2026-03" / "tenants").rglob("*.html") if "acme" in p.as_posix()).read_text()
     assert "1,003" in text and "Service from" in text
+
+
+def test_a_catalog_named_by_its_path_bills(tmp_path, capsys):
+    """The customers file may name a catalog file by path (docs/customers.md); billing reads it."""
+    import pricing
+
+    catalog = tmp_path / "catalogs" / "our_licenses.yaml"
+    catalog.parent.mkdir()
+    bundled = Path(pricing.__file__).parent / "catalogs" / "license_jp.yaml"
+    catalog.write_text(bundled.read_text(encoding="utf-8"), encoding="utf-8")
+    customers = tmp_path / "customers.csv"
+    rows = (FIXTURE / "customers.csv").read_text(encoding="utf-8").splitlines()
+    customers.write_text("\n".join([rows[0], rows[1].replace(",license_jp,", f",{catalog},")]) + "\n", encoding="utf-8")
+    store = tmp_path / "s.duckdb"
+    status, _, err = run(capsys, "customers", "import", "--customers", str(customers),
+                         "--timelines", str(FIXTURE / "acme.yaml"), "--store", str(store))
+    assert status == 0, err
+    events = write_events(tmp_path / "events.csv")
+    events.write_text("".join(line for line in events.read_text(encoding="utf-8").splitlines(keepends=True)
+                              if ",beta," not in line), encoding="utf-8")  # acme alone is in this book
+    assert run(capsys, "ingest", str(events), "--store", str(store))[0] == 0
+    assert run(capsys, "meter", "--month", "2026-03", "--store", str(store))[0] == 0
+    status, out, err = run(capsys, "invoices", "run", "--month", "2026-03", "--store", str(store))
+    # acme as in the module docstring: 30,000 + 90 overage + 10% tax 3,009 = JPY 33,099
+    assert status == 0, err
+    assert "JPY 33,099" in out
