@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,11 +16,9 @@
 # %% [markdown]
 # # Plan comparison
 #
-# Choose a catalog and enter the prospect's expected usage: every plan's monthly, annual and term cost with its
-# lines, the cheapest highlighted, ineligible plans with the reason, a chart of cost against the main metric with
-# the break-even points, and the commitment that minimises expected cost. All numbers come from `pricing`;
-# this notebook only wires the parameters to `pricing.widgets.PlanComparisonApp`. It also runs as a web app:
-# `pricing app`.
+# Enter the expected monthly usage: every plan's monthly, annual and term cost with its lines, the cheapest
+# highlighted, plans that do not fit with the reason, a chart of cost against usage with the points where the
+# cheapest plan changes, and the commitment level that minimises the expected cost.
 
 # %% tags=["parameters"]
 catalog: str = "quasr"  # bundled catalog id: quasr, logto, license_jp or prepaid_auth
@@ -28,6 +28,8 @@ growth_percent: float = 3.0  # expected usage growth in percent per month, for t
 term_months: int = 24  # months in the term total, 12 to 36
 
 # %%
+# The page runs as a web app with `pricing app` (Voila hides this code); every number comes from the pricing
+# engine through pricing.widgets.PlanComparisonApp.
 import json
 
 from IPython.display import display

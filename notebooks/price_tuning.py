@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -24,6 +26,7 @@ catalog: str = "quasr"  # the current catalog: bundled id or path of a catalog Y
 candidate: str = ""  # path of a candidate catalog YAML; empty: the current catalog with `overrides` applied
 overrides: str = '{"payg.maa.unit_price": "0.06", "startup.recurring": "45.00"}'  # JSON: price parameter -> new value
 store: str = ""  # workbook store (DuckDB) with the metered history; empty: a synthetic history
+store_months: str = ""  # store: the months to backtest, comma-separated YYYY-MM; empty: every month
 customers: int = 2000  # synthetic history: number of customers
 months: int = 12  # synthetic history: number of months
 seed: int = 7  # synthetic history: random seed
@@ -51,7 +54,7 @@ if store:
     from pricing.store import Store
 
     with Store(store, read_only=True, create=False) as opened:
-        history = history_from_store(opened, current.id)
+        history = history_from_store(opened, current.id, store_months.split(",") if store_months else None)
         book = opened.customers()
         names = {str(c): str(n) for c, n in zip(book["customer_id"], book["name"])}
 else:

@@ -21,33 +21,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .backtest import Backtest
+from .backtest import CustomerCuts
 from .candidates import diff_parameters
 from .catalog import Catalog
 from .money import format_minor, format_money, from_minor, plain_number
 from .notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
-from .reports import figure_html, table_html
+from .reports import figure_html, page_style, table_html
 
 PAGE_FILE = "backtest.html"
 XLSX_FILE = "backtest_customers.xlsx"
 CSV_FILE = "backtest_customers.csv"
 NO_PLAN = "none eligible"
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
-table.report-table th,table.report-table td{padding:.25rem .7rem;border-bottom:1px solid #eee;text-align:left}
-table.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}
-.summary{font-size:1.05rem}.muted{color:#666;font-size:.9rem}"""
+_STYLE = page_style("72rem")
 
 
 @dataclass(frozen=True)
 class BacktestReport:
     """What the page and the table are made of: the backtest, its tornado and the customers' names."""
 
-    result: Backtest
+    result: CustomerCuts  # pricing.backtest.Backtest, or the streamed pricing.backtest_stream.StreamedBacktest
     tornado: pd.DataFrame | None  # pricing.backtest.sensitivity() of the current catalog; None: not computed
     names: Mapping[str, str]  # customer id -> name
     months: Sequence[str]
@@ -138,9 +134,16 @@ class BacktestReport:
         per = per[per["delta_minor"] < 0].sort_values(["delta_minor", "customer_id"], ascending=[True, True])
         return self._customers(per.head(self.top))
 
-    def switched(self) -> pd.DataFrame:
-        """Customers whose cheapest plan, in their latest month, differs under the candidate."""
+    def switched(self, limit: int | None = None) -> pd.DataFrame:
+        """Customers whose cheapest plan, in their latest month, differs under the candidate.
+
+        ``limit``: only that many, largest change first (the page of a big book); every one is in the
+        per-customer table.
+        """
         frame = self.result.switched_customers()
+        if limit is not None and len(frame) > limit:
+            frame = frame.assign(_abs=frame["delta_minor"].abs()).sort_values(
+                ["_abs", "customer_id"], ascending=[False, True]).head(limit)
         return pd.DataFrame({
             "Customer": frame["customer_id"].astype(str),
             "Name": [self.names.get(str(c), "") for c in frame["customer_id"]],
@@ -169,9 +172,13 @@ class BacktestReport:
             "Note": t["note"],
         })
 
-    def customer_table(self) -> pd.DataFrame:
-        """Every customer's bills over the history in currency units (exact ``Decimal``): the export."""
-        per = self.result.per_customer()
+    def customer_table(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """Every customer's bills over the history in currency units (exact ``Decimal``): the export.
+
+        ``start``/``stop`` take a slice of the customers (sorted by id), so a million customers can be
+        written a slice at a time.
+        """
+        per = self.result.per_customer().iloc[start:stop]
         cur = self.current.currency
         return pd.DataFrame({
             "Customer": per["customer_id"].astype(str),
@@ -199,8 +206,8 @@ class BacktestReport:
         return {
             "catalog": self.current.id, "version": self.current.version,
             "candidate_version": self.candidate.version, "currency": self.current.currency,
-            "months": list(self.months), "customers": int(self.result.rows["customer_id"].nunique()),
-            "customer_months": len(self.result.rows),
+            "months": list(self.months), "customers": self.result.customer_count,
+            "customer_months": self.result.customer_months,
             "revenue_current": format_minor(current, d), "revenue_candidate": format_minor(t["candidate_minor"], d),
             "revenue_change": format_minor(t["delta_minor"], d),
             "revenue_change_percent": None if current == 0 else f"{Decimal(t['delta_minor']) * 100 / current:.2f}",
@@ -243,6 +250,13 @@ class BacktestReport:
         assert self.tornado is not None
         return tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], self.current)
 
+    def _switched_note(self) -> str:
+        count = len(self.result.switched_customers())
+        if count <= SWITCHED_SHOWN:
+            return ""
+        return (f" {count:,} customers; the {SWITCHED_SHOWN} whose bill changes most are listed, every one is in "
+                "the per-customer table.")
+
     # --- the page -----------------------------------------------------------------------------
 
     def html(self) -> str:
@@ -273,8 +287,8 @@ class BacktestReport:
             table_html(self.pay_less()),
             "<h2>Customers whose cheapest plan changes</h2>",
             '<p class="muted">In their latest month: the plan that would be cheapest for them today and with '
-            "the candidate.</p>",
-            table_html(self.switched()),
+            f"the candidate.{self._switched_note()}</p>",
+            table_html(self.switched(SWITCHED_SHOWN)),
         ]
         if self.tornado is not None:
             pct = self.tornado["percent"].iloc[0] if len(self.tornado) else 0
@@ -289,6 +303,9 @@ class BacktestReport:
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>\n'
                 f'<script src="{ASSETS_DIR}/{PLOTLY_FILE}"></script>\n<style>{_STYLE}</style></head>\n'
                 f"<body>\n{body}\n</body></html>\n")
+
+
+SWITCHED_SHOWN = 200  # customers listed on the page; the per-customer table has them all
 
 
 def percent_text(value: Any) -> str:
@@ -318,29 +335,150 @@ def write_page(report: BacktestReport, folder: Path) -> Path:
     return atomic_write_text(Path(folder) / PAGE_FILE, report.html())
 
 
-def customers_csv(report: BacktestReport) -> str:
-    """The per-customer table as CSV text: amounts as decimal strings, formula-like text neutralised."""
-    from .spreadsheet_text import neutralise_frame
+CSV_SLICE = 50_000  # customers formatted and written at a time
+EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header among them
+# NOTE: openpyxl holds the whole sheet: about 3.6 KB a customer (787 MiB peak at 100,000 customers against
+# 430 MiB for the CSV), so past this a run would outgrow 2 GiB; the CSV is written a slice at a time
+XLSX_MAX_CUSTOMERS = 200_000
 
-    out = report.customer_table()
-    # a Decimal, not text: a negative change must not look like a formula and get a quote mark
-    out["Change %"] = [None if v is None else (v * 100).quantize(Decimal("0.01")) for v in out["Change %"]]
-    return str(neutralise_frame(out).to_csv(index=False, lineterminator="\n"))
+
+def customers_csv(report: BacktestReport, start: int = 0, stop: int | None = None, header: bool = True) -> str:
+    """The per-customer table as CSV text: amounts as decimal strings, formula-like text neutralised.
+
+    The same columns and values as :meth:`BacktestReport.customer_table`, built column by column and
+    written by Arrow's CSV writer (a million customers in seconds): amounts are the exact decimal text
+    of their minor units, fields are quoted where needed.
+    """
+    import csv
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    from .spreadsheet_text import FORMULA_STARTS
+
+    per = report.result.per_customer().iloc[start:stop]
+    cur, d = report.current.currency, report.current.decimals
+
+    def safe(values: list[str]) -> list[str]:
+        # NOTE: spreadsheet_text.neutralise's rule, inlined: a million calls would cost seconds
+        return [("'" + v) if v.startswith(FORMULA_STARTS) else v for v in values]
+
+    def plans(catalog: Catalog, column: pd.Series) -> list[str]:
+        values = column.astype(object).tolist()
+        names = {p: safe([report.plan_name(catalog, p)])[0] for p in set(values)}
+        return [names[p] for p in values]
+
+    ids = [str(c) for c in per["customer_id"].to_numpy(dtype=object).tolist()]
+    get = report.names.get
+    columns = {
+        "Customer": safe(ids),
+        "Name": safe([get(c, "") for c in ids]),
+        "Plan": plans(report.current, per["plan"]),
+        "Months": pa.array(per["months"].to_numpy(dtype=np.int64)),
+        f"Bill today ({cur})": decimal_column(per["current_minor"].to_numpy(), d),
+        f"Bill with candidate ({cur})": decimal_column(per["candidate_minor"].to_numpy(), d),
+        f"Change ({cur})": decimal_column(per["delta_minor"].to_numpy(), d),
+        # the percentage itself (12.50 for 12.5 %): already rounded to 2 places, so x 100 is a whole number
+        "Change %": _percent_column(per["delta_percent"].to_numpy(dtype=np.float64)),
+        "Cheapest plan today": plans(report.current, per["cheapest_current"]),
+        "Cheapest plan with candidate": plans(report.candidate, per["cheapest_candidate"]),
+        "Months the cheapest plan differs": pa.array(per["switched_months"].to_numpy(dtype=np.int64)),
+    }
+    table = pa.table({name: values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+                      for name, values in columns.items()})
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    rows = buffer.getvalue().decode("utf-8")
+    if not header:
+        return rows
+    # the header as a spreadsheet user expects it (quoted only where needed); Arrow quotes every string
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(list(columns))
+    return line.getvalue() + rows
+
+
+def decimal_column(minor: np.ndarray, decimals: int) -> Any:
+    """Integers of minor units as an Arrow decimal column (exact; written as '-1234.50', unquoted).
+
+    NOTE: a decimal128 is its unscaled integer in 16 bytes (two's complement), so int64 minor units
+    become one without any arithmetic: the low word is the value, the high word its sign.
+    """
+    import pyarrow as pa
+
+    if minor.dtype != object:
+        words = np.empty((len(minor), 2), dtype=np.int64)
+        words[:, 0] = minor
+        words[:, 1] = minor >> 63
+        return pa.Array.from_buffers(pa.decimal128(38, decimals), len(minor), [None, pa.py_buffer(words.tobytes())])
+    if all(abs(int(v)) < 10**38 for v in minor):
+        return pa.array([from_minor(int(v), decimals) for v in minor], pa.decimal128(38, decimals))
+    return pa.array(decimal_text(minor, decimals), pa.string())
+
+
+def _percent_column(percent: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    missing = np.isnan(percent)
+    if np.all(missing | (np.abs(percent) < 1e15)):
+        hundredths = np.where(missing, 0, np.round(percent * 100)).astype(np.int64)
+        column = decimal_column(hundredths, 2)
+        return pa.Array.from_buffers(column.type, len(column), [pa.array(~missing).buffers()[1],
+                                                                column.buffers()[1]])
+    return pa.array([None if m else f"{v:.2f}" for v, m in zip(percent.tolist(), missing.tolist())], pa.string())
+
+
+def decimal_text(minor: Any, decimals: int) -> list[str]:
+    """Integers of minor units as exact decimal text ('-1234.50'), as ``format_minor`` writes them."""
+    values = minor.tolist() if isinstance(minor, np.ndarray) else [int(v) for v in minor]
+    if decimals == 0:
+        return [str(v) for v in values]
+    unit = 10**decimals
+    return [f"{'-' if v < 0 else ''}{abs(v) // unit}.{abs(v) % unit:0{decimals}d}" for v in values]
+
+
+def _write_csv_slices(report: BacktestReport, path: Path) -> Path:
+    """The CSV a slice of customers at a time, through a temporary file renamed at the end (atomic)."""
+    from .notebook_runner import atomic_file
+
+    count = len(report.result.per_customer())
+    with atomic_file(path) as handle:
+        for start in range(0, max(count, 1), CSV_SLICE):
+            handle.write(customers_csv(report, start, start + CSV_SLICE, header=start == 0).encode("utf-8"))
+    return path
+
+
+def check_xlsx_size(customers: int) -> None:
+    """One line when the per-customer table is too big for an Excel sheet, or for memory."""
+    from .errors import UsageError
+
+    if customers >= EXCEL_MAX_ROWS:
+        raise UsageError(f"{customers:,} customers do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} rows under "
+                         "the header): use --format csv")
+    if customers > XLSX_MAX_CUSTOMERS:
+        raise UsageError(f"{customers:,} customers: the Excel table is built in memory (about 3.6 KB a customer), "
+                         f"so it is written for at most {XLSX_MAX_CUSTOMERS:,}; use --format csv")
 
 
 def write_customers(report: BacktestReport, folder: Path, fmt: str = "xlsx") -> Path:
-    """The per-customer table as ``backtest_customers.xlsx`` (default) or ``.csv``."""
+    """The per-customer table as ``backtest_customers.xlsx`` (default) or ``.csv``.
+
+    The Excel table is built in memory, so a book of more than :data:`XLSX_MAX_CUSTOMERS` customers
+    (or more than a sheet's 1,048,575 rows) is refused with one line; the CSV has no limit and is
+    written a slice at a time.
+    """
     from .excel import table_workbook_bytes
 
-    table = report.customer_table()
     cur = report.current.currency
     if fmt == "csv":
-        return atomic_write_text(Path(folder) / CSV_FILE, customers_csv(report))
+        return _write_csv_slices(report, Path(folder) / CSV_FILE)
+    check_xlsx_size(len(report.result.per_customer()))
+    table = report.customer_table()
     money = [f"Bill today ({cur})", f"Bill with candidate ({cur})", f"Change ({cur})"]
     data = table_workbook_bytes(table, "Customers", cur, report.current.decimals, money=money,
                                 percent=["Change %"], title=f"Backtest of {report.current.name}")
     return atomic_write_bytes(Path(folder) / XLSX_FILE, data)
 
 
-__all__ = ["CSV_FILE", "PAGE_FILE", "XLSX_FILE", "BacktestReport", "customers_csv", "percent_text", "write_customers",
-           "write_page"]
+__all__ = ["CSV_FILE", "PAGE_FILE", "XLSX_FILE", "BacktestReport", "check_xlsx_size", "customers_csv", "percent_text",
+           "write_customers", "write_page"]

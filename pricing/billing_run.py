@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .balances import LedgerResult, parse_ledger, simulate_ledger
+from .balances import Ledger, LedgerResult, daily_prices, parse_ledger, simulate_ledger
 from .catalog import Catalog, Discount, Interval, load_catalog
 from .errors import PricingError, ReportError, SubscriptionError
 from .invoice import Invoice, Line, LineType
@@ -189,26 +189,27 @@ def _price_many(catalog: Catalog, batches: list[tuple[list[Draft], list[int]]]) 
 def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:
     """The month's debits of a prepaid ledger as one statement (None if nothing happened in it)."""
     start, end = month_bounds(month)
-    days = [r for r in result.rows if start.date() <= r.day < end.date()]
-    if not days:
+    runs = result.runs_between(start.date(), end.date() - timedelta(days=1))
+    if not runs:
         return None
     lines: list[Line] = []
-    for plan_id in dict.fromkeys(r.plan for r in days):
-        mine = [r for r in days if r.plan == plan_id]
+    for plan_id in dict.fromkeys(r.plan for r in runs):
+        mine = [r for r in runs if r.plan == plan_id]
         debited = [r for r in mine if r.debit]
-        amount = sum(r.debit for r in mine)
+        amount = sum(r.debits for r in mine)
         if not debited and amount == 0:
             continue
+        days = sum(r.days for r in debited)
         name = catalog.plans[plan_id].name if plan_id in catalog.plans else plan_id
-        first, last = (debited[0].day, debited[-1].day) if debited else (mine[0].day, mine[-1].day)
+        first, last = (debited[0].first, debited[-1].last) if debited else (mine[0].first, mine[-1].last)
         lines.append(Line(
-            item=f"{name}: daily debits", line_type=LineType.RECURRING, quantity=Decimal(len(debited)),
+            item=f"{name}: daily debits", line_type=LineType.RECURRING, quantity=Decimal(days),
             unit_price=None, amount_minor=amount, exact_amount=Decimal(amount).scaleb(-catalog.decimals),
-            explanation=f"{len(debited)} day(s) debited from the prepaid balance, {first.isoformat()} to {last.isoformat()}",
+            explanation=f"{days} day(s) debited from the prepaid balance, {first.isoformat()} to {last.isoformat()}",
             service_start=datetime.combine(first, datetime.min.time()),
             service_end=datetime.combine(last + timedelta(days=1), datetime.min.time()),
         ))
-    closing = days[-1]
+    closing = result.row(runs[-1], runs[-1].last)
     notes = [
         f"prepaid statement: debited from the balance; balance on {closing.day.isoformat()}"
         f" {format_minor(closing.balance, catalog.decimals)} (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
@@ -230,19 +231,45 @@ def load_timelines(store: Store) -> dict[str, Timeline]:
     return out
 
 
-def ledger_results(store: Store, month: str, runway: bool = True) -> dict[str, LedgerResult]:
-    """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out)."""
+def ledger_results(store: Store, month: str, runway: bool = True, catalogs: Mapping[str, Catalog] | None = None,
+                   parsed: ParsedInputs | None = None) -> dict[str, LedgerResult]:
+    """Every prepaid ledger simulated through the last day of ``month`` (ledgers starting later are left out).
+
+    ``catalogs`` (id -> catalog) replaces catalogs loaded by id, e.g. with other settings.
+    """
+    given = dict(catalogs or {})
     _, end = month_bounds(month)
     last_day = (end - timedelta(days=1)).date()
-    out: dict[str, LedgerResult] = {}
-    catalogs: dict[str, Catalog] = {}
+    ledgers: list[tuple[str, Ledger]] = []
+    unreadable: SubscriptionError | None = None
     for customer_id, text in store.ledgers().items():
         origin = f"ledger of {customer_id}"
-        ledger = parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
-        if ledger.start > last_day:
-            continue
-        catalog = catalogs.setdefault(ledger.catalog, load_catalog(ledger.catalog))
-        out[customer_id] = simulate_ledger(catalog, ledger, last_day, runway)
+        key = ("ledger", customer_id, text)
+        try:
+            ledger = parsed[key] if parsed is not None and key in parsed else \
+                parse_ledger(parse_yaml(text, origin, SubscriptionError), origin)
+        except SubscriptionError as exc:
+            unreadable = exc  # NOTE: raised after the ledgers before it, the order errors came in one by one
+            break
+        if parsed is not None:
+            parsed[key] = ledger
+        if ledger.start <= last_day:
+            ledgers.append((customer_id, ledger))
+    catalogs = {}
+    for catalog_id in dict.fromkeys(ledger.catalog for _, ledger in ledgers):
+        try:
+            catalogs[catalog_id] = given[catalog_id] if catalog_id in given else load_catalog(catalog_id)
+        except PricingError:
+            pass  # loaded again below, failing in its ledger's turn
+    # every holding of every ledger of a catalog rated in one pass
+    prices = {catalog_id: daily_prices(catalog, [led for _, led in ledgers if led.catalog == catalog_id])
+              for catalog_id, catalog in catalogs.items() if catalog.prepaid is not None}
+    out: dict[str, LedgerResult] = {}
+    for customer_id, ledger in ledgers:
+        catalog = catalogs.get(ledger.catalog) or load_catalog(ledger.catalog)
+        out[customer_id] = simulate_ledger(catalog, ledger, last_day, runway, prices.get(ledger.catalog))
+    if unreadable is not None:
+        raise unreadable
     return out
 
 
@@ -282,9 +309,19 @@ def _check_subscribed(store: Store, catalog_of: Mapping[str, str]) -> None:
 SETTLED_FORMAT = 1
 
 
+# Settings the replay reads only to price or to prorate, never to decide what is held when:
+# a settled state stays valid under any of their values (pricing.policies varies them).
+_PRICING_ONLY_SETTINGS = frozenset({"rounding", "rounding_scope", "tier_bounds", "package_rounding",
+                                    "credit_basis", "day_count", "bill_termination_day"})
+
+
 def catalog_fingerprint(catalog: Catalog) -> str:
-    """A digest of the catalog's whole content: a cached settled state is valid for this content only."""
-    return hashlib.sha256(f"settled {SETTLED_FORMAT}\n{catalog.model_dump_json()}".encode()).hexdigest()
+    """A digest of the catalog's content but its pricing-only settings: a cached settled state is
+    valid for this content only."""
+    content = catalog.model_dump(mode="json")
+    content["settings"] = {k: v for k, v in content["settings"].items() if k not in _PRICING_ONLY_SETTINGS}
+    text = json.dumps(content, sort_keys=True)
+    return hashlib.sha256(f"settled {SETTLED_FORMAT}\n{text}".encode()).hexdigest()
 
 
 def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
@@ -350,12 +387,24 @@ class _Subscriptions:
     parsed: dict[str, Timeline]
 
 
-def _parse(customer_id: str, text: str) -> Timeline:
+ParsedInputs = dict[tuple[str, str, str], Any]
+"""Timelines and ledgers already parsed, by (kind, customer, text): several runs over one store
+(:mod:`pricing.policies`) read each once."""
+
+
+def _parse(customer_id: str, text: str, parsed: ParsedInputs | None = None) -> Timeline:
+    key = ("timeline", customer_id, text)
+    if parsed is not None and key in parsed:
+        return parsed[key]  # type: ignore[no-any-return]
     origin = f"timeline of {customer_id}"
-    return parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
+    timeline = parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
+    if parsed is not None:
+        parsed[key] = timeline
+    return timeline
 
 
-def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bool) -> _Subscriptions:
+def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bool,
+                   parsed: ParsedInputs | None = None) -> _Subscriptions:
     """Every stored subscription: settled states from the cache where its row is current, else the
     timeline parsed and settled (and, with ``remember``, the cache row written)."""
     shas = store.timeline_shas()
@@ -384,7 +433,7 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
     stale = [c for c in shas if c not in known.catalog_of]
     rows = []
     for customer_id, text in store.timelines_of(stale).items():
-        timeline = _parse(customer_id, text)
+        timeline = _parse(customer_id, text, parsed)
         known.parsed[customer_id] = timeline
         known.catalog_of[customer_id] = timeline.catalog
         try:
@@ -438,10 +487,10 @@ def _settled_batches(known: _Subscriptions, month: str, usage: Mapping[str, Mapp
 
 def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], month: str,
                       usage: Mapping[str, Mapping[str, Mapping[str, int]]], catalogs: _Catalogs,
-                      batches: _Batches) -> None:
+                      batches: _Batches, parsed: ParsedInputs | None = None) -> None:
     """Add the drafts of the ``replayed`` customers, their timelines read and replayed."""
     unread = [c for c in replayed if c not in known.parsed]
-    known.parsed.update((c, _parse(c, text)) for c, text in store.timelines_of(unread).items())
+    known.parsed.update((c, _parse(c, text, parsed)) for c, text in store.timelines_of(unread).items())
     for customer_id in replayed:
         timeline = known.parsed[customer_id]
         cat = catalogs[timeline.catalog]
@@ -451,9 +500,9 @@ def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], 
             raise ReportError(f"customer {customer_id}: {exc}") from None
 
 
-def _statements(store: Store, month: str, catalogs: _Catalogs) -> list[Invoice]:
+def _statements(store: Store, month: str, catalogs: _Catalogs, parsed: ParsedInputs | None = None) -> list[Invoice]:
     statements = []
-    for result in ledger_results(store, month, runway=False).values():
+    for result in ledger_results(store, month, runway=False, catalogs=catalogs, parsed=parsed).values():
         statement = prepaid_statement(catalogs[result.catalog], result, month)
         if statement is not None:
             statements.append(statement)
@@ -464,9 +513,14 @@ def _in_order(invoices: list[Invoice]) -> list[Invoice]:
     return sorted(invoices, key=lambda i: (i.customer_id or "", str(i.issued_at or ""), str(i.period_start or "")))
 
 
-def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-") -> BillingRun:
+def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "INV-",
+               catalogs: Mapping[str, Catalog] | None = None, parsed: ParsedInputs | None = None) -> BillingRun:
     """Bill every customer of the store for ``month``, issue the invoices not issued before
     (numbered with ``prefix``; issued invoices are final) and return the month's invoices.
+
+    ``catalogs`` (id -> catalog) replaces catalogs loaded by id: the same month under other
+    settings (:mod:`pricing.policies`; pass ``write=False`` then). ``parsed``, a dict the caller
+    keeps between runs over the same store, holds the timelines and ledgers parsed so far.
 
     Subscriptions settled before the month (:func:`pricing.subscriptions.settle`, cached in the
     store) are billed from their settled state without reading their timeline; the others are
@@ -474,7 +528,7 @@ def bill_month(store: Store, month: str, *, write: bool = True, prefix: str = "I
     """
     check_month(store, month)
     with _collector_paused():
-        return _bill_month(store, month, write, prefix)
+        return _bill_month(store, month, write, prefix, catalogs or {}, parsed)
 
 
 @contextmanager
@@ -493,15 +547,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _bill_month(store: Store, month: str, write: bool, prefix: str) -> BillingRun:
-    catalogs = _Catalogs()
-    known = _subscriptions(store, catalogs, remember=write)
+def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mapping[str, Catalog],
+                parsed: ParsedInputs | None) -> BillingRun:
+    catalogs = _Catalogs(given)
+    known = _subscriptions(store, catalogs, remember=write, parsed=parsed)
     _check_subscribed(store, known.catalog_of)
     usage = usage_by_month(store, [previous_month(month), month])
     batches, replayed = _settled_batches(known, month, usage, catalogs)
-    _replayed_batches(store, known, replayed, month, usage, catalogs, batches)
+    _replayed_batches(store, known, replayed, month, usage, catalogs, batches, parsed)
     invoices = [invoice for catalog_id, batch in batches.items() for invoice in _price_many(catalogs[catalog_id], batch)]
-    invoices = _in_order(invoices + _statements(store, month, catalogs))
+    invoices = _in_order(invoices + _statements(store, month, catalogs, parsed))
     issued = store.issue_invoices(month, invoices, prefix) if write else None
     return BillingRun(month, tuple(invoices), issued)
 

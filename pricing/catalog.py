@@ -220,6 +220,13 @@ class ChangeInvoice(str, Enum):
     IMMEDIATELY = "immediately"  # an invoice of its own at the change (Kill Bill; Lago on upgrades)
 
 
+class RoundingScope(str, Enum):
+    """Where amounts are rounded to the minor unit."""
+
+    LINE = "line"  # every line on its own (Stripe, Lago; Zuora's default)
+    INVOICE = "invoice"  # the charges' exact total once, with a rounding line (Zuora's invoice-level rounding)
+
+
 class Settings(_Strict):
     """Semantics on which billing engines differ, named with their defaults.
 
@@ -239,6 +246,10 @@ class Settings(_Strict):
     change_invoice: ChangeInvoice = ChangeInvoice.NEXT_INVOICE
     bill_termination_day: bool = Field(
         False, description="day-based conventions: the day a subscription ends now is billed, not credited")
+    rounding_scope: RoundingScope = Field(
+        RoundingScope.LINE, description="line: each line rounded on its own; invoice: the charges' exact total"
+        " rounded once, the difference to the sum of the rounded lines shown as a 'Rounding' line"
+        " (https://docs.zuora.com/en/zuora-billing/bill-your-customer/invoice-management/invoice-level-rounding)")
 
 
 # --- metrics and metering ----------------------------------------------------
@@ -371,6 +382,10 @@ class _ChargeBase(_Strict):
     min_amount: Money | None = Field(
         None, description="spending minimum of this charge per period (Lago): the shortfall is billed,"
                           " prorated in a partial period")
+    pay_in_advance: bool = Field(
+        False, description="a usage charge invoiced at each event, as the period's charge after the event"
+                           " less the charge before it, rounded per event (Lago's pay-in-advance charges);"
+                           " needs event-level usage (a timeline's usage_events)")
 
     @property
     def label(self) -> str:
@@ -438,6 +453,37 @@ class GraduatedPercentageCharge(_ChargeBase):
         return self
 
 
+class PercentagePerTransactionCharge(_ChargeBase):
+    """Lago's percentage model over each transaction of the period, not over its total.
+
+    Each transaction owes ``rate`` percent of its amount plus ``fixed_fee``; the
+    first ``free_transactions`` owe no fixed fee and the first ``free_amount`` of
+    the period's cumulative amount owes no rate; ``min_fee`` and ``max_fee``
+    bound each charged transaction's fee. The usage must list the period's
+    transaction amounts (a timeline's usage entry as a list, ``pricing quote
+    --transactions``); a total alone cannot be priced.
+    """
+
+    model: Literal["percentage_per_transaction"]
+    rate: Percent
+    fixed_fee: Money = Decimal(0)
+    free_transactions: int = Field(0, ge=0, le=10**9)
+    free_amount: Money = Decimal(0)
+    min_fee: Money | None = None
+    max_fee: Money | None = None
+
+    @model_validator(mode="after")
+    def _check_fees(self) -> PercentagePerTransactionCharge:
+        if self.min_fee is not None and self.max_fee is not None and self.min_fee > self.max_fee:
+            raise ValueError(f"min_fee {self.min_fee} is above max_fee {self.max_fee}")
+        if self.included is not None or self.commitment is not None:
+            raise ValueError("a per-transaction charge takes no 'included' or 'commitment'"
+                             " (use free_transactions and free_amount)")
+        if self.kind != "usage":
+            raise ValueError("a per-transaction charge is a usage charge (kind: usage)")
+        return self
+
+
 class FlatCharge(_ChargeBase):
     """A feature fee: ``fee`` per period while the metric is non-zero (switched on)."""
 
@@ -447,7 +493,7 @@ class FlatCharge(_ChargeBase):
 
 Charge = Annotated[
     Union[PerUnitCharge, GraduatedCharge, VolumeCharge, PackageCharge, PercentageCharge,
-          GraduatedPercentageCharge, FlatCharge],
+          GraduatedPercentageCharge, PercentagePerTransactionCharge, FlatCharge],
     Field(discriminator="model"),
 ]
 
@@ -598,7 +644,10 @@ class Catalog(_Strict):
                     need(charge.commitment.quantity_metric, where + ".commitment.quantity_metric")
                     if self.metrics[charge.commitment.quantity_metric].kind is not MetricKind.COMMITMENT:
                         raise ValueError(f"{where}.commitment.quantity_metric must be a metric of kind 'commitment'")
-                if isinstance(charge, (PercentageCharge, GraduatedPercentageCharge)) \
+                if charge.pay_in_advance and (charge.kind != "usage" or self.metrics[charge.metric].kind
+                                              not in (MetricKind.METERED, MetricKind.AMOUNT)):
+                    raise ValueError(f"{where}: pay_in_advance needs a usage charge on a metered or amount metric")
+                if isinstance(charge, (PercentageCharge, GraduatedPercentageCharge, PercentagePerTransactionCharge)) \
                         and self.metrics[charge.metric].kind is not MetricKind.AMOUNT:
                     raise ValueError(f"{where}: a {charge.model} charge needs a metric of kind 'amount'")
             for i, limit in enumerate(plan.limits):
@@ -706,7 +755,8 @@ def _format_validation_error(origin: str, error: ValidationError) -> str:
 def _is_union_tag(part: object) -> bool:
     # pydantic puts the discriminator value into error locations; drop it
     return isinstance(part, str) and part in {
-        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage", "flat",
+        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
+        "percentage_per_transaction", "flat",
         "function-after[_check_tiers(), GraduatedCharge]",
         "function-after[_check_tiers(), GraduatedPercentageCharge]",
     }

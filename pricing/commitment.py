@@ -8,17 +8,23 @@ used. Usage is uncertain, so it is given as a range: ``low``, ``expected`` and
 triangular distribution sampled by Monte Carlo.
 
 Every (level, usage sample) pair is one row of a usage table rated in one
-vectorized call, so each cost is exact; only the weighting (expectation,
-probabilities, percentiles) uses floats. Counted metrics (API calls,
-tokens) move in proportion to the charge's metric; tenants, counts and flags
-stay as given.
+vectorized call, so each cost is exact. Choices (the best level, the cheapest
+plan) are made on exact weighted sums of those costs with the one
+cheapest-plan rule, :func:`pricing.rating.cheapest_positions`; only the
+figures shown (expectation, probabilities, percentiles) use floats. Counted
+metrics (API calls, tokens) move in proportion to the charge's metric;
+tenants, counts and flags stay as given.
+
+A commitment is advice only if it beats every other plan: the same usage
+samples are rated under each other plan (at its catalog default commitment,
+as a quote prices it), and the advice names the cheapest overall.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Literal
 
 import numpy as np
@@ -26,11 +32,12 @@ import pandas as pd
 
 from .catalog import Catalog, MetricKind
 from .errors import UsageError
-from .money import decimal_places, round_scaled, scaled_int
-from .rating import RateOptions, included_units, parse_quantity, rate, usage_columns
+from .money import decimal_places, format_money, round_scaled, scaled_int, to_minor
+from .rating import RateOptions, cheapest_positions, included_units, parse_quantity, rate, usage_columns
 
 Method = Literal["scenarios", "triangular"]
-SCENARIO_WEIGHTS = (0.25, 0.5, 0.25)
+SCENARIO_COUNTS = (1, 2, 1)  # low, expected, high: the expected scenario counts twice
+SCENARIO_WEIGHTS = tuple(c / sum(SCENARIO_COUNTS) for c in SCENARIO_COUNTS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,23 @@ def usage_samples(low: int, expected: int, high: int, method: Method = "triangul
     return values, np.full(samples, 1.0 / samples)
 
 
+def _sample_counts(method: Method, n_samples: int) -> np.ndarray:
+    """Integer weights of the samples: exact weighted sums compare plans and levels without floats."""
+    if method == "scenarios":
+        return np.array(SCENARIO_COUNTS, dtype=np.int64)
+    return np.ones(n_samples, dtype=np.int64)
+
+
+def _weighted_sums(costs: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``costs @ counts`` per row, exact: Python ints once an int64 sum could wrap."""
+    if costs.dtype != object and costs.size:
+        bound = int(np.abs(costs).max()) * int(counts.sum())
+        if bound < 2**63 - 1:
+            return np.asarray(costs @ counts, dtype=np.int64)
+    sums = [sum(int(c) * int(k) for c, k in zip(row, counts)) for row in costs]
+    return np.array(sums, dtype=object)
+
+
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
     """Per row of ``values`` (levels x samples): the smallest value whose cumulative weight reaches q."""
     order = np.argsort(values, axis=1, kind="stable")
@@ -102,6 +126,23 @@ def _commitment_charge(catalog: Catalog, plan_id: str, option: CommitmentOption)
 
 
 @dataclass(frozen=True)
+class PlanExpectation:
+    """One plan's expected cost over the usage samples (``weighted_total / weight`` minor units, exact)."""
+
+    plan: str
+    name: str
+    weighted_total: int  # sum of sample costs x sample counts: exact
+    weight: int  # sum of the sample counts
+    eligible: bool  # eligible in every sample (a plan the customer outgrows in some month is no choice)
+    reason: str | None  # why not, from the first sample it fails
+    commitment: int | None = None  # units committed on the analysed commitment metric, if the plan sells it
+
+    def expected_minor(self, catalog: Catalog) -> int:
+        """The expected cost rounded to the minor unit with the catalog's rounding rule."""
+        return _rounded_mean(catalog, self.weighted_total, self.weight)
+
+
+@dataclass(frozen=True)
 class CommitmentAnalysis:
     catalog: Catalog
     option: CommitmentOption
@@ -109,11 +150,51 @@ class CommitmentAnalysis:
     weights: np.ndarray
     levels: pd.DataFrame  # one row per commitment level (see analyse_commitment)
     costs: np.ndarray  # exact totals, minor units, levels x samples
+    counts: np.ndarray | None = None  # integer weights of the samples (weights = counts / counts.sum())
+    others: tuple[PlanExpectation, ...] = ()  # every other plan over the same samples, catalog order
+
+    @property
+    def _best_row(self) -> int:
+        # exact weighted sums through the one cheapest rule: ties go to the level listed first (the lowest)
+        sums = self.levels["weighted_total"].to_numpy()
+        return int(cheapest_positions([sums[i:i + 1] for i in range(len(sums))])[0])
 
     @property
     def best(self) -> pd.Series:
         """The level with the lowest expected cost (the lowest such level on a tie)."""
-        return self.levels.loc[self.levels["expected_minor"].idxmin()]
+        return self.levels.iloc[self._best_row]
+
+    @property
+    def commitment(self) -> PlanExpectation:
+        """The analysed plan at its best commitment level."""
+        row = self._best_row
+        counts = self.counts if self.counts is not None else np.ones(self.costs.shape[1], dtype=np.int64)
+        return PlanExpectation(
+            self.option.plan, self.catalog.plans[self.option.plan].name,
+            int(self.levels["weighted_total"].iloc[row]), int(counts.sum()),
+            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row], int(self.levels["level"].iloc[row]))
+
+    def choices(self) -> list[PlanExpectation]:
+        """Every plan over the same samples: the analysed plan at its best level, the others as quoted, in
+        catalog order."""
+        mine = self.commitment
+        others = {o.plan: o for o in self.others}
+        return [mine if plan_id == mine.plan else others[plan_id]
+                for plan_id in self.catalog.plans if plan_id == mine.plan or plan_id in others]
+
+    @property
+    def recommended(self) -> PlanExpectation | None:
+        """The cheapest eligible choice by expected cost (the one cheapest-plan rule, exact); None: none fits."""
+        return _cheapest(self.choices())
+
+    @property
+    def commitment_is_cheapest(self) -> bool:
+        found = self.recommended
+        return found is not None and found.plan == self.option.plan
+
+    def advice(self) -> str:
+        """The advice in words, metrics and plans by their catalog names, amounts in the catalog's currency."""
+        return advice_text(self)
 
     @property
     def best_level(self) -> int:
@@ -139,6 +220,7 @@ def analyse_commitment(
     seed: int = 0,
     levels: Sequence[int] | None = None,
     options: RateOptions | None = None,
+    plans: Sequence[str] | None = None,
 ) -> CommitmentAnalysis:
     """Expected cost and unused-commitment risk of each commitment level over the usage range.
 
@@ -147,7 +229,12 @@ def analyse_commitment(
     ``expected_minor`` (probability-weighted mean cost), ``p5_minor``,
     ``p95_minor``, ``prob_unused`` (chance some committed units go unused),
     ``expected_unused_minor`` and ``p95_unused_minor`` (the money paid for
-    unused commitment).
+    unused commitment), ``weighted_total`` (the exact sum the choices are made
+    on) and ``eligible`` (the plan fits every sample at that level).
+
+    ``plans`` are the plans the commitment competes with (default: every plan
+    of the catalog); each is rated on the same samples, and
+    :attr:`CommitmentAnalysis.recommended` is the cheapest of them all.
     """
     option = find_option(catalog, plan_id, commitment_metric)
     unknown = [k for k in usage if k not in catalog.metrics]
@@ -168,6 +255,7 @@ def analyse_commitment(
         if (level_values < 0).any():
             raise UsageError("commitment levels must be >= 0")
     n_levels, n_samples = len(level_values), len(values)
+    counts = _sample_counts(method, n_samples)
 
     # counted metrics (calls, tokens) scale with the charge's metric; tenants, counts, flags and commitments stay
     base_metric = Decimal(parse_quantity(option.metric, usage.get(option.metric, expected), 0))
@@ -189,7 +277,13 @@ def analyse_commitment(
     table[option.metric] = np.tile(values, n_levels)
     table[option.commitment_metric] = np.repeat(level_values, n_samples)
     frame = pd.DataFrame(table)
-    costs = rate(catalog, frame, [plan_id], options).plans[plan_id].total_minor.reshape(n_levels, n_samples)
+    rated = rate(catalog, frame, [plan_id], options).plans[plan_id]
+    costs = rated.total_minor.reshape(n_levels, n_samples)
+    level_eligible = rated.eligible.reshape(n_levels, n_samples).all(axis=1)
+    reasons = rated.reason.reshape(n_levels, n_samples)
+    level_reason = [None if ok else next(r for r in row if r is not None) for ok, row in zip(level_eligible, reasons)]
+    others = _other_plans(catalog, option, frame.head(n_samples).drop(columns=[option.commitment_metric]),
+                          counts, plans, options)
 
     # unused commitment: committed units the billable usage (after free units) did not reach
     charge = _commitment_charge(catalog, plan_id, option)
@@ -216,11 +310,109 @@ def analyse_commitment(
         "prob_unused": np.round((unused_minor > 0).astype(np.float64) @ weights, 4),
         "expected_unused_minor": np.round(unused_f @ weights, 2),
         "p95_unused_minor": _weighted_quantile(unused_minor, weights, 0.95),
+        "weighted_total": _weighted_sums(costs, counts),
+        "eligible": level_eligible,
+        "reason": level_reason,
     })
-    return CommitmentAnalysis(catalog, option, values, weights, result, costs)
+    return CommitmentAnalysis(catalog, option, values, weights, result, costs, counts, others)
+
+
+def _other_plans(catalog: Catalog, option: CommitmentOption, samples: pd.DataFrame, counts: np.ndarray,
+                 plans: Sequence[str] | None, options: RateOptions | None) -> tuple[PlanExpectation, ...]:
+    """Every other plan rated on the same usage samples, each at its catalog default commitment."""
+    wanted = [p for p in (plans if plans is not None else catalog.plans) if p != option.plan]
+    if not wanted:
+        return ()
+    rated = rate(catalog, samples, wanted, options)
+    out = []
+    for plan_id, rating in rated.plans.items():
+        totals = np.asarray(rating.total_minor).reshape(1, -1)
+        fails = np.flatnonzero(~rating.eligible)
+        commitment = next((c.commitment.default_quantity for c in catalog.plans[plan_id].charges
+                           if c.commitment is not None and c.commitment.quantity_metric == option.commitment_metric),
+                          None)
+        out.append(PlanExpectation(
+            plan_id, catalog.plans[plan_id].name, int(_weighted_sums(totals, counts)[0]), int(counts.sum()),
+            len(fails) == 0, None if len(fails) == 0 else rating.reason[fails[0]],
+            None if commitment is None else int(commitment)))
+    return tuple(out)
+
+
+def _cheapest(choices: Sequence[PlanExpectation]) -> PlanExpectation | None:
+    """The cheapest eligible choice by exact expected cost (:func:`pricing.rating.cheapest_positions`)."""
+    if not choices:
+        return None
+    best = cheapest_positions([np.array([c.weighted_total], dtype=object) for c in choices],
+                              [np.array([c.eligible]) for c in choices])[0]
+    return None if best < 0 else choices[int(best)]
+
+
+def _rounded_mean(catalog: Catalog, weighted_total: int, weight: int) -> int:
+    """``weighted_total / weight`` minor units, rounded once with the catalog's rule (money.to_minor)."""
+    digits = len(str(abs(int(weighted_total)))) + 10
+    with localcontext() as context:
+        context.prec = digits
+        mean = Decimal(int(weighted_total)) / Decimal(int(weight))
+    return to_minor(mean, 0, catalog.settings.rounding)
+
+
+def advice_text(analysis: CommitmentAnalysis) -> str:
+    """What to buy, in a sentence or two a salesperson can read out.
+
+    The commitment is recommended only when it is the cheapest eligible choice by
+    expected cost; otherwise the cheaper plan is named, and by how much it beats the
+    best commitment.
+    """
+    catalog = analysis.catalog
+    cur, d = catalog.currency, catalog.decimals
+
+    def money(minor: int) -> str:
+        return format_money(minor, cur, d)
+
+    metric_name = catalog.metrics[analysis.option.commitment_metric].name
+    mine = analysis.commitment
+    mine_minor = mine.expected_minor(catalog)
+    commit = f"{mine.commitment:,} {metric_name} on {mine.name}"
+    recommended = analysis.recommended
+    if recommended is None:
+        return (f"No plan fits this usage range: {mine.name} and every other plan are ineligible in some of the "
+                f"usage samples.")
+    rivals = [c for c in analysis.choices() if c.plan != mine.plan and c.eligible]
+    if recommended.plan == mine.plan:
+        text = f"Commit to {commit}: expected {money(mine_minor)} a month."
+        runner = _cheapest(rivals)
+        if runner is not None:
+            gap = runner.expected_minor(catalog) - mine_minor
+            text += (f" That is the cheapest plan for this usage: {money(gap)} a month less than "
+                     f"{_described(catalog, analysis, runner)}, the cheapest other plan.")
+        zero = analysis.levels[analysis.levels["level"] == 0]
+        if not zero.empty and mine.commitment:
+            none_minor = _rounded_mean(catalog, int(zero["weighted_total"].iloc[0]), mine.weight)
+            text += f" Without a commitment {mine.name} would cost {money(none_minor)} expected."
+        best = analysis.best
+        text += (f" Risk of paying for unused commitment: {best['prob_unused']:.0%} of months, "
+                 f"{money(int(round(best['expected_unused_minor'])))} expected, "
+                 f"{money(int(best['p95_unused_minor']))} at the 95th percentile.")
+        return text
+    cheaper = recommended.expected_minor(catalog)
+    if not mine.eligible:
+        return (f"Choose {_described(catalog, analysis, recommended)}: expected {money(cheaper)} a month. "
+                f"{mine.name} is not available for this usage: {mine.reason or 'not eligible'}.")
+    return (f"Choose {_described(catalog, analysis, recommended)}: expected {money(cheaper)} a month, "
+            f"{money(mine_minor - cheaper)} less than the best commitment on {mine.name} "
+            f"({mine.commitment:,} {metric_name}, expected {money(mine_minor)}). "
+            f"No commitment on {mine.name} beats it for this usage range.")
+
+
+def _described(catalog: Catalog, analysis: CommitmentAnalysis, choice: PlanExpectation) -> str:
+    """A plan's name, with the commitment it is priced at when it sells one on the analysed metric."""
+    if choice.commitment is None or choice.plan == analysis.option.plan:
+        return choice.name
+    metric_name = catalog.metrics[analysis.option.commitment_metric].name
+    return f"{choice.name} (at its default commitment of {choice.commitment:,} {metric_name})"
 
 
 __all__ = [
-    "CommitmentAnalysis", "CommitmentOption", "analyse_commitment", "commitment_options", "find_option",
-    "usage_samples",
+    "CommitmentAnalysis", "CommitmentOption", "PlanExpectation", "advice_text", "analyse_commitment",
+    "commitment_options", "find_option", "usage_samples",
 ]

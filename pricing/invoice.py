@@ -28,6 +28,7 @@ class LineType(str, Enum):
     MINIMUM = "minimum"
     PRORATION = "proration"
     CREDIT = "credit"
+    ROUNDING = "rounding"  # invoice-level rounding: the exact total rounded once, less the rounded lines
     DISCOUNT = "discount"
     TAX = "tax"
 

@@ -33,11 +33,12 @@ import shutil
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import ReportError
 
@@ -169,13 +170,15 @@ def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
 # --- files --------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file written through a temporary file in the same directory, moved into place with
+    ``os.replace`` only when the block ends without an error (else removed): readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
@@ -186,6 +189,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+    with atomic_file(path) as handle:
+        handle.write(data)
     return path
 
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Discount, MetricKind, Plan
+from .catalog import Catalog, Discount, MetricKind, Plan, RoundingScope
 from .charges import ChargeModel, ModelResult, exact, model_in
 from .errors import UsageError
 from .invoice import Invoice, Line, LineType
@@ -53,6 +53,8 @@ class RateOptions:
     tax_percent: Decimal | None = None
     billing_details: bool = True
     period_index: int = 0
+    # settings.rounding_scope 'invoice' adds a rounding line; subscriptions add their own after proration
+    invoice_rounding: bool = True
 
 
 DEFAULT_OPTIONS = RateOptions()
@@ -68,13 +70,36 @@ class UsageColumns:
     index: pd.Index
     values: dict[str, Array]
     given: frozenset[str]  # metrics present in the input (others are zero or defaulted)
+    # a metric given as lists of transaction amounts: each row's list, in order (values holds the sums)
+    transactions: dict[str, tuple[Array | None, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
 
     def rows(self, start: int, stop: int) -> UsageColumns:
         """A slice of rows (views, no copies)."""
-        return UsageColumns(self.index[start:stop], {k: v[start:stop] for k, v in self.values.items()}, self.given)
+        return UsageColumns(self.index[start:stop], {k: v[start:stop] for k, v in self.values.items()}, self.given,
+                            {k: v[start:stop] for k, v in self.transactions.items()})
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _transaction_list(name: str, raw: Sequence[Any], decimals: int, where: str) -> Array:
+    """One row's transaction amounts as scaled integers (each checked like a quantity)."""
+    return np.array([parse_quantity(name, item, decimals, where=f"{where}transaction {i + 1} of ")
+                     for i, item in enumerate(raw)], dtype=np.int64)
+
+
+def _sum_transactions(name: str, rows: Sequence[Array], decimals: int) -> Array:
+    from .money import MAX_SCALED_QUANTITY  # local: this module's imports belong to the engine
+
+    sums = [int(sum(int(a) for a in row)) for row in rows]
+    if any(total > MAX_SCALED_QUANTITY for total in sums):
+        largest = Decimal(MAX_SCALED_QUANTITY).scaleb(-decimals)
+        raise UsageError(f"{name}: the transactions of a period add up to more than {largest:,f}")
+    return np.array(sums, dtype=np.int64)
 
 
 def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
@@ -173,17 +198,31 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
                 f"unknown metric {unknown[0]!r} for catalog {catalog.id!r}"
                 f" (metrics: {', '.join(catalog.metrics)})"
             )
-        values = {
-            name: np.array([parse_quantity(name, raw, catalog.metrics[name].decimals)], dtype=np.int64)
-            for name, raw in usage.items()
-        }
-        return UsageColumns(pd.RangeIndex(1), values, frozenset(values))
-    values = {
-        name: _column_to_scaled(name, usage[name], catalog.metrics[name].decimals)
-        for name in usage.columns
-        if name in catalog.metrics
-    }
-    return UsageColumns(usage.index, values, frozenset(values))
+        values, lists = {}, {}
+        for name, raw in usage.items():
+            decimals = catalog.metrics[name].decimals
+            if _is_list(raw):
+                lists[name] = (_transaction_list(name, raw, decimals, ""),)
+                values[name] = _sum_transactions(name, lists[name], decimals)
+            else:
+                values[name] = np.array([parse_quantity(name, raw, decimals)], dtype=np.int64)
+        return UsageColumns(pd.RangeIndex(1), values, frozenset(values), lists)
+    values, lists = {}, {}
+    for name in usage.columns:
+        if name not in catalog.metrics:
+            continue
+        column, decimals = usage[name], catalog.metrics[name].decimals
+        if column.dtype == object and any(_is_list(v) for v in column):
+            # a row given as a total (not a list) keeps None: a per-transaction charge cannot price it
+            lists[name] = tuple(
+                _transaction_list(name, v, decimals, f"usage row {row!r}: ") if _is_list(v) else None
+                for row, v in column.items())
+            totals = [_transaction_list(name, [v], decimals, f"usage row {row!r}: ") if r is None else r
+                      for (row, v), r in zip(column.items(), lists[name])]
+            values[name] = _sum_transactions(name, totals, decimals)
+        else:
+            values[name] = _column_to_scaled(name, column, decimals)
+    return UsageColumns(usage.index, values, frozenset(values), lists)
 
 
 def _metric(usage: UsageColumns, name: str, default: int = 0) -> Array:
@@ -214,6 +253,7 @@ class LineColumns:
     prorated: bool = True  # a recurring line billed for part of a period is prorated
     recurring: bool = False  # held, not metered: billed per period whatever the usage
     charge_minimum: Decimal | None = None  # on a charge's minimum line: the full-period minimum it tops up to
+    in_advance: bool = False  # a charge paid in advance: invoiced per event, not at the period's end
 
     def line(self, row: int, service_start: datetime | None = None, service_end: datetime | None = None) -> Line:
         return Line(
@@ -460,6 +500,9 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
             explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
         ))
         subtotal = _add(subtotal, shortfall)
+    if options.invoice_rounding and catalog.settings.rounding_scope is RoundingScope.INVOICE and lines:
+        lines.append(_rounding_line(catalog, lines, subtotal))
+        subtotal = _add(subtotal, lines[-1].amount_minor)
     for discount in _active_discounts(plan, options):
         line = _discount_line(catalog, discount, subtotal)
         lines.append(line)
@@ -551,7 +594,10 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
-    result = model.price(billable, pscale)
+    if getattr(model, "needs_transactions", False):
+        result = model.price_transactions(_transactions_of(usage, charge.metric, quantity), pscale)
+    else:
+        result = model.price(billable, pscale)
     line_type = {"usage": LineType.USAGE, "addon": LineType.ADDON, "feature": LineType.FEATURE}[charge.kind]
     item = (charge.label if committed is None else f"{charge.label} (over commitment)") + model.item_suffix()
     lines.append(LineColumns(
@@ -562,11 +608,25 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
         metric=charge.metric,
         explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result, model),
         tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
-        prorated=charge.prorated, recurring=metric.kind in _HELD,
+        prorated=charge.prorated, recurring=metric.kind in _HELD, in_advance=charge.pay_in_advance,
     ))
     if charge.min_amount is not None:
         lines.append(_charge_minimum_line(catalog, charge, lines[-1], metric.kind in _HELD))
     return lines
+
+
+def _transactions_of(usage: UsageColumns, metric: str, totals: Array) -> tuple[Array, ...]:
+    """Each row's transactions of ``metric``; a row given only as a total (not a list) must be zero."""
+    given = usage.transactions.get(metric) or (None,) * len(totals)
+    out = []
+    for position, (rows, total) in enumerate(zip(given, totals)):
+        if rows is None:
+            if int(total) != 0:
+                raise UsageError(f"usage row {usage.index[position]!r}: {metric} is priced per transaction:"
+                                 " give the period's transaction amounts (a list), not only their total")
+            rows = np.zeros(0, dtype=np.int64)
+        out.append(rows)
+    return tuple(out)
 
 
 def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, recurring: bool) -> LineColumns:
@@ -579,6 +639,25 @@ def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, re
         quantity_scale=0, unit_price=None, metric=charge.metric,
         explain=lambda row: _explain_minimum(catalog, minimum, int(charged.amount_minor[row])),
         prorated=charge.prorated, recurring=recurring, charge_minimum=charge.min_amount,
+    )
+
+
+def _rounding_line(catalog: Catalog, lines: Sequence[LineColumns], subtotal: Array) -> LineColumns:
+    """Invoice-level rounding: the lines' exact total rounded once, less the sum of the rounded lines."""
+    scale = max(max(line.exact_scale for line in lines), catalog.decimals)
+    total = np.zeros(len(subtotal), dtype=np.int64)
+    for line in lines:
+        factor = 10 ** (scale - line.exact_scale)
+        total = _add(total, exact(np.asarray(line.exact_amount), factor) * factor)
+    rounded = round_scaled(total, scale - catalog.decimals, catalog.settings.rounding)
+    adjustment = _add(rounded, -subtotal)
+    d = catalog.decimals
+    return LineColumns(
+        item="Rounding", line_type=LineType.ROUNDING, amount_minor=adjustment, exact_amount=adjustment,
+        exact_scale=d, quantity=(adjustment != 0).astype(np.int64), quantity_scale=0, unit_price=None,
+        explain=lambda row: (f"exact total {from_scaled(total[row], scale).normalize():f} rounded once to"
+                             f" {from_minor(int(rounded[row]), d)}; the lines rounded one by one add up to"
+                             f" {from_minor(int(subtotal[row]), d)}"),
     )
 
 

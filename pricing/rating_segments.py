@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, CreditBasis, Discount
+from .catalog import Catalog, CreditBasis, Discount, RoundingScope
 from .invoice import Invoice, Line, LineType
+from .errors import UsageError
 from .money import Rounding, from_scaled, to_minor
 from .proration import describe, exact_decimal
 from .rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
-from .segments import Change, ContractMinimum, Draft, Holding, Minimum, Recurring, UsageCharge
+from .segments import Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring, UsageCharge
 
 _RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
 
@@ -79,8 +80,9 @@ class _Rows:
     def key(holding: Holding, usage: dict[str, Any] | None = None) -> _RowKey:
         if not usage:
             return holding.plan, holding.billing_details, tuple(sorted(holding.quantities))
-        values = dict(holding.quantities)
-        values.update(usage)
+        values: dict[str, Any] = dict(holding.quantities)
+        # a list is a period's transactions (per-transaction charges): kept, as a hashable tuple
+        values.update({k: tuple(v) if isinstance(v, list) else v for k, v in usage.items()})
         return holding.plan, holding.billing_details, tuple(sorted(values.items()))
 
     def want(self, key: _RowKey) -> None:
@@ -100,7 +102,7 @@ class _Rows:
             if frame.shape[1] == 0:
                 frame = pd.DataFrame(index=pd.RangeIndex(len(keys)))
             options = RateOptions(include_minimum=False, include_plan_discounts=False, tax_percent=Decimal(0),
-                                  billing_details=details)
+                                  billing_details=details, invoice_rounding=False)
             rated = rate(self.catalog, frame, [plan_id], options).plans[plan_id]
             for position, key in enumerate(keys):
                 self.rated[key] = _RatedRow(rated, position)
@@ -298,6 +300,12 @@ class _Pricer:
         for col in rated.lines:
             if col.recurring:
                 continue
+            if col.in_advance:
+                if not isinstance(piece.usage.get(col.metric), (list, tuple)) and col.amount_minor[rated.row]:
+                    raise UsageError(
+                        f"charge {col.item!r} is paid in advance per event: its usage of {col.metric!r} for"
+                        f" {piece.start:%Y-%m-%d} .. {piece.end:%Y-%m-%d} must come as usage_events, not a total")
+                continue  # invoiced at each event (see event())
             if col.charge_minimum is not None and piece.share != 1 and out:
                 line = self._partial_minimum(col.charge_minimum, piece.share, out[-1], col.line(rated.row))
                 out.append(replace(line, service_start=piece.start, service_end=piece.end))
@@ -305,6 +313,32 @@ class _Pricer:
                 out.append(col.line(rated.row, piece.start, piece.end))
         chunk, local = rated.rating.chunk_of(rated.row)
         return out, bool(chunk.eligible[local]), chunk.reason[local]
+
+    @staticmethod
+    def event_keys(piece: EventCharge) -> tuple[_RowKey, _RowKey]:
+        """The rows of the period's events before this one, and up to and including it."""
+        return (_Rows.key(piece.holding, {piece.metric: piece.earlier}),
+                _Rows.key(piece.holding, {piece.metric: (*piece.earlier, piece.value)}))
+
+    def event(self, piece: EventCharge) -> list[Line]:
+        """Each pay-in-advance charge on the event's metric: the charge after it less the charge
+        before it (nothing before the period's first event), rounded on its own."""
+        before_key, after_key = self.event_keys(piece)
+        before, after = self.rows.get(before_key), self.rows.get(after_key)
+        unit = self.cat.metrics[piece.metric].unit + ("" if piece.value == 1 else "s")
+        when = piece.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out: list[Line] = []
+        for old, new in zip(before.lines, after.lines):
+            if not new.in_advance or new.metric != piece.metric:
+                continue
+            charged_before = self._full(old, before.row) if piece.earlier else Fraction(0)
+            fee = self._full(new, after.row) - charged_before
+            out.append(Line(
+                new.item, new.line_type, piece.value, None, self._minor(fee), self._exact_decimal(fee),
+                f"paid in advance: {piece.value.normalize():f} {unit} at {when}; the period's charge"
+                f" {self._exact_decimal(self._full(new, after.row))} after it less"
+                f" {self._exact_decimal(charged_before)} before it", new.metric, piece.at, piece.at))
+        return out
 
     def _partial_minimum(self, minimum: Decimal, part: Fraction, charged: Line, line: Line) -> Line:
         """A charge's spending minimum in a partial window: minimum x share, rounded once, less the charge."""
@@ -358,6 +392,8 @@ class _Pricer:
                     return None  # no threshold crossed: nothing is issued
                 if not ok and eligible:
                     eligible, reason = False, why
+            elif isinstance(piece, EventCharge):
+                new = self.event(piece)
             elif isinstance(piece, Minimum):
                 new = self.minimum(draft.customer_id, piece, placed.spend_period)
             else:
@@ -366,6 +402,8 @@ class _Pricer:
                 key = (draft.customer_id, placed.spend_period)
                 self.spend[key] = self.spend.get(key, 0) + sum(l.amount_minor for l in new)
             lines.extend(new)
+        if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
+            lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
         self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
@@ -395,6 +433,22 @@ class _Pricer:
                              from_scaled(-billed, self.d), "billed progressively when a usage threshold was"
                              f" crossed: {from_scaled(billed, self.d)}", None, start, end)]
 
+    def _rounding(self, draft: Draft, lines: Sequence[Line]) -> Line:
+        """Invoice-level rounding: the lines' exact total rounded once, less the sum of the rounded lines.
+
+        NOTE: a prorated line keeps its exact amount to d+6 places (``_exact_decimal``), so the total
+        rounded here is exact to that precision, not beyond it.
+        """
+        exact = sum((Fraction(l.exact_amount) for l in lines), Fraction(0))
+        rounded = self._minor(exact)
+        charged = sum(l.amount_minor for l in lines)
+        adjustment = rounded - charged
+        return Line("Rounding", LineType.ROUNDING, Decimal(1 if adjustment else 0), None, adjustment,
+                    from_scaled(adjustment, self.d),
+                    f"exact total {self._exact_decimal(exact)} rounded once to {from_scaled(rounded, self.d)};"
+                    f" the lines rounded one by one add up to {from_scaled(charged, self.d)}", None,
+                    draft.period.start, draft.period.end)
+
     def _invoice_level(self, draft: Draft, lines: Sequence[Line]) -> list[Line]:
         """Discounts on the subtotal, then tax on the net: the quote's own discount and tax lines."""
         out: list[Line] = []
@@ -405,6 +459,8 @@ class _Pricer:
         for discount in discounts:
             if discount.periods is not None and draft.period_index >= discount.periods:
                 continue
+            if draft.kind == "event" and discount.percent is None:
+                continue  # NOTE: an amount off is taken once a period, on its periodic invoice, not per event
             line = _discount_line(self.cat, discount, subtotal).line(0)
             if line.amount_minor:
                 out.append(replace(line, service_start=start, service_end=end))
@@ -436,6 +492,9 @@ def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | No
                         rows.want(_Rows.key(holding))
             elif isinstance(piece, UsageCharge):
                 rows.want(_Rows.key(piece.holding, dict(piece.usage)))
+            elif isinstance(piece, EventCharge):
+                for key in _Pricer.event_keys(piece):
+                    rows.want(key)
     rows.rate_all()
     pricer = _Pricer(catalog, rows)
     return [pricer.price(draft) for draft in drafts]
@@ -443,12 +502,25 @@ def price_drafts(catalog: Catalog, drafts: Iterable[Draft]) -> list[Invoice | No
 
 def recurring_amount(catalog: Catalog, holding: Holding) -> Fraction:
     """The full-period amount of a holding's recurring lines (a prepaid plan's price per period)."""
+    return recurring_amounts(catalog, [holding])[holding]
+
+
+def recurring_amounts(catalog: Catalog, holdings: Iterable[Holding]) -> dict[Holding, Fraction]:
+    """:func:`recurring_amount` of many holdings, rated in one ``rate`` call per plan.
+
+    NOTE: a ``rate`` call costs about 0.5 ms whatever its rows; a month-end run
+    prices every prepaid customer's holdings, so they are rated together.
+    """
     rows = _Rows(catalog)
-    key = _Rows.key(holding)
-    rows.want(key)
+    keys = {holding: _Rows.key(holding) for holding in holdings}
+    for key in keys.values():
+        rows.want(key)
     rows.rate_all()
-    rated = rows.get(key)
-    return sum((_Pricer._full(col, rated.row) for col in rated.lines if col.recurring), Fraction(0))
+    out: dict[Holding, Fraction] = {}
+    for holding, key in keys.items():
+        rated = rows.get(key)
+        out[holding] = sum((_Pricer._full(col, rated.row) for col in rated.lines if col.recurring), Fraction(0))
+    return out
 
 
 def prorated_minor(catalog: Catalog, amount: Fraction, part: Fraction) -> int:

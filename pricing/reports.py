@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 CATEGORY = {
     "recurring": "recurring", "usage": "usage", "addon": "add-ons", "feature": "add-ons",
     "commitment": "commitments", "minimum": "commitments", "proration": "prorations",
-    "credit": "credits", "discount": "discounts", "tax": "tax",
+    "credit": "credits", "rounding": "rounding", "discount": "discounts", "tax": "tax",
 }
-CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "discounts", "tax"]
+CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts", "tax"]
 MRR_TYPES = frozenset({"recurring", "addon", "feature", "commitment"})
 
 
@@ -440,7 +440,7 @@ def prepaid_balances(store: Store, month: str, factor: int = 2) -> pd.DataFrame:
     for customer_id, result in ledger_results(store, month).items():
         catalog = load_catalog(result.catalog)
         threshold = catalog.prepaid.low_balance_days if catalog.prepaid else 0
-        last = result.rows[-1]
+        last = result.last_row
         days = result.runway.days
         rows.append({
             "customer_id": customer_id, "plan": last.plan, "status": last.status, "currency": result.currency,
@@ -742,7 +742,7 @@ def report_inputs(store: Store, month: str, customer: str | None = None, tenant:
 
 
 __all__ = [
-    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "ReportMeta", "blocked_at_free_tier", "check_billed", "check_customer",
+    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "page_style", "ReportMeta", "blocked_at_free_tier", "check_billed", "check_customer",
     "check_month", "check_tenant", "commitment_utilisation", "customer_invoice_lines", "customer_plan", "customer_row",
     "included_use", "metric_totals", "mrr_bridge", "mrr_by_customer", "mrr_movements", "plan_rules",
     "prepaid_balances", "register", "register_lines", "register_totals", "report_inputs", "report_meta",
@@ -784,6 +784,16 @@ def _display(value: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     return value
+
+
+def page_style(max_width: str) -> str:
+    """The stylesheet of a standalone report page (backtest, policies): readable width, quiet tables."""
+    return ("body{font-family:system-ui,sans-serif;max-width:" + max_width + ";margin:2rem auto;padding:0 1rem;"
+            "color:#222}\nh1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\n"
+            "table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}\n"
+            "table.report-table th,table.report-table td{padding:.25rem .7rem;border-bottom:1px solid #eee;"
+            "text-align:left}\ntable.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+            ".summary{font-size:1.05rem}.muted{color:#666;font-size:.9rem}")
 
 
 def figure_html(fig: Any, div_id: str) -> str:

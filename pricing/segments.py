@@ -17,6 +17,8 @@ Pieces:
   period (a charge for what is new, a credit for what is gone);
 - :class:`UsageCharge`: the metered usage of a closed window, rated on the
   holding in force when it closed;
+- :class:`EventCharge`: one usage event of a charge paid in advance, on an
+  invoice of its own when it happens;
 - :class:`Minimum`: a plan's minimum spend for ``share`` of a period,
   against what the period was invoiced;
 - :class:`ContractMinimum`: a timeline's minimum over the whole
@@ -38,7 +40,7 @@ from typing import Any, Literal
 from .catalog import Discount
 from .periods import Period
 
-InvoiceKind = Literal["opening", "renewal", "change", "final", "threshold"]
+InvoiceKind = Literal["opening", "renewal", "change", "final", "threshold", "event"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,19 @@ class UsageCharge:
 
 
 @dataclass(frozen=True)
+class EventCharge:
+    """One usage event of a charge paid in advance, invoiced when it happens (Lago's
+    pay-in-advance charges): the charge of the period's events up to and including it,
+    less the charge of those before it (``earlier``)."""
+
+    holding: Holding
+    metric: str
+    earlier: tuple[Decimal, ...]
+    value: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Minimum:
     plan: str
     share: Fraction
@@ -107,7 +122,7 @@ class ContractMinimum:
     end: datetime | None
 
 
-Piece = Recurring | Change | UsageCharge | Minimum | ContractMinimum
+Piece = Recurring | Change | UsageCharge | EventCharge | Minimum | ContractMinimum
 
 
 @dataclass(frozen=True)

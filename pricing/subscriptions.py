@@ -53,13 +53,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .catalog import (
     BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
+    bundled_catalog_ids, load_catalog,
 )
-from .errors import SubscriptionError
+from .errors import PricingError, SubscriptionError
 from .invoice import Invoice
 from .periods import Period, Schedule, as_utc, midnight
 from .proration import remaining_share, share
 from .segments import (
-    Change, ContractMinimum, Draft, Holding, InvoiceKind, Minimum, Placed, Recurring, UsageCharge,
+    Change, ContractMinimum, Draft, EventCharge, Holding, InvoiceKind, Minimum, Placed, Recurring, UsageCharge,
 )
 from .yaml_files import read_yaml
 
@@ -124,6 +125,23 @@ class Event(_Strict):
         return f"{self.type} at {_iso(self.at)}"
 
 
+class UsageEvent(_Strict):
+    """One metered event with its instant: a quantity, or a transaction's amount.
+
+    Events are the usage of their billing period (listed, so per-transaction
+    charges price each one); a charge paid in advance is invoiced at each event.
+    """
+
+    at: datetime
+    metric: str
+    value: Quantity
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+
 class Timeline(_Strict):
     """A customer's subscription history on one catalog."""
 
@@ -140,6 +158,9 @@ class Timeline(_Strict):
     usage_to_date: dict[datetime, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage of the current period up to an instant (cumulative),"
                                           " for progressive billing")
+    usage_events: tuple[UsageEvent, ...] = Field(
+        (), description="metered events with their instants (a transaction's amount, or a quantity):"
+                        " the usage of their period; charges paid in advance are invoiced at each one")
     discounts: tuple[Discount, ...] = Field((), description="coupons: percent or amount off, optionally for N periods")
     tax_percent: Percent | None = Field(None, description="the customer's tax rate (default: the catalog's)")
     origin: str = Field("<timeline>", exclude=True, description="file name used in error messages")
@@ -170,6 +191,14 @@ class Timeline(_Strict):
     def _tax(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) <= value <= Decimal(100):
             raise ValueError(f"must be between 0 and 100, got {value}")
+        return value
+
+    @field_validator("usage_events")
+    @classmethod
+    def _in_order(cls, value: tuple[UsageEvent, ...]) -> tuple[UsageEvent, ...]:
+        for i in range(1, len(value)):
+            if value[i].at < value[i - 1].at:
+                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}]; events must be in time order")
         return value
 
     @field_validator("usage")
@@ -311,6 +340,25 @@ def resolve_period(schedule: Schedule, text: str) -> Period:
     return period
 
 
+@lru_cache(maxsize=256)
+def _id_in_file(reference: str, modified_ns: int) -> str | None:
+    """The id declared by the catalog file ``reference`` (as last modified; None if it is not a catalog)."""
+    try:
+        return load_catalog(reference).id
+    except PricingError:
+        return None
+
+
+def names_catalog(reference: str, catalog: Catalog) -> bool:
+    """Whether a timeline's ``catalog:`` (a bundled id, or a catalog file's path) is ``catalog``."""
+    if reference == catalog.id:
+        return True
+    path = Path(reference)
+    if reference in bundled_catalog_ids() or not path.is_file():
+        return False
+    return _id_in_file(reference, path.stat().st_mtime_ns) == catalog.id
+
+
 _CHANGES = frozenset({"add", "remove", "upgrade", "downgrade", "change_plan", "commit"})
 
 
@@ -319,7 +367,7 @@ class _Replay:
 
     def __init__(self, catalog: Catalog, timeline: Timeline, usage: UsageLookup,
                  since: datetime | None = None) -> None:
-        if timeline.catalog != catalog.id:
+        if not names_catalog(timeline.catalog, catalog):
             raise SubscriptionError(
                 f"{timeline.origin}: the timeline is for catalog {timeline.catalog!r}, not {catalog.id!r}")
         self.cat = catalog
@@ -342,6 +390,9 @@ class _Replay:
         self.quiet = False
         self.checkpoints = sorted(timeline.usage_to_date.items())
         self.checkpoint = 0  # the next usage-to-date checkpoint
+        self.usage_events = timeline.usage_events
+        self.usage_event = 0  # the next usage event not yet invoiced in advance
+        self.events_billed: dict[str, list[Decimal]] = {}  # this period's in-advance events so far, per metric
 
     # -- errors -----------------------------------------------------------
 
@@ -427,7 +478,8 @@ class _Replay:
             return []
         pieces = self.pending + self._arrears_pieces(end, period)
         self.pending = []
-        usage = self.usage(period, end)
+        usage = self._with_events(self.usage(period, end), window, end)
+        self.events_billed = {}
         if usage:
             self._check_usage(usage, window, end)
             part = share(window, end, period, self.day_count)
@@ -438,6 +490,39 @@ class _Replay:
             part = share(since, end, period, self.day_count)
             pieces.append(Placed(Minimum(self.state.plan, part, since, end, period), period.start))
         return pieces
+
+    def _with_events(self, usage: Mapping[str, Any] | None, start: datetime,
+                     end: datetime) -> Mapping[str, Any] | None:
+        """The window's usage with its usage events listed per metric (a list is the period's events)."""
+        listed: dict[str, list[Decimal]] = {}
+        for event in self.usage_events:
+            if start <= event.at < end:
+                listed.setdefault(event.metric, []).append(event.value)
+        if not listed:
+            return usage
+        twice = sorted(set(listed) & set(usage or {}))
+        if twice:
+            raise SubscriptionError(
+                f"{self.tl.origin}: usage for {_iso(start)} .. {_iso(end)}: {twice[0]!r} is given both as"
+                " usage_events and as a total; give it one way")
+        return {**(usage or {}), **listed}
+
+    def _in_advance(self, before: datetime, window: datetime, period: Period) -> None:
+        """An invoice at every usage event before ``before`` of a charge paid in advance (Lago)."""
+        assert self.state is not None
+        while self.usage_event < len(self.usage_events) and self.usage_events[self.usage_event].at < before:
+            event = self.usage_events[self.usage_event]
+            self.usage_event += 1
+            if event.at < window or self.quiet:
+                continue
+            self._check_usage({event.metric: event.value}, window, event.at)
+            if not any(c.pay_in_advance and c.metric == event.metric for c in self._plan(self.state.plan).charges):
+                continue
+            earlier = self.events_billed.setdefault(event.metric, [])
+            draft = self._draft(event.at, "event", period, None)
+            draft.pieces.append(Placed(EventCharge(self.held(self.state), event.metric, tuple(earlier),
+                                                   event.value, event.at), period.start))
+            earlier.append(event.value)
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:
@@ -488,6 +573,7 @@ class _Replay:
         while True:
             while i < len(events) and events[i].at < self._end(period):
                 self._progressive(events[i].at, window, period)
+                self._in_advance(events[i].at, window, period)
                 self.apply(i, period)
                 i += 1
                 if self.state.ended_at is not None:
@@ -498,6 +584,7 @@ class _Replay:
                     return self.drafts
             boundary = self._end(period)
             self._progressive(min(boundary, until), window, period)
+            self._in_advance(min(boundary, until), window, period)
             if boundary > until:
                 return self.drafts
             closing = self._close(window, boundary, period)
@@ -563,6 +650,11 @@ class _Replay:
             assert self.state is not None
             end = self.state.ended_at or self.billing_start
             raise self.fail(i, f"the subscription ended at {_iso(end)}; no event can follow")
+        end = self.state.ended_at if self.state is not None else None
+        late = [k for k, e in enumerate(self.usage_events) if end is not None and e.at >= end]
+        if late:
+            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}] at {_iso(self.usage_events[late[0]].at)}"
+                                    f" is after the subscription ended ({_iso(end)})")
 
     # -- events ---------------------------------------------------------------
 
@@ -1016,7 +1108,8 @@ def settle(catalog: Catalog, timeline: Timeline) -> Settled | Ended | None:
     state = replay.state
     if state is not None and state.ended_at is not None:
         return Ended(state.ended_at)
-    if timeline.minimum_spend is not None or timeline.usage_to_date:
+    if timeline.minimum_spend is not None or timeline.usage_to_date or timeline.usage_events:
+        # usage events are the timeline's own usage (and in-advance invoices): the replay reads them
         return None
     if (state is None or state.cancel is not None or state.suspended
             or state.scheduled is not None or state.trial_until is not None or replay.cut is not None):

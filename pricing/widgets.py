@@ -14,6 +14,7 @@ label (its ``data-plan`` attribute holds the plan id).
 
 from __future__ import annotations
 
+import copy
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +37,11 @@ from .money import format_money, from_minor
 from .rating import RateOptions, cheapest_positions
 
 CURVE_POINTS = 241
+# NOTE: a change between two curve points is narrowed on a grid this fine per round (2 rounds for gaps up to ~4,000)
+REFINE_POINTS = 64
 MONTHS_PER_YEAR = 12
+# a widget's description gets the width its text needs (ipywidgets' default cuts it at about 80 px)
+LABEL_FITS = {"description_width": "initial"}
 
 
 # --- pure helpers (tested directly) ------------------------------------------------
@@ -64,34 +69,62 @@ def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], h
                       options: RateOptions | None = None, points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
     """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
 
-    Each change seen between two grid points is narrowed to the unit by
-    bisection on the engine's answer, so a switch at ``q`` means: at ``q - 1``
-    the old plan is the cheapest eligible one, at ``q`` it is not.
+    Each change seen between two grid points is narrowed to the unit on finer
+    grids, every grid of every pending change rated in one vectorized engine
+    call per round, so a switch at ``q`` means: at ``q - 1`` the old plan is
+    the cheapest eligible one, at ``q`` it is not (the first such ``q`` in that
+    stretch of the grid).
     """
     quantities = np.unique(np.linspace(0, max(high, 1), points).round().astype(np.int64))
     curve = cost_curve(catalog, metric, quantities, usage, None, options)
     plans = list(catalog.plans)
     best = cheapest_along(curve, plans)
+    # quantity -> (cheapest plan, row of totals) for every quantity rated so far
+    known: dict[int, tuple[str | None, dict[str, int]]] = {}
 
-    def cheapest_at(q: int) -> str | None:
-        return cheapest_along(cost_curve(catalog, metric, [q], usage, None, options), plans)[0]
+    def remember(table: pd.DataFrame, cheapest: list[str | None]) -> None:
+        totals = {p: table[p].tolist() for p in plans}
+        for i, q in enumerate(table[metric].tolist()):
+            known[int(q)] = (cheapest[i], {p: int(totals[p][i]) for p in plans})
 
-    switches: list[Switch] = []
-    for i in range(1, len(best)):
-        before, after = best[i - 1], best[i]
-        if before is None or after is None or before == after:
-            continue
-        lo, hi = int(quantities[i - 1]), int(quantities[i])
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if cheapest_at(mid) == before:
-                lo = mid
-            else:
-                hi = mid
-        new = cheapest_at(hi) or after
-        total = int(cost_curve(catalog, metric, [hi], usage, [new], options)[new].iloc[0])
-        switches.append(Switch(hi, before, new, total))
+    remember(curve, best)
+    # (lo, hi, before, after): ``before`` is cheapest at lo, something else at hi
+    pending = [(int(quantities[i - 1]), int(quantities[i]), best[i - 1], best[i]) for i in range(1, len(best))
+               if best[i - 1] is not None and best[i] is not None and best[i - 1] != best[i]]
+    done: list[tuple[int, str, str]] = []
+    while pending:
+        probes = {lo: _probe_grid(lo, hi) for lo, hi, _, _ in pending if hi - lo > 1}
+        if probes:
+            grid = np.concatenate(list(probes.values()))
+            finer = cost_curve(catalog, metric, grid, usage, None, options)
+            remember(finer, cheapest_along(finer, plans))
+        narrowed = []
+        for lo, hi, before, after in pending:
+            if hi - lo <= 1:
+                done.append((hi, before, after))
+                continue
+            # the first probe where ``before`` is no longer the cheapest; the one before it still is
+            for q in probes[lo].tolist():
+                if known[q][0] != before:
+                    hi = q
+                    break
+                lo = q
+            narrowed.append((lo, hi, before, after))
+        pending = narrowed
+    switches = []
+    for q, before, after in sorted(done):  # intervals finish in different rounds
+        cheapest, totals = known[q]
+        new = cheapest or after
+        switches.append(Switch(q, before, new, totals[new]))
     return curve, switches
+
+
+def _probe_grid(lo: int, hi: int) -> np.ndarray:
+    """Quantities strictly between ``lo`` and ``hi``: all of them when few, else an even grid."""
+    inside = hi - lo - 1
+    if inside <= REFINE_POINTS:
+        return np.arange(lo + 1, hi, dtype=np.int64)
+    return np.unique(np.linspace(lo + 1, hi - 1, REFINE_POINTS).round().astype(np.int64))
 
 
 def plan_rows(comparison: Comparison, forecast_: Forecast | None) -> list[dict[str, Any]]:
@@ -131,35 +164,146 @@ def _major(minor: Any, decimals: int) -> float:
     return float(from_minor(int(minor), decimals))  # floats for charts only
 
 
+# NOTE: traces are drawn in catalog order, later ones on top; a wider line under each narrower, dashed one
+# keeps a plan visible where its curve coincides with another's (Pay As You Go under Gravitate & Save)
+LINE_WIDTHS = (6.0, 4.0, 2.5, 2.0, 1.5)
+LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+# the y-axis shows up to this multiple of the cheapest plan's highest cost over the chart's range
+Y_HEADROOM = 2
+# ...but is cut only when a plan would otherwise stretch the axis past this multiple of that
+CLIP_WHEN_ABOVE = 2.5
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """What the cost chart shows for one refresh, as plain lists: drawn new or patched into a live figure."""
+
+    x: list[int]
+    lines: dict[str, list[float | None]]  # plan id -> monthly cost (None where not eligible)
+    switch_x: list[int]
+    switch_y: list[float]
+    switch_text: list[str]
+    switch_text_at: list[str]  # above / below in turn, so labels of nearby switches do not print over each other
+    switch_hover: list[str]
+    prospect_x: list[int]
+    prospect_y: list[float | None]
+    y_range: list[float] | None  # None: plotly's autorange
+    note: str  # says what the axis leaves out, when it is cut
+
+
+def chart_view(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: list[Switch],
+               prospect: tuple[int, int | None] | None) -> ChartView:
+    """The chart's data in currency units (floats for drawing only) and the y-axis range.
+
+    When a plan runs far above the cheapest one over the whole range (Enterprise's
+    flat fee against a few hundred for the others), the axis stops at
+    ``Y_HEADROOM`` x the cheapest plan's highest cost and ``note`` names the plans
+    left above it, so the range where plans cross stays readable.
+    """
+    d = catalog.decimals
+    plans = list(catalog.plans)
+    lines: dict[str, list[float | None]] = {}
+    above: list[str] = []
+    ceiling = None
+    if len(curve):
+        totals = {p: curve[p].to_numpy(dtype=object) for p in plans}
+        eligible = {p: curve[f"{p}_eligible"].to_numpy(dtype=bool) for p in plans}
+        best = cheapest_positions([curve[p].to_numpy() for p in plans], [eligible[p] for p in plans])
+        envelope = [int(totals[plans[b]][i]) for i, b in enumerate(best) if b < len(plans)]
+        highest = max((int(t) for p in plans for t, ok in zip(totals[p], eligible[p]) if ok), default=0)
+        if envelope and max(envelope) > 0 and highest > CLIP_WHEN_ABOVE * max(envelope):
+            ceiling = Y_HEADROOM * max(envelope)
+        for p in plans:
+            lines[p] = [(_major(t, d) if ok else None) for t, ok in zip(totals[p], eligible[p])]
+            shown = [int(t) for t, ok in zip(totals[p], eligible[p]) if ok]
+            if ceiling is not None and shown and max(shown) > ceiling:
+                low, high = min(shown), max(shown)
+                money = format_money(low, catalog.currency, d)
+                span = f"{money} flat" if low == high else f"{money} to {format_money(high, catalog.currency, d)}"
+                above.append(f"{catalog.plans[p].name} ({span})")
+    y_range = None
+    note = ""
+    if ceiling is not None:
+        lowest = min((int(t) for p in plans for t, ok in zip(curve[p], curve[f"{p}_eligible"]) if ok), default=0)
+        y_range = [min(0.0, _major(lowest, d)), _major(ceiling, d) * 1.04]
+        note = (f"Axis cut at {format_money(ceiling, catalog.currency, d)}; above it: {', '.join(above)}")
+    q, total = prospect if prospect is not None else (None, None)
+    return ChartView(
+        x=curve[metric].astype(int).tolist() if len(curve) else [], lines=lines,
+        switch_x=[s.quantity for s in switches], switch_y=[_major(s.total_minor, d) for s in switches],
+        switch_text=[f"{s.quantity:,}" for s in switches],
+        switch_text_at=[("top center", "bottom center")[i % 2] for i in range(len(switches))],
+        switch_hover=[f"{catalog.plans[s.before].name} \u2192 {catalog.plans[s.after].name}" for s in switches],
+        prospect_x=[] if q is None else [q], prospect_y=[] if q is None else [None if total is None else _major(total, d)],
+        y_range=y_range, note=note)
+
+
 def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: list[Switch],
                       prospect: tuple[int, int | None] | None, figure: go.Figure | None = None) -> go.Figure:
     """Cost against ``metric`` for every plan (gaps where ineligible), break-evens and the prospect's point."""
     fig = figure if figure is not None else go.Figure()
-    d = catalog.decimals
-    x = curve[metric].tolist()
+    view = chart_view(catalog, metric, curve, switches, prospect)
+    name = catalog.metrics[metric].name
     traces: list[go.Scatter] = []
-    for plan_id, plan in catalog.plans.items():
-        y = [(_major(t, d) if ok else None) for t, ok in zip(curve[plan_id], curve[f"{plan_id}_eligible"])]
-        traces.append(go.Scatter(x=x, y=y, mode="lines", name=plan.name, meta=plan_id,
-                                 hovertemplate=f"{plan.name}<br>%{{x:,}} {metric}: {catalog.currency} %{{y:,.2f}}"
-                                 "<extra></extra>"))
-    traces.append(go.Scatter(
-        x=[s.quantity for s in switches], y=[_major(s.total_minor, d) for s in switches], mode="markers+text",
-        name="break-even", meta="break-even", marker={"symbol": "diamond", "size": 11, "color": "black"},
-        text=[f"{s.quantity:,}" for s in switches], textposition="top center",
-        customdata=[f"{s.before} \u2192 {s.after}" for s in switches],
-        hovertemplate="%{customdata} at %{x:,}<extra></extra>"))
-    if prospect is not None:
-        q, total = prospect
+    for i, (plan_id, plan) in enumerate(catalog.plans.items()):
         traces.append(go.Scatter(
-            x=[q], y=[None if total is None else _major(total, d)], mode="markers", name="your usage",
-            meta="prospect", marker={"symbol": "star", "size": 16, "color": "crimson"}))
-    layout = {"title": f"Monthly cost by {catalog.metrics[metric].name} ({catalog.currency})",
-              "xaxis": {"title": catalog.metrics[metric].name}, "yaxis": {"title": catalog.currency},
-              "legend": {"orientation": "h"}, "margin": {"t": 50, "l": 60, "r": 20, "b": 40}, "height": 420}
+            x=view.x, y=view.lines.get(plan_id, []), mode="lines", name=plan.name, meta=plan_id,
+            line={"width": LINE_WIDTHS[i % len(LINE_WIDTHS)], "dash": LINE_DASHES[i % len(LINE_DASHES)]},
+            hovertemplate=f"{plan.name}<br>%{{x:,}} {name}: {catalog.currency} %{{y:,.2f}}"
+                          "<extra></extra>"))
+    traces.append(go.Scatter(
+        x=view.switch_x, y=view.switch_y, mode="markers+text", name="cheapest plan changes", meta="break-even",
+        marker={"symbol": "diamond", "size": 11, "color": "black"}, text=view.switch_text,
+        textposition=view.switch_text_at, customdata=view.switch_hover, hovertemplate="%{customdata} at %{x:,}<extra></extra>",
+        cliponaxis=False))
+    traces.append(go.Scatter(
+        x=view.prospect_x, y=view.prospect_y, mode="markers", name="your usage", meta="prospect",
+        marker={"symbol": "star", "size": 16, "color": "crimson"}, cliponaxis=False))
     fig.add_traces(traces)
-    fig.update_layout(**layout)
+    # NOTE: the legend stands right of the plot (plotly's automatic margin makes room), so it can
+    # overlap neither the curves nor the x-axis title, however many plans there are
+    fig.update_layout(
+        title={"text": f"Monthly cost by {name} ({catalog.currency})", "subtitle": {"text": view.note}},
+        xaxis={"title": {"text": name}, "rangemode": "tozero"},
+        yaxis={"title": {"text": catalog.currency}, "range": view.y_range, "autorange": view.y_range is None,
+               "rangemode": "tozero"},
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        margin={"t": 80, "l": 70, "r": 20, "b": 50}, height=440)
     return fig
+
+
+def update_comparison_figure(figure: go.FigureWidget, catalog: Catalog, metric: str, curve: pd.DataFrame,
+                             switches: list[Switch], prospect: tuple[int, int | None] | None) -> None:
+    """Patch a figure :func:`comparison_figure` drew for the same catalog and metric: new data, same traces.
+
+    One batched message updates every open view (far cheaper than a new
+    FigureWidget). The widget's own copy of the data is refreshed too,
+    without a message, because a view opened later (Voila shows the page after
+    the notebook ran) starts from that copy, not from the messages before it.
+    """
+    view = chart_view(catalog, metric, curve, switches, prospect)
+    traces = {t.meta: t for t in figure.data}
+    with figure.batch_update():
+        for plan_id in catalog.plans:
+            traces[plan_id].x = view.x
+            traces[plan_id].y = view.lines.get(plan_id, [])
+        marks = traces["break-even"]
+        marks.x, marks.y, marks.text, marks.customdata = view.switch_x, view.switch_y, view.switch_text, view.switch_hover
+        marks.textposition = view.switch_text_at
+        you = traces["prospect"]
+        you.x, you.y = view.prospect_x, view.prospect_y
+        figure.layout.title.subtitle.text = view.note
+        figure.layout.yaxis.autorange = view.y_range is None
+        figure.layout.yaxis.range = view.y_range
+    _sync_widget_state(figure)
+
+
+def _sync_widget_state(figure: go.FigureWidget) -> None:
+    # plotly keeps the state a new view starts from in these two traits and refreshes them only when
+    # the figure itself is displayed; ours sits inside a Box, so copy it in place (in place: no message)
+    figure._widget_data[:] = copy.deepcopy(figure._data)
+    figure._widget_layout.clear()
+    figure._widget_layout.update(copy.deepcopy(figure._layout_obj._props))
 
 
 def _swap_figure(owner: Any, attribute: str, box: W.Box, figure: go.FigureWidget) -> None:
@@ -194,7 +338,9 @@ def render_table(rows: list[dict[str, Any]], catalog: Catalog, term_months: int)
             f"<td style='text-align:right'>{money(r['monthly_minor'])}</td>"
             f"<td style='text-align:right'>{money(r['annual_minor'])}</td>"
             f"<td style='text-align:right'>{money(r['term_minor'])}</td><td>{_escape(status)}</td></tr>")
-    return f'<table class="pw-plans" style="border-collapse:collapse">{head}{"".join(body)}</table>'
+    # NOTE: room between amounts, which are right-aligned and would otherwise touch ("EUR 2,294.00EUR 27,528.00")
+    style = "<style>.pw-plans th, .pw-plans td { padding: 3px 10px; white-space: nowrap; }</style>"
+    return f'{style}<table class="pw-plans" style="border-collapse:collapse">{head}{"".join(body)}</table>'
 
 
 # --- the plan comparison app ---------------------------------------------------------
@@ -238,18 +384,19 @@ class PlanComparisonApp:
                  chart_metric: str | None = None, catalogs: list[str] | None = None) -> None:
         self._building = True
         self.catalog_select = W.Dropdown(options=catalogs or bundled_catalog_ids(), value=catalog,
-                                         description="Catalog")
+                                         description="Catalog", style=LABEL_FITS)
         self.catalog_select.add_class("pw-catalog")
         self.billing_details = W.Checkbox(value=billing_details, description="Billing details on file",
                                           indent=False)
         self.billing_details.add_class("pw-billing-details")
         self.growth = W.BoundedFloatText(value=float(growth_percent), min=-50, max=100, step=0.5,
-                                         description="Growth %/mo")
+                                         description="Usage growth, % a month", style=LABEL_FITS)
         self.growth.add_class("pw-growth")
         self.term = W.IntSlider(value=term_months, min=12, max=36, step=1, description="Term (months)",
+                                style=LABEL_FITS,
                                 continuous_update=False)
         self.term.add_class("pw-term")
-        self.chart_metric = W.Dropdown(description="Chart by")
+        self.chart_metric = W.Dropdown(description="Chart by", style=LABEL_FITS)
         self.chart_metric.add_class("pw-chart-metric")
         self.usage_panel = W.VBox()
         self.boxes: dict[str, W.Widget] = {}
@@ -260,10 +407,10 @@ class PlanComparisonApp:
         self.cheapest_label.add_class("pw-cheapest-label")
         self.table = W.HTML()
         self.table.add_class("pw-table")
-        # a fresh FigureWidget per refresh: its data then travels in the widget's initial state, which
-        # a view created later (Voila renders after the notebook ran) receives; incremental trace
-        # messages sent before a view exists would be lost
+        # a new FigureWidget only when the catalog or chart metric changes; every other refresh patches
+        # its traces in place (update_comparison_figure)
         self.figure = go.FigureWidget()
+        self._drawn: tuple[Catalog, str] | None = None
         self.figure_box = W.Box([self.figure])
         self.state: ComparisonState | None = None
         self.commitment = CommitmentPanel(self)
@@ -301,7 +448,7 @@ class PlanComparisonApp:
                 # commitment panel below explores other levels
                 continue
             value = start.get(metric, 0)
-            label = f"{spec.name} ({metric})"
+            label = spec.name
             if spec.kind is MetricKind.FLAG:
                 box = W.Checkbox(value=bool(int(value)), description=label, indent=False)
                 box.add_class(f"pw-usage-{metric}")
@@ -310,15 +457,14 @@ class PlanComparisonApp:
                 rows.append(box)
                 continue
             if spec.decimals:
-                box = W.Text(value=str(value), description=metric, continuous_update=False)
+                box = W.Text(value=str(value), continuous_update=False, layout=W.Layout(width="200px"))
                 box.add_class(f"pw-usage-{metric}")
                 box.observe(lambda change: self.refresh(), "value")
                 self.boxes[metric] = box
                 rows.append(W.VBox([W.HTML(_escape(label)), box]))
                 continue
             number = int(Decimal(str(value)))
-            box = W.BoundedIntText(value=number, min=0, max=10**12, description=metric,
-                                   layout=W.Layout(width="200px"))
+            box = W.BoundedIntText(value=number, min=0, max=10**12, layout=W.Layout(width="160px"))
             box.add_class(f"pw-usage-{metric}")
             slider = W.IntSlider(value=number, min=0, max=_slider_max(catalog, metric, number),
                                  continuous_update=False, readout=False, layout=W.Layout(width="200px"))
@@ -330,7 +476,7 @@ class PlanComparisonApp:
         self.usage_panel.children = tuple(rows)
         options = _chartable(catalog)
         # refresh() does nothing while _building is set, so these assignments trigger no recomputation
-        self.chart_metric.options = options
+        self.chart_metric.options = [(catalog.metrics[m].name, m) for m in options]
         self.chart_metric.value = chart_metric if chart_metric in options else (options[0] if options else None)
         self.commitment.load(catalog)
 
@@ -426,10 +572,16 @@ class PlanComparisonApp:
                 f"Cheapest: <b>{_escape(name)}</b> at {_escape(money)} a month</div>")
         self.table.value = render_table(state.rows, catalog, state.term_months)
         if state.chart_metric:
-            prospect_q = int(Decimal(str(state.usage.get(state.chart_metric, 0))))
-            figure = comparison_figure(catalog, state.chart_metric, state.curve, state.switches,
-                                       (prospect_q, best.total_minor if best else None))
-            _swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))
+            prospect = (int(Decimal(str(state.usage.get(state.chart_metric, 0)))), best.total_minor if best else None)
+            drawn = (catalog, state.chart_metric)
+            if self._drawn is not None and self._drawn[0] is drawn[0] and self._drawn[1] == drawn[1]:
+                update_comparison_figure(self.figure, catalog, state.chart_metric, state.curve, state.switches,
+                                         prospect)
+            else:
+                # another catalog or metric: other traces, so a new figure
+                figure = comparison_figure(catalog, state.chart_metric, state.curve, state.switches, prospect)
+                _swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))
+                self._drawn = drawn
 
     # --- readable state for tests and notebooks ---
 
@@ -455,14 +607,19 @@ class CommitmentPanel:
 
     def __init__(self, app: PlanComparisonApp) -> None:
         self.app = app
-        self.choice = W.Dropdown(description="Commitment")
+        self.choice = W.Dropdown(description="Commitment", style=LABEL_FITS, layout=W.Layout(width="auto"))
         self.choice.add_class("pw-commitment-choice")
-        self.low = W.BoundedIntText(min=0, max=10**12, description="Low")
-        self.expected = W.BoundedIntText(min=0, max=10**12, description="Expected")
-        self.high = W.BoundedIntText(min=0, max=10**12, description="High")
+        self.low = W.BoundedIntText(min=0, max=10**12, description="Low",
+                                   style=LABEL_FITS, layout=W.Layout(width="190px"))
+        self.expected = W.BoundedIntText(min=0, max=10**12, description="Expected",
+                                   style=LABEL_FITS, layout=W.Layout(width="190px"))
+        self.high = W.BoundedIntText(min=0, max=10**12, description="High",
+                                   style=LABEL_FITS, layout=W.Layout(width="190px"))
         self.method = W.ToggleButtons(options=[("Low / expected / high", "scenarios"),
-                                               ("Triangular (Monte Carlo)", "triangular")], value="triangular")
-        self.samples = W.BoundedIntText(value=2000, min=10, max=50_000, description="Samples")
+                                               ("Triangular (Monte Carlo)", "triangular")], value="triangular",
+                                     style={"button_width": "auto"})
+        self.samples = W.BoundedIntText(value=2000, min=10, max=50_000, description="Samples",
+                                       style=LABEL_FITS, layout=W.Layout(width="190px"))
         self.button = W.Button(description="Find best commitment", button_style="primary")
         self.button.add_class("pw-commitment-run")
         self.button.on_click(lambda _: self.run())
@@ -480,7 +637,8 @@ class CommitmentPanel:
 
     def load(self, catalog: Catalog) -> None:
         found = commitment_options(catalog)
-        self.choice.options = [(f"{catalog.plans[o.plan].name}: {o.commitment_metric}", o.key) for o in found]
+        self.choice.options = [(f"{catalog.plans[o.plan].name}: {catalog.metrics[o.commitment_metric].name}", o.key)
+                               for o in found]
         self.choice.value = found[0].key if found else None
         self.widget.layout.display = None if found else "none"
         self.analysis = None
@@ -527,7 +685,7 @@ class CommitmentPanel:
             f"; {money(none['expected_minor'] - best['expected_minor'])} a month less than no commitment")
         self.result.value = (
             f'<div class="pw-commitment-best" data-level="{int(best["level"])}">'
-            f"Commit to <b>{int(best['level']):,}</b> {_escape(option.commitment_metric)}: expected "
+            f"Commit to <b>{int(best['level']):,}</b> {_escape(catalog.metrics[option.commitment_metric].name)}: expected "
             f"{money(best['expected_minor'])} a month{saving}. Risk of paying for unused commitment: "
             f"{best['prob_unused']:.0%} of months, {money(best['expected_unused_minor'])} expected, "
             f"{money(best['p95_unused_minor'])} at the 95th percentile.</div>")
@@ -539,7 +697,7 @@ class CommitmentPanel:
         figure.add_scatter(x=levels["level"], y=levels["prob_unused"], name="P(unused commitment)",
                            yaxis="y2", mode="lines", line={"dash": "dot"})
         figure.update_layout(
-            title=f"Expected monthly cost by committed {option.metric}", height=320,
+            title=f"Expected monthly cost by committed {catalog.metrics[option.metric].name}", height=320,
             yaxis={"title": cur}, yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "probability"},
             margin={"t": 40, "l": 60, "r": 60, "b": 40}, legend={"orientation": "h"})
         _swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))
@@ -683,7 +841,8 @@ class PriceTuningApp:
 
 
 __all__ = [
-    "CommitmentPanel", "ComparisonState", "PlanComparisonApp", "PriceTuningApp", "Switch", "cheapest_along",
+    "ChartView", "CommitmentPanel", "ComparisonState", "PlanComparisonApp", "PriceTuningApp", "Switch", "chart_view",
+    "cheapest_along",
     "cheapest_switches", "comparison_figure", "delta_histogram_figure", "plan_rows", "render_table",
-    "revenue_figure", "rows_frame", "tornado_figure",
+    "revenue_figure", "rows_frame", "tornado_figure", "update_comparison_figure",
 ]

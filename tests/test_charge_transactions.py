@@ -1,4 +1,4 @@
-"""Event-level pricing: Lago's percentage model per transaction, and pay-in-advance fees per event."""
+"""Event-level pricing: Lago's percentage model per transaction."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing.charges import model_for
-from pricing.charges.transactions import TransactionTerms, in_advance_fees, percentage_per_transaction
-from pricing.money import Rounding
-
-from conftest import make_catalog
+from pricing.charges.transactions import TransactionTerms, percentage_per_transaction
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,32 +69,6 @@ def test_terms_are_checked():
         TransactionTerms(rate=Decimal(-1))
 
 
-LAGO_GRADUATED_PERCENTAGE = """\
-- metric: volume
-  model: graduated_percentage
-  source: "https://getlago.com/docs/guide/plans/charges/charge-models/graduated-percentage"
-  tiers:
-    - {up_to: 1000, rate: "1", flat_fee: "200"}
-    - {up_to: 10000, rate: "2", flat_fee: "300"}
-    - {rate: "3", flat_fee: "400"}
-"""
-
-
-def test_in_advance_fees_reproduce_lagos_graduated_percentage_example():
-    catalog = make_catalog(LAGO_GRADUATED_PERCENTAGE, metrics="  volume: {name: V, kind: amount, decimals: 2}\n")
-    model = model_for(catalog.plans["p"].charges[0], 2, catalog.settings)
-    fees = in_advance_fees(model, cents(["500", "550", "4000"]))
-    # Lago: $500 -> 500 x 1% + $200 = $205.00; $550 -> 500 x 1% + 50 x 2% + $300 = $306.00; $4,000 -> 4,000 x 2% = $80.00
-    assert fees.rounded(2).tolist() == [20500, 30600, 8000]
-
-
-def test_in_advance_fees_round_each_event():
-    charge = make_catalog('- {metric: q, model: per_unit, unit_price: "0.004", source: "assumption: t"}\n')
-    model = model_for(charge.plans["p"].charges[0], 0)
-    fees = in_advance_fees(model, np.array([1, 1, 1]))
-    # assumption: each event 1 x 0.004 rounds to 0.00, while the period in arrears (0.012) bills 0.01
-    assert fees.rounded(2).tolist() == [0, 0, 0]
-    assert fees.total == 12  # 0.012 at scale 3: nothing lost before rounding
 
 
 @SETTINGS
@@ -125,14 +95,3 @@ def test_percentage_per_transaction_is_exact(amounts, rate, fixed, free_n, free_
             assert int(result.rounded(2)[i]) == int(fee.scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@SETTINGS
-@given(events=st.lists(st.one_of(st.integers(0, 10**4), st.integers(2**61, 2**64)), min_size=1, max_size=6))
-def test_in_advance_fees_add_up_to_the_periods_charge(events):
-    """The exact fees of the events sum to the charge of the period's total (before any rounding)."""
-    catalog = make_catalog(LAGO_GRADUATED_PERCENTAGE, metrics="  volume: {name: V, kind: amount, decimals: 2}\n")
-    model = model_for(catalog.plans["p"].charges[0], 2, catalog.settings)
-    fees = in_advance_fees(model, np.array(events, dtype=object))
-    whole = model.price(np.array([sum(events)], dtype=object), model.price_scale()).amount[0]
-    assert fees.total == int(whole)
-    assert all(int(f) >= 0 for f in fees.fees)
-    assert len(fees.rounded(2, Rounding.HALF_EVEN)) == len(events)

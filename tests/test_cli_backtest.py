@@ -220,3 +220,18 @@ def test_store_problems_are_one_line(report_store: ReportStore, tmp_path: Path,
     status, _, err = run(capsys, "--store", str(report_store.path), "--catalog", "quasr", *SETS,
                          "--no-sensitivity", "--out", str(tmp_path / "afile"))
     assert status == 2 and "not a folder" in err and err.count("\n") == 1
+
+
+def test_a_book_too_big_for_excel_is_one_line_before_rating(report_store: ReportStore, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import pricing.backtest_report as backtest_report
+    import pricing.backtest_stream as backtest_stream
+
+    monkeypatch.setattr(backtest_report, "XLSX_MAX_CUSTOMERS", 2)
+    monkeypatch.setattr(backtest_stream, "backtest_streamed", lambda *a, **k: pytest.fail("rated before refusing"))
+    status, out, err = run(capsys, "--store", str(report_store.path), "--catalog", "quasr", *SETS,
+                           "--out", str(tmp_path / "o"))
+    assert status == 2 and out == ""
+    assert "customers: the Excel table is built in memory" in err and "use --format csv" in err
+    assert not (tmp_path / "o").exists()

@@ -56,12 +56,18 @@ def import_args(store: Path, customers: Path = FIXTURE / "customers.csv", **file
             "--ledgers", str(files.get("ledgers", FIXTURE / "gamma.yaml")), "--store", str(store)]
 
 
-@pytest.fixture()
-def billed(tmp_path, capsys) -> Path:
+def metered_store(tmp_path: Path, capsys) -> Path:
+    """The fixture's book imported, March's events ingested and metered, nothing billed yet."""
     store = tmp_path / "finance.duckdb"
     assert run(capsys, *import_args(store))[0] == 0
     assert run(capsys, "ingest", str(write_events(tmp_path / "events.csv")), "--store", str(store))[0] == 0
     assert run(capsys, "meter", "--month", "2026-03", "--store", str(store))[0] == 0
+    return store
+
+
+@pytest.fixture()
+def billed(tmp_path, capsys) -> Path:
+    store = metered_store(tmp_path, capsys)
     status, out, err = run(capsys, "invoices", "run", "--month", "2026-03", "--store", str(store))
     assert status == 0, err
     assert "JPY 199,550" in out and "USD 9.92" in out  # 33,099 + 166,451; 9.92

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pricing.backtest import backtest, synthetic_history
 from pricing.candidates import apply_overrides
@@ -147,3 +149,76 @@ def test_price_tuning_app_backtests_edits():
     assert "not a decimal" in tuning.status.value
     tuning.tornado_button.click()
     assert tuning.sensitivity is not None and len(tuning.sensitivity) > 10
+
+
+# --- issue 13: switches on vectorized grids, the chart patched in place, a readable y-axis ---------------
+
+
+def brute_force_changes(catalog, metric, usage, high):
+    """Every quantity q in [1, high] where the cheapest eligible plan differs from q - 1's: all rated at once."""
+    from pricing.comparison import cost_curve
+    from pricing.widgets import cheapest_along
+
+    curve = cost_curve(catalog, metric, list(range(high + 1)), usage)
+    best = cheapest_along(curve, list(catalog.plans))
+    return {q: (best[q - 1], best[q]) for q in range(1, high + 1) if best[q] != best[q - 1]}
+
+
+@settings(max_examples=25, deadline=None)
+@given(maa=st.integers(0, 6000), mac=st.integers(0, 200_000), mat=st.integers(0, 12),
+       high=st.integers(200, 9000), points=st.sampled_from([7, 31, 241]))
+def test_switches_are_exact_change_points_of_the_engine(maa, mac, mat, high, points):
+    """Each switch is a quantity where the cheapest plan really changes (checked against every quantity);
+    with a grid of every quantity, the switches are exactly those changes."""
+    quasr = load_catalog("quasr")
+    usage = {"maa": maa, "mac": mac, "mat": mat}
+    truth = brute_force_changes(quasr, "maa", usage, high)
+    _, switches = cheapest_switches(quasr, "maa", usage, high, points=points)
+    assert [s.quantity for s in switches] == sorted(s.quantity for s in switches)
+    for s in switches:
+        assert truth[s.quantity] == (s.before, s.after)
+        expected = compare(quasr, dict(usage, maa=s.quantity)).cheapest
+        assert s.total_minor == expected.total_minor
+    _, every = cheapest_switches(quasr, "maa", usage, high, points=high + 1)
+    assert {s.quantity: (s.before, s.after) for s in every} == {
+        q: change for q, change in truth.items() if None not in change}
+
+
+def test_a_move_patches_the_figure_in_place_and_a_later_view_sees_it():
+    app = PlanComparisonApp("quasr")
+    figure = app.figure
+    app.sliders["maa"].value = 5000
+    assert app.figure is figure  # no new FigureWidget per move
+    prospect = next(t for t in figure.data if t.meta == "prospect")
+    assert list(prospect.x) == [5000]
+    # the state a view opened later starts from (Voila shows the page after the notebook ran)
+    state = {t["meta"]: t for t in figure._widget_data}
+    assert list(state["prospect"]["x"]) == [5000]
+    assert max(state["payg"]["x"]) == 15000  # the curve runs to 3 x the usage
+    app.catalog_select.value = "license_jp"  # other plans: a new figure with their traces
+    assert app.figure is not figure
+    assert [t.meta for t in app.figure.data] == ["free", "starter", "business", "break-even", "prospect"]
+
+
+def test_axis_is_cut_above_twice_the_cheapest_cost_and_says_so():
+    """Quasr at the sample usage, MAA from 0 to 7,200 (3 x 2,400): the cheapest plan's highest cost is
+    Startup's at 7,200 MAA, EUR 237.00, so the axis stops at 2 x 237.00 = EUR 474.00 (plus 4 % room);
+    Enterprise, never under EUR 2,270.00 there, is left above and named."""
+    app = PlanComparisonApp("quasr")
+    assert compare(load_catalog("quasr"), dict(app.usage(), maa=7200)).cheapest.total_minor == 23700
+    layout = app.figure.layout
+    assert layout.yaxis.autorange is False
+    assert list(layout.yaxis.range) == [0.0, pytest.approx(474.00 * 1.04)]
+    assert layout.title.subtitle.text == ("Axis cut at EUR 474.00; above it: Enterprise (EUR 2,270.00 to "
+                                          "EUR 2,386.00)")
+    # at 20,000 MAA every plan is within 2.5 x the cheapest: the whole range is drawn
+    app.boxes["maa"].value = 20000
+    assert layout.yaxis.autorange is True and layout.title.subtitle.text == ""
+
+
+def test_page_shows_names_not_ids():
+    app = PlanComparisonApp("quasr")
+    assert app.chart_metric.options[0] == ("Monthly Active Accounts", "maa")
+    assert app.commitment.choice.options[0][0] == "Gravitate & Save: Committed MAA"
+    assert [w.description for w in (app.growth, app.term)] == ["Usage growth, % a month", "Term (months)"]
+    assert all(w.style.description_width == "initial" for w in (app.growth, app.term, app.chart_metric))

@@ -20,6 +20,7 @@ from ..catalog import (
     GraduatedPercentageCharge,
     PackageCharge,
     PercentageCharge,
+    PercentagePerTransactionCharge,
     PerUnitCharge,
     Settings,
     VolumeCharge,
@@ -31,6 +32,7 @@ from .graduated_percentage import GraduatedPercentage, GraduatedPercentageResult
 from .package import Package, PackageResult
 from .per_unit import PerUnit
 from .percentage import Percentage
+from .percentage_per_transaction import PercentagePerTransaction, PerTransactionResult
 from .volume import Volume, VolumeResult
 
 MODELS: dict[type, type[ChargeModel[Any, Any]]] = {
@@ -40,6 +42,7 @@ MODELS: dict[type, type[ChargeModel[Any, Any]]] = {
     PackageCharge: Package,
     PercentageCharge: Percentage,
     GraduatedPercentageCharge: GraduatedPercentage,
+    PercentagePerTransactionCharge: PercentagePerTransaction,
     FlatCharge: Flat,
 }
 """Each catalog charge class and the model that prices it."""
@@ -78,6 +81,7 @@ __all__ = [
     "GraduatedResult",
     "ModelResult",
     "PackageResult",
+    "PerTransactionResult",
     "VolumeResult",
     "apply_model",
     "exact",

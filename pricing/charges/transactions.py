@@ -1,19 +1,15 @@
-"""Event-level pricing: fees per transaction and per event, from a table of events.
+"""Event-level pricing: Lago's percentage model over the individual transactions of a period.
 
-The charge models price one period's total. Two of Lago's rules need the
-events themselves, in the order they happened:
+:func:`percentage_per_transaction` prices each transaction with a fixed fee
+per transaction, free transactions, a free amount, and a minimum and maximum
+fee per transaction; the ``percentage_per_transaction`` charge model
+(:mod:`pricing.charges.percentage_per_transaction`) binds a catalog charge to
+it. It is a pure function over an array of scaled integers, exact like the
+models (Python ints before int64 could wrap), and keeps each fee exact.
 
-- :func:`percentage_per_transaction`: Lago's percentage model over individual
-  transactions, with a fixed fee per transaction, free transactions, a free
-  amount, and a minimum and maximum fee per transaction;
-- :func:`in_advance_fees`: a pay-in-advance charge, where each event is billed
-  when it happens as the charge after it minus the charge before it.
-
-Both are pure functions over arrays of scaled integers, exact like the models
-(Python ints before int64 could wrap). Each fee is kept exact; rounding each
-to the minor unit (:meth:`EventFees.rounded`) is the per-event rounding of an
-in-advance invoice, so the rounded fees of a period need not add up to its
-total rounded once.
+(Charges paid in advance need no function here: each event is priced as the
+period's charge after it less the charge before it, by rating two usage rows;
+see :meth:`pricing.rating_segments._Pricer.event`.)
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..money import Rounding, decimal_places, round_scaled, scaled_int
-from .base import Array, ChargeModel, exact
+from .base import Array, exact
 
 
 @dataclass(frozen=True)
@@ -109,22 +105,3 @@ def percentage_per_transaction(amounts: Array, qscale: int, terms: TransactionTe
     if high is not None:
         fees = np.minimum(fees, high)
     return EventFees(fees, qscale + pscale)
-
-
-def in_advance_fees(model: ChargeModel, events: Array, pscale: int | None = None) -> EventFees:
-    """Each event's fee when billed as it happens: the charge after it minus the charge before it.
-
-    ``events`` are the events' quantities in the order they happened (scaled
-    by the model's ``qscale``). The first event's "before" is nothing billed
-    yet, not the charge of zero usage.
-
-    NOTE: with a graduated charge the first tier's flat fee is therefore paid
-    by the first event, as Lago's in-advance graduated percentage example
-    charges it ($500 -> 500 x 1% + $200 flat); Lago zeroes the flat amount of
-    the "before" side for the same reason.
-    """
-    pscale = model.price_scale() if pscale is None else pscale
-    events = exact(np.asarray(events), max(len(events), 1))
-    after = model.price(np.cumsum(events), pscale).amount
-    before = np.concatenate([np.zeros(1, dtype=after.dtype), after[:-1]]) if len(after) else after
-    return EventFees(after - before, model.qscale + pscale)

@@ -19,12 +19,15 @@ from ..errors import PricingError
 # Modules in the order data flows; each adds its subcommands.
 COMMAND_MODULES = (
     "pricing.cli.core",  # catalogs, schema, quote, compare
+    "pricing.cli.commitment",  # commitment: the level to buy, against every other plan
     "pricing.cli.billing",  # bill, balance
     "pricing.cli.metering",  # sample-data, ingest, meter
     "pricing.cli.customers",  # customers import, list, show, event
     "pricing.cli.invoices",  # invoices run, list, show, credit
     "pricing.cli.reports",  # report
     "pricing.cli.backtest",  # backtest: a price change on the store's history
+    "pricing.cli.policies",  # policies: a month re-billed under other billing conventions
+    "pricing.cli.interop",  # catalog import/export (Stripe, Lago), reconcile
     "pricing.cli.demo",  # demo: the main job on bundled sample data
     "pricing.cli.app",  # app (Voila)
 )

@@ -121,9 +121,8 @@ def _store_catalog(customers: list[str]) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from ..backtest import backtest, history_from_store, sensitivity
-    from ..backtest_report import BacktestReport, write_customers, write_page
-    from ..candidates import apply_overrides, parameter_map
+    from ..backtest_report import BacktestReport, check_xlsx_size, write_customers, write_page
+    from ..backtest_stream import backtest_streamed, store_history
     from ..catalog import load_catalog
     from ..store import Store
 
@@ -141,39 +140,40 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return _list_parameters(load_catalog(args.catalog), args.json)
     if not args.store.is_file():
         raise UsageError(f"{args.store}: no such store; run `pricing demo` or `pricing sample-data --ingest` first")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: not a folder")
     with Store(args.store, read_only=True, create=False) as store:
-        customers = store.customers()
-        current = load_catalog(args.catalog or _store_catalog([str(c) for c in customers["catalog"].dropna()]))
+        catalogs = [str(r[0]) for r in store.con.execute("SELECT DISTINCT catalog FROM customers").fetchall()
+                    if r[0] is not None]
+        current = load_catalog(args.catalog or _store_catalog(catalogs))
         if args.list_parameters:
             return _list_parameters(current, args.json)
         if not sets and args.candidate is None:
             raise UsageError("no price change: give --set PLAN.METRIC.FIELD=VALUE (see --list-parameters) "
                              "or --candidate FILE.yaml")
+        candidate = _candidate(current, args.candidate, sets)
         months = select_months(args.months, store.months())
         metered = {r[0] for r in store.con.execute("SELECT DISTINCT month FROM metered_months").fetchall()}
         unmetered = [m for m in months if m not in metered]
         if unmetered:
             raise UsageError(f"month {unmetered[0]} is not metered yet: run `pricing meter --month {unmetered[0]}"
                              f" --store {args.store}`")
-        if current.id not in set(customers["catalog"].astype(str)):
+        if current.id not in catalogs:
             raise UsageError(f"no customer of the store is on catalog {current.id!r}")
-        history = history_from_store(store, current.id, months)
-        names = {str(c): ("" if n is None else str(n)) for c, n in zip(customers["customer_id"], customers["name"])}
-    base = load_catalog(args.candidate) if args.candidate is not None else current
-    known = parameter_map(base)
-    for key in sets:
-        if key not in known:
-            raise UsageError(f"--set {key}: catalog {base.id!r} has no price parameter {key!r}; list them with "
-                             f"`pricing backtest --catalog {current.id} --list-parameters`")
-    candidate = apply_overrides(base, {k: str(v) for k, v in sets.items()}) if sets else base
-    result = backtest(current, candidate, history)
-    tornado = None if percent is None else sensitivity(current, history, percent)
-    report = BacktestReport(result, tornado, names, months, top=args.top)
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: not a folder")
+        # NOTE: streamed a month at a time (pricing.backtest_stream): memory holds running sums, not the history
+        history = store_history(store, current, months)
+        if args.format == "xlsx":  # before minutes of rating, not after
+            check_xlsx_size(len(history.customer_ids))
+        result = backtest_streamed(current, candidate, history.chunks(), customer_ids=history.customer_ids,
+                                   sensitivity_percent=percent)
+        named = store.con.execute("SELECT customer_id, coalesce(name, '') AS name FROM customers"
+                                  " WHERE catalog = ?", [current.id]).fetchnumpy()  # numpy: 3x faster than .df()
+        names = dict(zip(named["customer_id"].tolist(), named["name"].tolist()))
+        del named
+    report = BacktestReport(result, result.sensitivity(), names, months, top=args.top)
     try:
-        page = write_page(report, args.out)
         table = write_customers(report, args.out, args.format)
+        page = write_page(report, args.out)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     if args.json:
@@ -183,6 +183,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"wrote {page}")
     print(f"wrote {table}")
     return 0
+
+
+def _candidate(current: Catalog, path: Path | None, sets: dict[str, Decimal]) -> Catalog:
+    """The candidate: ``--candidate`` (or today's catalog) with every ``--set`` applied."""
+    from ..candidates import apply_overrides, parameter_map
+    from ..catalog import load_catalog
+
+    base = load_catalog(path) if path is not None else current
+    known = parameter_map(base)
+    for key in sets:
+        if key not in known:
+            raise UsageError(f"--set {key}: catalog {base.id!r} has no price parameter {key!r}; list them with "
+                             f"`pricing backtest --catalog {current.id} --list-parameters`")
+    return apply_overrides(base, {k: str(v) for k, v in sets.items()}) if sets else base
 
 
 def _list_parameters(catalog: Catalog, as_json: bool) -> int:

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     p.add_argument("--plan", action="append", help="only this plan (repeatable)")
     _usage_options(p)
+    p.add_argument("--transactions", type=Path, metavar="CSV",
+                   help="the period's transactions, one a row (columns metric,amount), for charges priced"
+                        " per transaction; each metric listed is the sum of its rows")
     p.add_argument("--tax", metavar="PERCENT", help="tax rate in percent, e.g. 21 (default: none)")
     p.add_argument("--discount", metavar="PERCENT", help="percent off the subtotal")
     p.add_argument("--discount-amount", metavar="AMOUNT", help="amount off the subtotal")
@@ -65,6 +68,29 @@ def parse_usage(items: list[str]) -> dict[str, str]:
             raise UsageError(f"--usage {name.strip()!r} given twice")
         usage[name.strip()] = value.strip()
     return usage
+
+
+def read_transactions(path: Path) -> dict[str, list[str]]:
+    """A CSV of transactions (``metric,amount``, one a row, in order) as a list of amounts per metric."""
+    import csv  # noqa: PLC0415
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the transactions ({exc.__class__.__name__}: {exc})") from None
+    if not rows or [c.strip() for c in rows[0]] != ["metric", "amount"]:
+        raise UsageError(f"{path}: row 1 must be the header 'metric,amount'")
+    out: dict[str, list[str]] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise UsageError(f"{path}: row {number}: expected metric,amount, got {','.join(row)!r}")
+        out.setdefault(row[0].strip(), []).append(row[1].strip())
+    if not out:
+        raise UsageError(f"{path}: no transactions (only a header)")
+    return out
 
 
 def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, places: int = 6) -> Decimal | None:
@@ -150,7 +176,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_quote(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
-    usage = parse_usage(args.usage)
+    usage: dict[str, Any] = dict(parse_usage(args.usage))
+    if args.transactions is not None:
+        listed = read_transactions(args.transactions)
+        twice = sorted(set(listed) & set(usage))
+        if twice:
+            raise UsageError(f"{twice[0]!r} is given by --usage and by --transactions; give it one way")
+        usage.update(listed)
     comparison = compare(catalog, usage, args.plan, _options(args))
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2))
@@ -162,7 +194,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
 def render_comparison(comparison: Comparison) -> str:
     """A plain-text quote: a summary table, then each plan's lines."""
     catalog = comparison.catalog
-    usage = ", ".join(f"{k}={v}" for k, v in comparison.usage.items()) or "no usage"
+    usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
+                      for k, v in comparison.usage.items()) or "no usage"
     out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value}; usage: {usage}", ""]
     width = max(len(inv.plan) for inv in comparison.invoices)
     for inv in comparison.invoices:
