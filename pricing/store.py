@@ -1109,8 +1109,9 @@ def _invoice_frames(month: str, numbered: list[tuple[str, Invoice]], kind: str, 
         "period_end": [utc_naive(i.period_end) for i in invoices],
         "catalog": [i.catalog for i in invoices], "plan": [i.plan for i in invoices],
         "currency": [i.currency for i in invoices], "decimals": [i.decimals for i in invoices],
-        # NOTE: the reason column holds a credit note's reason (an invoice's eligibility is not stored)
-        "eligible": [i.eligible for i in invoices], "reason": reason,
+        # NOTE: reason: a credit note's reason, else why the invoice's plan was ineligible (None if it was)
+        "eligible": [i.eligible for i in invoices], "reason": [reason if reason is not None else i.reason
+                                                               for i in invoices],
         "subtotal_minor": [s[0] for s in sums], "discount_minor": [s[1] for s in sums],
         "net_minor": [s[2] for s in sums], "tax_minor": [s[3] for s in sums], "total_minor": [s[4] for s in sums],
         "notes": ["\n".join(i.notes) or None for i in invoices],

@@ -392,3 +392,13 @@ def test_a_directory_reads_tsv_parq_and_zstd_csv(store, tmp_path):
     report = store.ingest([folder])
     assert [Path(f.path).name for f in report.files] == ["a.tsv", "b.parq", "c.csv.zst"]
     assert report.accepted == 3
+
+
+def test_an_ineligible_invoice_keeps_its_reason_when_stored(tmp_path):
+    from dataclasses import replace
+
+    ineligible = replace(_invoice("c1", 600), eligible=False, reason="maa 120 exceeds the plan's limit 100")
+    with Store(tmp_path / "w.duckdb") as store:
+        [number] = store.issue_invoices("2026-01", [ineligible, _invoice("c2", 100)]).issued[:1]
+        assert store.invoice(number).reason == "maa 120 exceeds the plan's limit 100"
+        assert store.invoice("INV-000002").reason is None
