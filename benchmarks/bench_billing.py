@@ -51,7 +51,7 @@ from pricing.billing_run import (
 from pricing.catalog import load_catalog
 from pricing.metering import MeterResult
 from pricing.rating import rate
-from pricing.sample_data import generate_book, generate_usage_table
+from pricing.sample_data import Book, generate_book, generate_usage_table
 from pricing.store import Store
 from pricing.subscriptions import state_at
 
@@ -78,6 +78,19 @@ def _usage(book_customers: pd.DataFrame, month: str, seed: int) -> MeterResult:
     tenants = customers.assign(tenant_id="prod")
     return MeterResult(tenants=tenants[["month", "customer_id", "tenant_id", "catalog", "metric", "value"]],
                        customers=customers[["month", "customer_id", "catalog", "metric", "value"]])
+
+
+def write_store(path: Path, customers: int, months: int, seed: int) -> Book:
+    """The generator's book in a store at ``path``, one hand-written event per month so the months
+    exist, and each customer's metered usage of the last two months (no events: metering has its own
+    benchmark). Returns the book."""
+    book = generate_book(customers, months, seed, end_month=MONTH)
+    with Store(path) as store:
+        store.write_book(book)
+        store.ingest(_events_file(path.parent, str(book.customers["customer_id"].iloc[0])))
+        for offset, month in enumerate((previous_month(MONTH), MONTH)):
+            store.save_metrics(month, _usage(book.customers, month, seed + offset))
+    return book
 
 
 def _events_file(folder: Path, customer: str) -> Path:
@@ -180,12 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         made = time.perf_counter()
-        book = generate_book(args.customers, args.months, args.seed, end_month=MONTH)
-        with Store(folder / "bench.duckdb") as store:
-            store.write_book(book)
-            store.ingest(_events_file(folder, str(book.customers["customer_id"].iloc[0])))
-            for offset, month in enumerate((previous_month(MONTH), MONTH)):
-                store.save_metrics(month, _usage(book.customers, month, args.seed + offset))
+        book = write_store(folder / "bench.duckdb", args.customers, args.months, args.seed)
         shutil.copy(folder / "bench.duckdb", folder / "warm.duckdb")
         made = time.perf_counter() - made
         cold = _worker(folder / "bench.duckdb", warm=False)

@@ -21,11 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_billing import MONTH, _events_file, _usage, peak_rss_mib  # noqa: E402
+from bench_billing import MONTH, peak_rss_mib, write_store  # noqa: E402
 
 from pricing.billing_run import bill_month, previous_month  # noqa: E402
 from pricing.policies import compare_policies  # noqa: E402
-from pricing.sample_data import generate_book  # noqa: E402
 from pricing.store import Store  # noqa: E402
 
 def main() -> None:
@@ -39,12 +38,8 @@ def main() -> None:
             "credit_basis": ["current_price", "amount_paid"]}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        book = generate_book(args.customers, args.months, args.seed, end_month=MONTH)
+        book = write_store(folder / "bench.duckdb", args.customers, args.months, args.seed)
         with Store(folder / "bench.duckdb") as store:
-            store.write_book(book)
-            store.ingest(_events_file(folder, str(book.customers["customer_id"].iloc[0])))
-            for offset, month in enumerate((previous_month(MONTH), MONTH)):
-                store.save_metrics(month, _usage(book.customers, month, args.seed + offset))
             bill_month(store, previous_month(MONTH))  # last month billed, as a vendor's store would be
             t0 = time.process_time()
             once = bill_month(store, MONTH, write=False)

@@ -245,6 +245,16 @@ __all__ = [
 ]
 
 
+def check_settings(catalog: Catalog, what: str, vendor: str, day_count: str) -> None:
+    """Refuse settings the vendor's engine does not work by: it rounds half up, each line item or fee
+    on its own (``rounding_scope: line``), with inclusive tier bounds and ``day_count``."""
+    settings = catalog.settings
+    for field, wanted in (("rounding", "half_up"), ("rounding_scope", "line"), ("tier_bounds", "up_to_inclusive"),
+                          ("day_count", day_count)):
+        if getattr(settings, field).value != wanted:
+            raise InteropError(f"{what}: settings.{field} {getattr(settings, field).value}: {vendor} works {wanted}")
+
+
 def refuse_non_defaults(obj: Any, allowed: Iterable[str], what: str, target: str,
                         why: Mapping[str, str] | None = None) -> None:
     """Refuse any field of a catalog object, outside ``allowed``, that differs from its default.

@@ -30,7 +30,8 @@ from ..catalog import (
 )
 from ..money import plain_number
 from .common import (
-    InteropError, assemble, catalog_money, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id, major_to_minor, mapping,
+    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id,
+    major_to_minor, mapping,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -419,12 +420,7 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         origin, VENDOR, _NOT_IN_LAGO)
-    settings = catalog.settings
-    # NOTE: both vendors round each line item or fee on its own (rounding_scope: line)
-    for field, wanted in (("rounding", "half_up"), ("rounding_scope", "line"), ("tier_bounds", "up_to_inclusive"),
-                          ("day_count", "actual_days")):
-        if getattr(settings, field).value != wanted:
-            raise InteropError(f"{origin}: settings.{field} {getattr(settings, field).value}: Lago works {wanted}")
+    check_settings(catalog, origin, VENDOR, "actual_days")
     decimals = catalog.decimals
     plans = []
     for plan_id, plan in catalog.plans.items():

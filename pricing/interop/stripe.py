@@ -26,11 +26,12 @@ from decimal import Decimal
 from typing import Any
 
 from ..catalog import (
-    Catalog, GraduatedCharge, Interval, PackageCharge, PackageRounding, PerUnitCharge, Plan, VolumeCharge,
+    Catalog, GraduatedCharge, Interval, PackageCharge, PackageRounding, PerUnitCharge, VolumeCharge,
 )
 from ..money import plain_number
 from .common import (
-    InteropError, assemble, catalog_money, invoice_currency, catalog_quantity, major_to_minor, mapping, minor_to_major, minor_unit,
+    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_quantity, major_to_minor, mapping,
+    minor_to_major, minor_unit,
     number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
 from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -321,12 +322,7 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         what, VENDOR, _NOT_IN_STRIPE)
-    settings = catalog.settings
-    # NOTE: both vendors round each line item or fee on its own (rounding_scope: line)
-    for field, wanted in (("rounding", "half_up"), ("rounding_scope", "line"), ("tier_bounds", "up_to_inclusive"),
-                          ("day_count", "exact_seconds")):
-        if getattr(settings, field).value != wanted:
-            raise InteropError(f"{what}: settings.{field} {getattr(settings, field).value}: Stripe works {wanted}")
+    check_settings(catalog, what, VENDOR, "exact_seconds")
     decimals = catalog.decimals
     products: list[dict[str, Any]] = []
     prices: list[dict[str, Any]] = []
