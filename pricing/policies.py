@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -177,11 +178,20 @@ class PolicyComparison:
 
     # -- per combination -------------------------------------------------------------------------------
 
+    @cached_property
+    def _keyed(self) -> dict[str, dict[_InvoiceKey, Invoice]]:
+        """Every run's invoices (and the baseline's, under ""), keyed once for all the tables."""
+        return {"": _invoice_keys(self.baseline.invoices), **{run.label: _invoice_keys(run.invoices) for run in self.runs}}
+
     def _pairs(self, run: PolicyRun) -> tuple[dict[_InvoiceKey, Invoice], dict[_InvoiceKey, Invoice]]:
-        return _invoice_keys(self.baseline.invoices), _invoice_keys(run.invoices)
+        return self._keyed[""], self._keyed[run.label]
 
     def invoice_changes(self) -> pd.DataFrame:
         """One row per changed invoice per combination (totals in minor units)."""
+        return self._invoice_changes.copy()
+
+    @cached_property
+    def _invoice_changes(self) -> pd.DataFrame:
         rows = []
         for run in self.runs:
             base, other = self._pairs(run)
@@ -220,11 +230,15 @@ class PolicyComparison:
 
     def changed_lines(self) -> pd.DataFrame:
         """Every line that moved, per combination, with the settings that moved it."""
-        base = _invoice_keys(self.baseline.invoices)
+        return self._changed_lines.copy()
+
+    @cached_property
+    def _changed_lines(self) -> pd.DataFrame:
+        base = self._keyed[""]
         found = []  # (run, moved line, invoice, the run's settings that differ from the invoice's catalog)
         single: dict[tuple[str, str], set[tuple[Any, ...]]] = {}  # a lone differing setting -> lines it moved
         for run in self.runs:
-            other = _invoice_keys(run.invoices)
+            other = self._keyed[run.label]
             for m in _moved_lines(base, other):
                 invoice = base.get(m.invoice) or other[m.invoice]
                 own = self.own.get(invoice.catalog, {})
@@ -232,11 +246,12 @@ class PolicyComparison:
                 found.append((run, m, invoice, differing))
                 if len(differing) == 1:
                     single.setdefault(differing[0], set()).add((m.invoice, m.line))
+        tried = self._tried_alone()
         rows = [{
             "combination": run.label, "customer_id": m.invoice[0], "issued_at": m.invoice[1],
             "currency": invoice.currency, "item": m.item, "line_type": m.line_type,
             "baseline_minor": m.baseline, "variant_minor": m.variant, "delta_minor": m.variant - m.baseline,
-            "why": _why(differing, (m.invoice, m.line), single, self._tried_alone()),
+            "why": _why(differing, (m.invoice, m.line), single, tried),
         } for run, m, invoice, differing in found]
         return pd.DataFrame(rows, columns=["combination", "customer_id", "issued_at", "currency", "item", "line_type",
                                            "baseline_minor", "variant_minor", "delta_minor", "why"])

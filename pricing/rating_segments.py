@@ -317,8 +317,9 @@ class _Pricer:
     @staticmethod
     def event_keys(piece: EventCharge) -> tuple[_RowKey, _RowKey]:
         """The rows of the period's events before this one, and up to and including it."""
+        after = (*piece.earlier, piece.value) if isinstance(piece.earlier, tuple) else piece.earlier + piece.value
         return (_Rows.key(piece.holding, {piece.metric: piece.earlier}),
-                _Rows.key(piece.holding, {piece.metric: (*piece.earlier, piece.value)}))
+                _Rows.key(piece.holding, {piece.metric: after}))
 
     def event(self, piece: EventCharge) -> list[Line]:
         """Each pay-in-advance charge on the event's metric: the charge after it less the charge
@@ -331,7 +332,7 @@ class _Pricer:
         for old, new in zip(before.lines, after.lines):
             if not new.in_advance or new.metric != piece.metric:
                 continue
-            charged_before = self._full(old, before.row) if piece.earlier else Fraction(0)
+            charged_before = Fraction(0) if piece.first else self._full(old, before.row)
             fee = self._full(new, after.row) - charged_before
             out.append(Line(
                 new.item, new.line_type, piece.value, None, self._minor(fee), self._exact_decimal(fee),

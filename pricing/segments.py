@@ -97,13 +97,15 @@ class UsageCharge:
 class EventCharge:
     """One usage event of a charge paid in advance, invoiced when it happens (Lago's
     pay-in-advance charges): the charge of the period's events up to and including it,
-    less the charge of those before it (``earlier``)."""
+    less the charge of those before it (``earlier``: their total, or the list of them where
+    a per-transaction charge prices each one; ``first``: none came before)."""
 
     holding: Holding
     metric: str
-    earlier: tuple[Decimal, ...]
+    earlier: Decimal | tuple[Decimal, ...]
     value: Decimal
     at: datetime
+    first: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .catalog import (
-    BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent, Plan, Quantity,
-    bundled_catalog_ids, load_catalog,
+    BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent,
+    PercentagePerTransactionCharge, Plan, Quantity, bundled_catalog_ids, load_catalog,
 )
 from .errors import PricingError, SubscriptionError
 from .invoice import Invoice
@@ -519,10 +519,18 @@ class _Replay:
             if not any(c.pay_in_advance and c.metric == event.metric for c in self._plan(self.state.plan).charges):
                 continue
             earlier = self.events_billed.setdefault(event.metric, [])
+            # NOTE: a per-transaction charge prices the period's transactions one by one, so its rows
+            # list them; any other charge prices their total, so a running total keeps each event O(1)
+            listed = any(isinstance(c, PercentagePerTransactionCharge) and c.metric == event.metric
+                         for c in self._plan(self.state.plan).charges)
             draft = self._draft(event.at, "event", period, None)
-            draft.pieces.append(Placed(EventCharge(self.held(self.state), event.metric, tuple(earlier),
-                                                   event.value, event.at), period.start))
-            earlier.append(event.value)
+            so_far = tuple(earlier) if listed else sum(earlier, Decimal(0))
+            draft.pieces.append(Placed(EventCharge(self.held(self.state), event.metric, so_far, event.value,
+                                                   event.at, first=not earlier), period.start))
+            if listed:
+                earlier.append(event.value)
+            else:
+                earlier[:] = [so_far + event.value]
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:

@@ -140,16 +140,11 @@ def test_stopping_the_app_stops_voila_too(tmp_path):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "--port", str(port), "--no-browser"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline or app.poll() is not None:
-                app.kill()
-                pytest.fail("the app did not start")
-            time.sleep(0.3)
+    try:
+        wait_until_serving(app, port, "pricing app")
+    except BaseException:
+        app.kill()
+        raise
     app.send_signal(signal.SIGTERM)
     app.wait(timeout=30)
     time.sleep(0.5)
@@ -172,15 +167,7 @@ def test_visits_past_the_kernel_cap_get_busy_instead_of_a_kernel(tmp_path):
                             "--max-kernels", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or app.poll() is not None:
-                    pytest.fail("the app did not start")
-                time.sleep(0.3)
+        wait_until_serving(app, port, "pricing app --max-kernels 1")
         with urllib.request.urlopen(url, timeout=RENDER_TIMEOUT_MS / 1000) as first:
             assert first.status == 200 and "widget-view+json" in first.read().decode()  # the notebook ran
         kernels = [p for p in psutil.Process(app.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
