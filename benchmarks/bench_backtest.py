@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/bench_backtest.py                    # 20,000 customers x 12 months
     .venv/bin/python benchmarks/bench_backtest.py --customers 50000 --catalog logto
 
-Builds a synthetic history (``pricing.backtest.synthetic_history``), a
+Builds a synthetic history (``pricing.analysis.backtest.synthetic_history``), a
 candidate catalog with a few price changes, then times
-``pricing.backtest.backtest`` (both catalogs rate every customer-month in one
+``pricing.analysis.backtest.backtest`` (both catalogs rate every customer-month in one
 vectorized call each) and the per-customer cuts. Also times the tornado
 (``sensitivity``, -/+10% on every price parameter). Best of three runs.
 """
@@ -18,9 +18,9 @@ import time
 
 from timing import best_of  # benchmarks/ is on sys.path when run as a script
 
-from pricing.backtest import backtest, sensitivity, synthetic_history
-from pricing.candidates import price_parameters, scale_parameter
-from pricing.catalog import load_catalog
+from pricing.analysis.backtest import backtest, sensitivity, synthetic_history
+from pricing.analysis.candidates import price_parameters, scale_parameter
+from pricing.engine.catalog import load_catalog
 
 
 def main() -> None:

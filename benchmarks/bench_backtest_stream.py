@@ -40,7 +40,7 @@ MONTHS = [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in ran
 
 def build_store(path: Path, customers: int, months: int) -> None:
     """A store of ``customers`` quasr customers with ``months`` metered months (DuckDB SQL, seconds)."""
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     chosen = MONTHS[:months]
     with Store(path) as store:
@@ -80,9 +80,9 @@ def worker(kind: str, store: str, out: str) -> dict[str, Any]:
     start = _usage()
     wall = time.perf_counter()
     if kind == "rate":
-        from pricing.catalog import load_catalog
-        from pricing.rating import rate
-        from pricing.store import Store
+        from pricing.engine.catalog import load_catalog
+        from pricing.engine.rating import rate
+        from pricing.metering.store import Store
 
         catalog = load_catalog("quasr")
         with Store(store, read_only=True) as opened:
@@ -96,7 +96,7 @@ def worker(kind: str, store: str, out: str) -> dict[str, Any]:
         rate(catalog, frame).totals()
         rows = len(frame)
     else:
-        from pricing.cli import main
+        from pricing.apps.cli import main
 
         argv = ["backtest", "--store", store, "--set", "payg.maa.unit_price=0.055", "--format", "csv",
                 "--out", out, "--json"]

@@ -15,14 +15,14 @@ table, no events: metering has its own benchmark).
 Timed, each in a process of its own (so its peak memory is its own), on a
 copy of the same store:
 
-* cold: ``pricing.billing_run.bill_month(store, MONTH)`` with the
+* cold: ``pricing.billing.billing_run.bill_month(store, MONTH)`` with the
   settled-subscription cache empty (every timeline read, settled and cached);
 * warm: the same after billing the previous month (which filled the cache):
   what a month-end run costs in steady state;
 * the warm run's parts, once more: reading the cache, usage, the settled
   customers' drafts, the other customers' timelines read and replayed,
   pricing every draft, prepaid ledgers, comparing with the stored invoices;
-* the floor: ``pricing.rating.rate`` alone pricing every subscription
+* the floor: ``pricing.engine.rating.rate`` alone pricing every subscription
   customer's usage and holdings under their plan (one call per plan), no
   timelines, no proration, nothing stored.
 
@@ -44,16 +44,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from pricing.billing_run import (
+from pricing.billing.billing_run import (
     BillingRun, _Catalogs, _collector_paused, _price_many, _replayed_batches, _settled_batches, _statements,
     _subscriptions, bill_month, load_timelines, previous_month, usage_by_month,
 )
-from pricing.catalog import load_catalog
-from pricing.metering import MeterResult
-from pricing.rating import rate
-from pricing.sample_data import Book, generate_book, generate_usage_table
-from pricing.store import Store
-from pricing.subscriptions import state_at
+from pricing.engine.catalog import load_catalog
+from pricing.metering.meters import MeterResult
+from pricing.engine.rating import rate
+from pricing.metering.sample_data import Book, generate_book, generate_usage_table
+from pricing.metering.store import Store
+from pricing.billing.subscriptions import state_at
 
 MONTH = "2026-03"
 MONTH_END = datetime(2026, 3, 31, 23, 59, tzinfo=UTC)

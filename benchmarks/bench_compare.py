@@ -70,7 +70,7 @@ def cpu_per_call(fn: Callable[[Any], Any], inputs: list[Any], repeats: int) -> f
 
 def _patch_cached_constants() -> None:
     """The experiment: memoise catalog constants inside the engine (this process only)."""
-    import pricing.rating as rating
+    import pricing.engine.rating as rating
 
     rating.scaled_int = functools.lru_cache(None)(rating.scaled_int)  # type: ignore[assignment]
     rating.decimal_places = functools.lru_cache(None)(rating.decimal_places)  # type: ignore[assignment]
@@ -99,10 +99,10 @@ def main() -> None:
     parser.add_argument("--experiment-cached-constants", action="store_true")
     args = parser.parse_args()
 
-    from pricing.catalog import load_catalog
-    from pricing.comparison import compare
-    from pricing.money import to_minor
-    from pricing.rating import rate
+    from pricing.engine.catalog import load_catalog
+    from pricing.analysis.comparison import compare
+    from pricing.engine.money import to_minor
+    from pricing.engine.rating import rate
 
     catalog = load_catalog("quasr")
     rng = np.random.default_rng(args.seed)

@@ -6,7 +6,7 @@
 The sample generator's book (the ledgers ``bench_billing.py`` bills), every
 ledger parsed once (not timed), then in CPU seconds (``time.process_time``):
 
-* ``pricing.balances.simulate_ledger`` through 2026-03-31 as the month-end run
+* ``pricing.billing.balances.simulate_ledger`` through 2026-03-31 as the month-end run
   calls it (``runway=False``, holdings rated together by ``daily_prices``,
   which is timed with it), and again with the runway projected (the
   prepaid-balances report and ``pricing balance``);
@@ -28,10 +28,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pricing.balances import daily_prices, parse_ledger, simulate_ledger
-from pricing.catalog import load_catalog
+from pricing.billing.balances import daily_prices, parse_ledger, simulate_ledger
+from pricing.engine.catalog import load_catalog
 from pricing.errors import SubscriptionError
-from pricing.sample_data import generate_book
+from pricing.metering.sample_data import generate_book
 from pricing.yaml_files import parse_yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -68,7 +68,7 @@ def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
     import duckdb
     import ibis
 
-    from pricing.metering import meter_events
+    from pricing.metering.meters import meter_events
 
     mapping = _mapping(out)
     started = time.perf_counter()
@@ -87,7 +87,7 @@ def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
 def work_store(out: Path, memory_limit: str, threads: int) -> dict:
     import pandas as pd
 
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     db = out / "workbook.duckdb"
     for stale in (db, db.with_suffix(".duckdb.wal")):
@@ -123,7 +123,7 @@ def work_pandas(out: Path, memory_limit: str, threads: int) -> dict:
     """The same metrics in plain pandas: read, filter by catalog rules, group, count."""
     import pandas as pd
 
-    from pricing.catalog import load_catalog
+    from pricing.engine.catalog import load_catalog
 
     mapping = _mapping(out)
     started = time.perf_counter()
@@ -200,7 +200,7 @@ def work_floor(out: Path, memory_limit: str, threads: int, repeat: int = 3) -> d
     import ibis
     import pandas as pd
 
-    from pricing.metering import meter_events, month_bounds
+    from pricing.metering.meters import meter_events, month_bounds
 
     mapping = _mapping(out)
     con = duckdb.connect()
@@ -237,7 +237,7 @@ WORKERS = {"duckdb_parquet": work_duckdb_parquet, "store": work_store, "pandas":
 def generate(out: Path, events: int, seed: int, with_reexport: bool = True) -> tuple[int, float]:
     import pyarrow.parquet as pq
 
-    from pricing.sample_data import generate_book, write_events
+    from pricing.metering.sample_data import generate_book, write_events
 
     probe = generate_book(2_000, 1, seed, end_month=MONTH)
     per_customer = probe.expected_events() / 2_000

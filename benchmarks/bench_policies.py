@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_billing import MONTH, peak_rss_mib, write_store  # noqa: E402
 
-from pricing.billing_run import bill_month, previous_month  # noqa: E402
-from pricing.policies import compare_policies  # noqa: E402
-from pricing.store import Store  # noqa: E402
+from pricing.billing.billing_run import bill_month, previous_month  # noqa: E402
+from pricing.analysis.policies import compare_policies  # noqa: E402
+from pricing.metering.store import Store  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -52,9 +52,9 @@ def payg_float_totals(maa: np.ndarray, mac: np.ndarray, mat: np.ndarray) -> np.n
 
 
 def worker(catalog_id: str, rows: int, seed: int) -> dict[str, Any]:
-    from pricing.catalog import load_catalog
-    from pricing.rating import rate, rate_one
-    from pricing.sample_data import generate_usage_table
+    from pricing.engine.catalog import load_catalog
+    from pricing.engine.rating import rate, rate_one
+    from pricing.metering.sample_data import generate_usage_table
 
     catalog = load_catalog(catalog_id)
     usage = generate_usage_table(catalog, rows, seed)

@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pricing.billing_run import bill_month
-from pricing.cli.reports import build_monthly, build_tenants, failed_lines, month_dir, write_month_index
-from pricing.sample_data import generate_book, write_events
-from pricing.store import Store
+from pricing.billing.billing_run import bill_month
+from pricing.apps.cli.reports import build_monthly, build_tenants, failed_lines, month_dir, write_month_index
+from pricing.metering.sample_data import generate_book, write_events
+from pricing.metering.store import Store
 
 
 def _cpu() -> float:

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import plotly.graph_objects as go  # noqa: E402
 
-from pricing.comparison import compare, cost_curve  # noqa: E402
-from pricing.forecast import forecast  # noqa: E402
-from pricing.widgets import (  # noqa: E402
+from pricing.analysis.comparison import compare, cost_curve  # noqa: E402
+from pricing.analysis.forecast import forecast  # noqa: E402
+from pricing.apps.widgets import (  # noqa: E402
     CURVE_POINTS, PlanComparisonApp, Switch, cheapest_along, cheapest_switches, comparison_figure, plan_rows,
     render_table,
 )

@@ -1,9 +1,9 @@
--- The floor for pricing/metering.py: one month's tenant metrics of the bundled catalogs, written by
+-- The floor for pricing/metering/meters.py: one month's tenant metrics of the bundled catalogs, written by
 -- hand in DuckDB SQL from the meter specs in pricing/catalogs/*.yaml (license_jp mau, logto tokens,
 -- quasr maa/mac/mat; prepaid_auth meters nothing). benchmarks/bench_metering.py times the project's
 -- Ibis query against it on the same Parquet; tests/test_metering.py checks both give the same numbers.
 --
--- Inputs: a table or view `events` (pricing.events.EVENT_COLUMNS; "timestamp" zoned or plain UTC),
+-- Inputs: a table or view `events` (pricing.metering.events.EVENT_COLUMNS; "timestamp" zoned or plain UTC),
 -- a table `customers` (customer_id, catalog), and the month's bounds as $start and $end.
 --
 -- Why two steps: the qualifying calls are counted per account first, so the distinct accounts of a

@@ -15,7 +15,7 @@
 # # Monthly finance report
 #
 # The invoice register, revenue, metered totals, the MRR bridge and the customers finance follows up.
-# Every table comes from `pricing.reports`; this notebook only wires the parameters and shows them.
+# Every table comes from `pricing.reporting.report_tables`; this notebook only wires the parameters and shows them.
 
 # %% tags=["parameters"]
 store: str = "data/workbook.duckdb"  # the workbook store (DuckDB file) with the month billed
@@ -25,9 +25,9 @@ month: str = "2026-03"  # the month to report, YYYY-MM
 from IPython.display import HTML, display
 import plotly.graph_objects as go
 
-from pricing import reports as R
-from pricing.billing_run import previous_month
-from pricing.store import Store
+from pricing.reporting import report_tables as R
+from pricing.billing.billing_run import previous_month
+from pricing.metering.store import Store
 
 db = Store(store, read_only=True)
 R.check_month(db, month)

@@ -19,7 +19,7 @@
 # A candidate catalog (a second YAML, or overrides of price parameters) backtested on the metered history:
 # revenue today against the candidate by month and by plan, who pays more or less and by how much, the top movers,
 # customers whose cheapest plan changes, and a tornado of revenue sensitivity to each price parameter.
-# Every amount is rated exactly by `pricing.backtest`; at the end, widgets let you edit prices and rerun.
+# Every amount is rated exactly by `pricing.analysis.backtest`; at the end, widgets let you edit prices and rerun.
 
 # %% tags=["parameters"]
 catalog: str = "quasr"  # the current catalog: bundled id or path of a catalog YAML
@@ -40,18 +40,18 @@ from pathlib import Path
 
 from IPython.display import HTML, display
 
-from pricing.backtest import backtest, history_from_store, sensitivity, synthetic_history
-from pricing.backtest_report import BacktestReport, customers_csv
-from pricing.candidates import apply_overrides
-from pricing.catalog import load_catalog
-from pricing.notebook_runner import atomic_write_text
-from pricing.reports import figure_bundle, table_html
-from pricing.widgets import PriceTuningApp
+from pricing.analysis.backtest import backtest, history_from_store, sensitivity, synthetic_history
+from pricing.reporting.backtest_report import BacktestReport, customers_csv
+from pricing.analysis.candidates import apply_overrides
+from pricing.engine.catalog import load_catalog
+from pricing.reporting.notebook_runner import atomic_write_text
+from pricing.reporting.report_tables import figure_bundle, table_html
+from pricing.apps.widgets import PriceTuningApp
 
 current = load_catalog(catalog)
 names: dict[str, str] = {}
 if store:
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     with Store(store, read_only=True, create=False) as opened:
         history = history_from_store(opened, current.id, store_months.split(",") if store_months else None)

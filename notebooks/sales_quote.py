@@ -16,7 +16,7 @@
 #
 # A quote for a prospect: the seller block and quote number, the plan's monthly lines for the expected usage,
 # tax, the term total, what the quote rests on and a validity date. The same document comes from `pricing report quote`; both call
-# `pricing.quote_document.write_quote_report`.
+# `pricing.reporting.quote_document.write_quote_report`.
 
 # %% tags=["parameters"]
 prospect: str = "Example Prospect B.V."  # the prospect's name as it appears on the quote
@@ -39,8 +39,8 @@ from pathlib import Path
 
 from IPython.display import HTML, display
 
-from pricing.invoice_document import load_seller
-from pricing.quote_document import build_quote, render_quote_html, write_quote_report
+from pricing.reporting.invoice_document import load_seller
+from pricing.reporting.quote_document import build_quote, render_quote_html, write_quote_report
 
 usage_map = {k: str(v) for k, v in json.loads(usage).items()}
 discount = Decimal(discount_percent) if discount_percent else None

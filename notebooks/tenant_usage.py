@@ -33,8 +33,8 @@ from IPython.display import HTML, display
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pricing import reports as R
-from pricing.month_tables import tenant_page
+from pricing.reporting import report_tables as R
+from pricing.reporting.month_tables import tenant_page
 
 customer = bytes.fromhex(customer_hex).decode() if customer_hex else customer
 tenant = bytes.fromhex(tenant_hex).decode() if tenant_hex else tenant

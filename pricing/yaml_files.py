@@ -20,7 +20,7 @@ from typing import Any, Final
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import PricingError
+from pricing.errors import PricingError
 
 MAX_DEPTH: Final[int] = 64  # mappings and sequences inside each other
 MAX_NODES: Final[int] = 100_000  # nodes of the document with every alias expanded

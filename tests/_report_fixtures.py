@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pricing.billing_run import bill_month
-from pricing.sample_data import generate_book, write_events
-from pricing.store import Store
+from pricing.billing.billing_run import bill_month
+from pricing.metering.sample_data import generate_book, write_events
+from pricing.metering.store import Store
 
 HOSTILE_NAME = '<script>alert("x")</script> & Sons'
 HOSTILE_TENANT = "c0001/../prod <b>"

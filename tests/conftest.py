@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from pricing.catalog import Catalog, read_catalog_text
+from pricing.engine.catalog import Catalog, read_catalog_text
 
 IN_CI = os.environ.get("CI") == "true"
 

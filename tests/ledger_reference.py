@@ -1,7 +1,7 @@
 """The day-by-day prepaid ledger of before the skip-ahead engine, kept as the reference the fast one must equal.
 
-A frozen copy of ``pricing.balances.simulate_ledger`` (its ``_Account`` verbatim) and
-``pricing.billing_run.prepaid_statement`` as they were when every ledger was
+A frozen copy of ``pricing.billing.balances.simulate_ledger`` (its ``_Account`` verbatim) and
+``pricing.billing.billing_run.prepaid_statement`` as they were when every ledger was
 walked one day at a time from its start (commit 8078772): one ``_Account.day``
 call per day, the runway projected day by day. Slow and plain on purpose: the
 property tests in ``tests/test_ledger_runs.py`` compare every row, notice,
@@ -17,17 +17,17 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
-from pricing.balances import Ledger, LedgerDay, Runway, Status
-from pricing.catalog import Catalog, DayCount
+from pricing.billing.balances import Ledger, LedgerDay, Runway, Status
+from pricing.engine.catalog import Catalog, DayCount
 from pricing.errors import SubscriptionError
-from pricing.invoice import Invoice, Line, LineType
-from pricing.metering import month_bounds
-from pricing.money import format_minor, to_minor
-from pricing.periods import Schedule, add_months, midnight
-from pricing.proration import share
-from pricing.rating import limit_problem
-from pricing.rating_segments import prorated_minor, recurring_amount
-from pricing.segments import Holding
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.metering.meters import month_bounds
+from pricing.engine.money import format_minor, to_minor
+from pricing.engine.periods import Schedule, add_months, midnight
+from pricing.billing.proration import share
+from pricing.engine.rating import limit_problem
+from pricing.billing.rating_segments import prorated_minor, recurring_amount
+from pricing.billing.segments import Holding
 
 _PROJECTION_DAYS = 3660
 

@@ -14,9 +14,9 @@ import pytest
 
 from _report_fixtures import report_store  # noqa: F401
 
-from pricing.catalog import load_catalog
-from pricing.cli.app import voila_command
-from pricing.comparison import compare
+from pricing.engine.catalog import load_catalog
+from pricing.apps.cli.app import voila_command
+from pricing.analysis.comparison import compare
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -121,7 +121,7 @@ def test_changing_usage_changes_the_cheapest_plan(voila_server):
 
 
 def test_app_command_binds_localhost_and_serves_the_notebook(capsys):
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     assert main(["app", "--port", "9123", "--no-browser", "--print-command"]) == 0
     line = capsys.readouterr().out.strip()
@@ -138,7 +138,7 @@ def test_stopping_the_app_stops_voila_too(tmp_path):
 
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "--port", str(port), "--no-browser"],
+    app = subprocess.Popen([sys.executable, "-m", "pricing.apps.cli", "app", "--port", str(port), "--no-browser"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_until_serving(app, port, "pricing app")
@@ -163,7 +163,7 @@ def test_visits_past_the_kernel_cap_get_busy_instead_of_a_kernel(tmp_path):
 
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "--port", str(port), "--no-browser",
+    app = subprocess.Popen([sys.executable, "-m", "pricing.apps.cli", "app", "--port", str(port), "--no-browser",
                             "--max-kernels", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -230,7 +230,7 @@ def test_app_layout_readable_for_a_customer(voila_server, artifact_dir):
             assert not overlap(legend, x_title), (legend, x_title)
 
             text = page.evaluate("() => document.body.innerText")
-            assert "pricing.widgets" not in text and "PlanComparisonApp" not in text
+            assert "pricing.apps.widgets" not in text and "PlanComparisonApp" not in text
             # Enterprise's flat fee is left above a cut axis, and the page says so
             assert "Axis cut at EUR" in text and "above it: Enterprise" in text
             # Pay As You Go (drawn first) is the widest line, so a curve drawn over it leaves it visible
@@ -268,7 +268,7 @@ def test_tuning_app_on_the_store(report_store, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    app = subprocess.Popen([sys.executable, "-m", "pricing.cli", "app", "tuning", "--store", str(report_store.path),
+    app = subprocess.Popen([sys.executable, "-m", "pricing.apps.cli", "app", "tuning", "--store", str(report_store.path),
                             "--catalog", "quasr", "--port", str(port), "--no-browser"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing.backtest import backtest, sensitivity, synthetic_history
-from pricing.candidates import apply_overrides, scale_parameter
-from pricing.catalog import load_catalog
+from pricing.analysis.backtest import backtest, sensitivity, synthetic_history
+from pricing.analysis.candidates import apply_overrides, scale_parameter
+from pricing.engine.catalog import load_catalog
 from pricing.errors import CatalogError, UsageError
-from pricing.rating import rate_one
+from pricing.engine.rating import rate_one
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +108,9 @@ def test_synthetic_history_shape(quasr):
 
 
 def test_history_from_the_store_backtests(tmp_path, quasr):
-    from pricing.backtest import history_from_store
-    from pricing.sample_data import generate_book, write_events
-    from pricing.store import Store
+    from pricing.analysis.backtest import history_from_store
+    from pricing.metering.sample_data import generate_book, write_events
+    from pricing.metering.store import Store
 
     book = generate_book(12, 2, seed=3)
     write_events(book, tmp_path / "events")

@@ -12,13 +12,13 @@ from _report_fixtures import MONTH, PREVIOUS, ReportStore, report_store  # noqa:
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.backtest import backtest, history_from_store, sensitivity, synthetic_history
-from pricing.backtest_stream import backtest_streamed, store_history
-from pricing.candidates import scale_parameter
-from pricing.catalog import load_catalog
+from pricing.analysis.backtest import backtest, history_from_store, sensitivity, synthetic_history
+from pricing.analysis.backtest_stream import backtest_streamed, store_history
+from pricing.analysis.candidates import scale_parameter
+from pricing.engine.catalog import load_catalog
 from pricing.errors import UsageError
-from pricing.rating import rate_one
-from pricing.store import Store
+from pricing.engine.rating import rate_one
+from pricing.metering.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_the_csv_holds_the_tables_exact_values(quasr, history):
     import io
     from decimal import Decimal
 
-    from pricing.backtest_report import BacktestReport, customers_csv
+    from pricing.reporting.backtest_report import BacktestReport, customers_csv
 
     candidate = scale_parameter(quasr, "startup.recurring", -60)
     result = backtest_streamed(quasr, candidate, [history])
@@ -184,7 +184,7 @@ def test_the_csv_holds_the_tables_exact_values(quasr, history):
 def test_unchanged_plans_are_rated_once(quasr):
     from decimal import Decimal
 
-    from pricing.backtest import unchanged_plans
+    from pricing.analysis.backtest import unchanged_plans
 
     moved = scale_parameter(quasr, "payg.maa.unit_price", 10)
     assert unchanged_plans(quasr, moved) == {"gravitate_and_save", "startup", "enterprise"}

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.balances import load_ledger, parse_ledger, simulate_ledger
-from pricing.catalog import load_catalog
+from pricing.billing.balances import load_ledger, parse_ledger, simulate_ledger
+from pricing.engine.catalog import load_catalog
 from pricing.errors import SubscriptionError
 
 PREPAID = load_catalog("prepaid_auth")

@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing.billing_run import (
+from pricing.billing.billing_run import (
     _settled_of, _settled_row, bill_month, catalog_fingerprint, settled_invoices, timeline_invoices,
 )
-from pricing.catalog import BillingTiming, Catalog, DayCount, Discount, Interval, load_catalog
-from pricing.cli import main
+from pricing.engine.catalog import BillingTiming, Catalog, DayCount, Discount, Interval, load_catalog
+from pricing.apps.cli import main
 from pricing.errors import PricingError
-from pricing.invoice import LineType
-from pricing.periods import Schedule
-from pricing.segments import Holding
-from pricing.store import Store
-from pricing.subscriptions import Ended, Settled, parse_timeline, settle
+from pricing.engine.invoice import LineType
+from pricing.engine.periods import Schedule
+from pricing.billing.segments import Holding
+from pricing.metering.store import Store
+from pricing.billing.subscriptions import Ended, Settled, parse_timeline, settle
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fast_path"
 QUASR, LOGTO, LICENSE = load_catalog("quasr"), load_catalog("logto"), load_catalog("license_jp")
@@ -299,7 +299,7 @@ def test_an_edited_timeline_makes_its_cached_state_stale(tmp_path):
 
 
 def test_an_edited_catalog_makes_every_cached_state_stale(tmp_path, monkeypatch):
-    import pricing.billing_run as billing_run
+    import pricing.billing.billing_run as billing_run
 
     with _store(tmp_path / "s.duckdb") as store:
         bill_month(store, "2026-01")

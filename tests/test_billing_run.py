@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 import pytest
 from _report_fixtures import MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing.billing_run import bill_month, load_timelines, timeline_invoices, usage_by_month
-from pricing.catalog import load_catalog
+from pricing.billing.billing_run import bill_month, load_timelines, timeline_invoices, usage_by_month
+from pricing.engine.catalog import load_catalog
 from pricing.errors import ReportError
-from pricing.invoice import LineType
-from pricing.rating import RateOptions, rate_one
-from pricing.store import Store
-from pricing.subscriptions import state_at
+from pricing.engine.invoice import LineType
+from pricing.engine.rating import RateOptions, rate_one
+from pricing.metering.store import Store
+from pricing.billing.subscriptions import state_at
 
 
 def test_every_customer_billed_and_stored(report_store: ReportStore) -> None:
@@ -81,9 +81,9 @@ def test_unknown_month_is_one_line(report_store: ReportStore) -> None:
 
 def test_skipping_periods_before_the_month_changes_no_invoice(report_store: ReportStore) -> None:
     """Drafts of periods that end before the month are not needed to price the month's invoices."""
-    from pricing.billing_run import _price_many, _usage_lookup
-    from pricing.metering import month_bounds
-    from pricing.subscriptions import plan_invoices
+    from pricing.billing.billing_run import _price_many, _usage_lookup
+    from pricing.metering.meters import month_bounds
+    from pricing.billing.subscriptions import plan_invoices
 
     start, end = (m.replace(tzinfo=timezone.utc) for m in month_bounds(MONTH))
     compared = 0

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.candidates import apply_overrides, diff_parameters, parameter_map, price_parameters, scale_parameter
-from pricing.catalog import load_catalog
+from pricing.analysis.candidates import apply_overrides, diff_parameters, parameter_map, price_parameters, scale_parameter
+from pricing.engine.catalog import load_catalog
 from pricing.errors import CatalogError, PricingError
-from pricing.rating import rate_one
+from pricing.engine.rating import rate_one
 
 
 @pytest.fixture(scope="module")

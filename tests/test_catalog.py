@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pricing.catalog import bundled_catalog_ids, iter_bundled, json_schema, load_catalog, read_catalog_text
+from pricing.engine.catalog import bundled_catalog_ids, iter_bundled, json_schema, load_catalog, read_catalog_text
 from pricing.errors import CatalogError
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

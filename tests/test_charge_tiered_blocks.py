@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.candidates import apply_overrides, price_parameters
+from pricing.analysis.candidates import apply_overrides, price_parameters
 from pricing.errors import CatalogError
-from pricing.rating import rate_one
-from pricing.reports import plan_rules
+from pricing.engine.rating import rate_one
+from pricing.reporting.report_tables import plan_rules
 
 from conftest import make_catalog
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing.charges.transactions import TransactionTerms, percentage_per_transaction
+from pricing.engine.charges.transactions import TransactionTerms, percentage_per_transaction
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

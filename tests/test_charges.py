@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import make_catalog
-from pricing.catalog import Charge, Settings
-from pricing.charges import MODELS, ChargeModel, apply_model, model_for, price_scale
-from pricing.rating import rate_one
+from pricing.engine.catalog import Charge, Settings
+from pricing.engine.charges import MODELS, ChargeModel, apply_model, model_for, price_scale
+from pricing.engine.rating import rate_one
 
 GRADUATED = """\
 - metric: q

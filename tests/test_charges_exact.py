@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from pricing.catalog import Charge, Settings, parse_catalog
-from pricing.charges import model_for
-from pricing.money import Rounding, round_scaled
-from pricing.rating import rate_one
+from pricing.engine.catalog import Charge, Settings, parse_catalog
+from pricing.engine.charges import model_for
+from pricing.engine.money import Rounding, round_scaled
+from pricing.engine.rating import rate_one
 
 from conftest import make_catalog
 

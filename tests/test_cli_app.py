@@ -15,13 +15,13 @@ import papermill
 import pytest
 from _report_fixtures import MONTH, PREVIOUS, ReportStore, report_store  # noqa: F401
 
-from pricing.backtest import backtest, history_from_store
-from pricing.candidates import apply_overrides
-from pricing.catalog import load_catalog
-from pricing.cli import main
-from pricing.cli.app import tuning_notebook, tuning_parameters
-from pricing.money import format_money
-from pricing.store import Store
+from pricing.analysis.backtest import backtest, history_from_store
+from pricing.analysis.candidates import apply_overrides
+from pricing.engine.catalog import load_catalog
+from pricing.apps.cli import main
+from pricing.apps.cli.app import tuning_notebook, tuning_parameters
+from pricing.engine.money import format_money
+from pricing.metering.store import Store
 
 
 @pytest.fixture(autouse=True)

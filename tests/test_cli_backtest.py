@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from _report_fixtures import HOSTILE_NAME, MONTH, PREVIOUS, ReportStore, report_store  # noqa: F401
 
-from pricing.candidates import apply_overrides
-from pricing.catalog import load_catalog
-from pricing.cli import main
-from pricing.money import format_minor, from_minor
-from pricing.rating import rate_one
-from pricing.store import Store
+from pricing.analysis.candidates import apply_overrides
+from pricing.engine.catalog import load_catalog
+from pricing.apps.cli import main
+from pricing.engine.money import format_minor, from_minor
+from pricing.engine.rating import rate_one
+from pricing.metering.store import Store
 
 SETS = ["--set", "payg.maa.unit_price=0.07", "--set", "payg.mac.unit_price=0.005"]
 OVERRIDES = {"payg.maa.unit_price": "0.07", "payg.mac.unit_price": "0.005"}
@@ -225,8 +225,8 @@ def test_store_problems_are_one_line(report_store: ReportStore, tmp_path: Path,
 def test_a_book_too_big_for_excel_is_one_line_before_rating(report_store: ReportStore, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import pricing.backtest_report as backtest_report
-    import pricing.backtest_stream as backtest_stream
+    import pricing.reporting.backtest_report as backtest_report
+    import pricing.analysis.backtest_stream as backtest_stream
 
     monkeypatch.setattr(backtest_report, "XLSX_MAX_CUSTOMERS", 2)
     monkeypatch.setattr(backtest_stream, "backtest_streamed", lambda *a, **k: pytest.fail("rated before refusing"))

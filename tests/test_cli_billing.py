@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pricing.cli import main
+from pricing.apps.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGTO_TL = str(ROOT / "examples" / "subscriptions" / "logto_api_resources.yaml")

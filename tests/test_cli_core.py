@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pricing.cli import main
+from pricing.apps.cli import main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -87,7 +87,7 @@ def test_break_even_cli(capsys):
 
 
 def test_console_script_exits_2_without_traceback():
-    result = subprocess.run([sys.executable, "-m", "pricing.cli", "quote", "quasr", "--usage", "maa=-1"],
+    result = subprocess.run([sys.executable, "-m", "pricing.apps.cli", "quote", "quasr", "--usage", "maa=-1"],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -152,10 +152,10 @@ def test_break_even_says_where_plans_are_equal_and_from_where_one_is_cheaper(cap
 
 
 def test_break_even_over_an_equal_stretch_names_both_ends():
-    from pricing.catalog import load_catalog
-    from pricing.cli.core import break_even_sentence
-    from pricing.comparison import break_even
-    from pricing.rating import rate_one
+    from pricing.engine.catalog import load_catalog
+    from pricing.apps.cli.core import break_even_sentence
+    from pricing.analysis.comparison import break_even
+    from pricing.engine.rating import rate_one
 
     quasr = load_catalog("quasr")
     [point] = break_even(quasr, "startup", "enterprise", "maa", {}, high=200_000)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pricing.cli import main
+from pricing.apps.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "interop"
 HEADER = "timestamp,customer_id,tenant_id,account_id,account_kind,method,endpoint,status"

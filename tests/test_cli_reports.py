@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing import reports as R
-from pricing.cli import main
-from pricing.cli import reports as cli_reports
-from pricing.money import format_minor
-from pricing.store import Store
+from pricing.reporting import report_tables as R
+from pricing.apps.cli import main
+from pricing.apps.cli import reports as cli_reports
+from pricing.engine.money import format_minor
+from pricing.metering.store import Store
 
 
 def _text(page: Path) -> str:
@@ -121,7 +121,7 @@ def test_tenant_reports_resume_after_an_interrupt(report_store: ReportStore, tmp
 def test_quote_without_the_module_is_one_line(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.setitem(sys.modules, "pricing.quote_document", None)
+    monkeypatch.setitem(sys.modules, "pricing.reporting.quote_document", None)
     status = main(["report", "quote", "--prospect", "Acme", "--catalog", "quasr", "--usage", "maa=10",
                    "--out", str(tmp_path)])
     assert status == 2 and "quote documents are not available" in capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_quote_without_the_module_is_one_line(tmp_path: Path, capsys, monkeypatc
 
 def test_a_failing_tenant_page_is_retried_then_listed_with_exit_2(report_store: ReportStore, tmp_path: Path,
                                                                   capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pricing import kernel_pool, month_tables
+    from pricing.reporting import kernel_pool, month_tables
 
     out = tmp_path / "reports"
     planned = cli_reports.plan_tenants(report_store.path, MONTH, out, "c0002")
@@ -194,7 +194,7 @@ def test_report_tenants_refuses_an_unbilled_month_before_any_kernel(report_store
                                                                     capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from pricing import kernel_pool
+    from pricing.reporting import kernel_pool
 
     unbilled = tmp_path / "unbilled.duckdb"
     shutil.copy(report_store.path, unbilled)
@@ -215,7 +215,7 @@ def test_report_tenants_refuses_an_unbilled_month_before_any_kernel(report_store
 
 def test_param_cannot_override_a_checked_parameter(report_store: ReportStore, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     status = main(["report", "monthly", "--month", MONTH, "--store", str(report_store.path), "--out",
                    str(tmp_path), "--param", "month=2026-02"])
@@ -228,7 +228,7 @@ def test_a_tenant_id_with_a_newline_gets_its_page(report_store: ReportStore, tmp
     """Issue 12: one tenant id holding a newline blocked every tenant page of the month."""
     import shutil
 
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     store_path = tmp_path / "copy.duckdb"
     shutil.copy(report_store.path, store_path)
@@ -263,7 +263,7 @@ def test_sigterm_on_report_tenants_leaves_no_kernel_and_no_half_written_page(rep
 
     with open(tmp_path / "stderr.txt", "wb") as stderr:
         command = subprocess.Popen(
-            [sys.executable, "-m", "pricing.cli", "report", "tenants", "--month", MONTH, "--store",
+            [sys.executable, "-m", "pricing.apps.cli", "report", "tenants", "--month", MONTH, "--store",
              str(report_store.path), "--out", str(out), "--jobs", "2"],
             stdout=subprocess.DEVNULL, stderr=stderr, env=env)
         try:
@@ -327,7 +327,7 @@ def test_a_read_only_output_folder_is_one_line_and_exit_2(command: list[str]) ->
         target = Path(root) / "out"
         target.mkdir()
         target.chmod(0o555)
-        argv = _unprivileged([sys.executable, "-m", "pricing.cli", *command, "--out", str(target)])
+        argv = _unprivileged([sys.executable, "-m", "pricing.apps.cli", *command, "--out", str(target)])
         result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.catalog import load_catalog
-from pricing.commitment import analyse_commitment, commitment_options, usage_samples
+from pricing.engine.catalog import load_catalog
+from pricing.analysis.commitment import analyse_commitment, commitment_options, usage_samples
 from pricing.errors import UsageError
-from pricing.rating import rate_one
+from pricing.engine.rating import rate_one
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_the_recommendation_is_never_beaten(quasr, low, spread, tail, mat):
 
 
 def test_cli_prints_the_advice_and_every_plan(capsys):
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     status = main(["commitment", "quasr", "--plan", "gravitate_and_save", "--range", "1200,2400,4800",
                    "--usage", "mac=30000", "--usage", "mat=3", "--method", "scenarios"])
@@ -188,7 +188,7 @@ def test_cli_prints_the_advice_and_every_plan(capsys):
 def test_cli_json_and_no_billing_details(capsys):
     import json
 
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     assert main(["commitment", "quasr", "--plan", "gravitate_and_save", "--range", "1200,2400,4800",
                  "--usage", "mac=30000", "--usage", "mat=3", "--no-billing-details", "--json"]) == 0
@@ -210,7 +210,7 @@ def test_cli_json_and_no_billing_details(capsys):
     (["--plan", "nope", "--range", "1,2,3"], "has no plan 'nope'"),
 ])
 def test_cli_bad_input_is_one_line(capsys, argv, message):
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     assert main(["commitment", "quasr", *argv]) == 2
     err = capsys.readouterr().err

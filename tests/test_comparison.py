@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pricing.catalog import load_catalog
-from pricing.comparison import break_even, compare, cost_curve
-from pricing.rating import RateOptions
+from pricing.engine.catalog import load_catalog
+from pricing.analysis.comparison import break_even, compare, cost_curve
+from pricing.engine.rating import RateOptions
 
 QUASR = load_catalog("quasr")
 

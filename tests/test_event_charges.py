@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing.catalog import load_catalog
-from pricing.cli import main
+from pricing.engine.catalog import load_catalog
+from pricing.apps.cli import main
 from pricing.errors import CatalogError, SubscriptionError, UsageError
-from pricing.rating import rate_one
-from pricing.subscriptions import invoices_between, parse_timeline
+from pricing.engine.rating import rate_one
+from pricing.billing.subscriptions import invoices_between, parse_timeline
 
 from conftest import make_catalog
 

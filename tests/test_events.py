@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pricing.errors import MeteringError
-from pricing.events import ARROW_SCHEMA, EVENT_COLUMNS, REJECT_REASONS, file_format, validation_sql
+from pricing.metering.events import ARROW_SCHEMA, EVENT_COLUMNS, REJECT_REASONS, file_format, validation_sql
 
 HEADER = ",".join(EVENT_COLUMNS)
 GOOD = "2026-01-05T10:00:00Z,c1,c1-prod,a1,user,POST,factors/login,200"

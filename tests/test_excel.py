@@ -7,9 +7,9 @@ from decimal import Decimal
 import openpyxl
 from _report_fixtures import MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing import reports as R
-from pricing.excel import currency_format, write_register_xlsx
-from pricing.store import Store
+from pricing.reporting import report_tables as R
+from pricing.reporting.excel import currency_format, write_register_xlsx
+from pricing.metering.store import Store
 
 
 def test_register_workbook_round_trip(report_store: ReportStore, tmp_path) -> None:
@@ -108,7 +108,7 @@ def test_formula_like_text_is_written_as_text(tmp_path) -> None:
 def test_sample_customers_csv_neutralises_formulas(tmp_path) -> None:
     import csv
 
-    from pricing.sample_data import generate_book, write_book_files
+    from pricing.metering.sample_data import generate_book, write_book_files
 
     book = generate_book(3, 1, seed=1)
     book.customers.loc[0, "name"] = '=HYPERLINK("http://evil.example/","click")'
@@ -133,7 +133,7 @@ def test_one_table_workbook_keeps_text_as_text_and_formats_money_and_percent() -
 
     import pandas as pd
 
-    from pricing.excel import table_workbook_bytes
+    from pricing.reporting.excel import table_workbook_bytes
 
     frame = pd.DataFrame({"Name": ['=HYPERLINK("http://x")', "Plain"], "Bill (JPY)": [Decimal("1234567"), Decimal(0)],
                           "Change %": [Decimal("0.125"), None]})

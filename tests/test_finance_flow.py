@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pricing.cli import main
+from pricing.apps.cli import main
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "finance"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

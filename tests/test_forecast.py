@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.catalog import Discount, load_catalog
+from pricing.engine.catalog import Discount, load_catalog
 from pricing.errors import UsageError
-from pricing.forecast import forecast, project_usage
-from pricing.rating import RateOptions, rate_one
+from pricing.analysis.forecast import forecast, project_usage
+from pricing.engine.rating import RateOptions, rate_one
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pricing.cli import main
-from pricing.events import EVENT_COLUMNS
+from pricing.apps.cli import main
+from pricing.metering.events import EVENT_COLUMNS
 
 # --- fixtures as text ----------------------------------------------------------------------
 
@@ -399,12 +399,12 @@ def test_hostile_input_is_one_line_and_status_2(case: Case, tmp_path: Path, caps
 def _cli(*argv: str) -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "pricing.cli", *argv]
+    return [sys.executable, "-m", "pricing.apps.cli", *argv]
 
 
 @pytest.fixture(scope="module")
 def event_files(tmp_path_factory) -> Path:
-    from pricing.sample_data import generate_book, write_events
+    from pricing.metering.sample_data import generate_book, write_events
 
     folder = tmp_path_factory.mktemp("events")
     write_events(generate_book(120, 1, seed=5), folder, fmt="csv")
@@ -414,7 +414,7 @@ def event_files(tmp_path_factory) -> Path:
 def _stored(db: Path) -> int:
     import duckdb
 
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     # NOTE: a kill between DuckDB creating the file and the schema's commit leaves a database
     # without tables: nothing stored (the next ingest creates the schema), which a read-only
@@ -454,7 +454,7 @@ def test_a_killed_ingest_leaves_nothing_or_everything(event_files: Path, tmp_pat
 def test_a_second_ingest_while_the_store_is_open_is_one_line(event_files: Path, tmp_path: Path) -> None:
     import subprocess
 
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     db = tmp_path / "w.duckdb"
     with Store(db):  # holds DuckDB's write lock, as a running ingest does
@@ -484,7 +484,7 @@ def small_disk(tmp_path: Path):
 
 
 def test_a_full_disk_during_ingest_is_one_line_and_loses_nothing(small_disk: Path, tmp_path: Path, capsys) -> None:
-    from pricing.sample_data import generate_book, write_events
+    from pricing.metering.sample_data import generate_book, write_events
 
     paths = write_events(generate_book(200, 1, seed=2), tmp_path / "ev")
     db = small_disk / "w.duckdb"

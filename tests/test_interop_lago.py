@@ -172,7 +172,7 @@ def test_export_keeps_codes_and_ids_and_imports_back_identically(catalog):
     ("logto", "logto: settings.day_count exact_seconds: Lago works actual_days"),
 ])
 def test_export_refuses_what_lago_cannot_express(bundled, message):
-    from pricing.catalog import load_catalog
+    from pricing.engine.catalog import load_catalog
 
     with pytest.raises(InteropError) as caught:
         lago.export_catalog(load_catalog(bundled), bundled)

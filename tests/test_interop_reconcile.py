@@ -16,7 +16,7 @@ from pricing.interop import stripe
 from pricing.interop.common import read_json
 from pricing.interop.reconcile import CustomerKey, _cause, _Context, _pair
 from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
-from pricing.invoice import Line, LineType
+from pricing.engine.invoice import Line, LineType
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "interop"
 UTC = timezone.utc

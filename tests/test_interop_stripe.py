@@ -165,7 +165,7 @@ def test_export_writes_prices_stripe_would_create_and_imports_back_identically(c
     ("license_jp", "license_jp: settings.day_count actual_days: Stripe works exact_seconds"),
 ])
 def test_export_refuses_what_stripe_cannot_express(bundled, message):
-    from pricing.catalog import load_catalog
+    from pricing.engine.catalog import load_catalog
 
     with pytest.raises(InteropError) as caught:
         stripe.export_catalog(load_catalog(bundled), bundled)
@@ -174,7 +174,7 @@ def test_export_refuses_what_stripe_cannot_express(bundled, message):
 
 @pytest.mark.parametrize("module, vendor", [(stripe, "Stripe"), (None, "Lago")])
 def test_invoice_level_rounding_is_refused_by_both_vendors(catalog, module, vendor):
-    from pricing.catalog import DayCount, RoundingScope
+    from pricing.engine.catalog import DayCount, RoundingScope
     from pricing.interop import lago
 
     # Stripe and Lago round each line item or fee on its own

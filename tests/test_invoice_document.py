@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pricing.errors import ReportError
-from pricing.invoice import Invoice, Line, LineType
-from pricing.invoice_document import (
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.reporting.invoice_document import (
     Buyer,
     Seller,
     describe_line,
@@ -21,8 +21,8 @@ from pricing.invoice_document import (
     render_html,
     write_documents,
 )
-from pricing.notebook_runner import safe_name
-from pricing.pdf import find_chromium
+from pricing.reporting.notebook_runner import safe_name
+from pricing.reporting.pdf import find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUED = date(2026, 5, 1)
@@ -282,7 +282,7 @@ def test_html_alone_is_written_atomically(tmp_path):
 
 
 def test_a_failed_print_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
-    import pricing.invoice_document as module
+    import pricing.reporting.invoice_document as module
 
     old = tmp_path / "INV-1.html"
     old.write_text("the earlier document", encoding="utf-8")

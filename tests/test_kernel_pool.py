@@ -9,10 +9,10 @@ import nbformat
 import papermill
 import pytest
 
-from pricing import kernel_pool as kp
-from pricing import notebook_runner as nr
+from pricing.reporting import kernel_pool as kp
+from pricing.reporting import notebook_runner as nr
 from pricing.errors import ReportError
-from pricing.papermill_engine import ENGINE_NAME
+from pricing.reporting.papermill_engine import ENGINE_NAME
 
 
 def _leaky_notebook(path: Path) -> Path:
@@ -74,7 +74,7 @@ def test_runner_with_the_engine_links_the_folders_assets(tmp_path: Path) -> None
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "import plotly.graph_objects as go\nfrom IPython.display import HTML, display\n"
-        "from pricing.reports import figure_html\n"
+        "from pricing.reporting.report_tables import figure_html\n"
         "display(HTML(figure_html(go.Figure(go.Bar(x=[1, 2], y=[3, 4])), 'chart')))")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger_reference import simulate_day_by_day, statement_day_by_day
-from pricing.balances import Purchases, parse_ledger, daily_prices, simulate_ledger
-from pricing.billing_run import prepaid_statement
-from pricing.catalog import read_catalog_text
+from pricing.billing.balances import Purchases, parse_ledger, daily_prices, simulate_ledger
+from pricing.billing.billing_run import prepaid_statement
+from pricing.engine.catalog import read_catalog_text
 from pricing.errors import SubscriptionError
-from pricing.periods import add_months, month_name
-from pricing.rating_segments import recurring_amount
-from pricing.segments import Holding
+from pricing.engine.periods import add_months, month_name
+from pricing.billing.rating_segments import recurring_amount
+from pricing.billing.segments import Holding
 
 BUNDLED = resources.files("pricing.catalogs").joinpath("prepaid_auth.yaml").read_text(encoding="utf-8")
 

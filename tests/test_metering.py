@@ -10,10 +10,10 @@ import ibis
 import pandas as pd
 import pytest
 
-from pricing.catalog import load_catalog
-from pricing.cli import main
+from pricing.engine.catalog import load_catalog
+from pricing.apps.cli import main
 from pricing.errors import MeteringError
-from pricing.metering import meter_events, month_bounds, unmapped_customers_expr
+from pricing.metering.meters import meter_events, month_bounds, unmapped_customers_expr
 
 COLUMNS = ["timestamp", "customer_id", "tenant_id", "account_id", "account_kind", "method", "endpoint", "status"]
 

@@ -15,9 +15,9 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip i
 import ibis  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from pricing.metering import meter_events  # noqa: E402
-from pricing.sample_data import generate_book, month_events  # noqa: E402
-from pricing.store import Store  # noqa: E402
+from pricing.metering.meters import meter_events  # noqa: E402
+from pricing.metering.sample_data import generate_book, month_events  # noqa: E402
+from pricing.metering.store import Store  # noqa: E402
 
 
 @pytest.fixture(scope="module")

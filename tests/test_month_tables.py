@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from _report_fixtures import HOSTILE_TENANT, MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing import month_tables as MT
-from pricing import reports as R
+from pricing.reporting import month_tables as MT
+from pricing.reporting import report_tables as R
 from pricing.errors import ReportError
-from pricing.store import Store
+from pricing.metering.store import Store
 
 
 def _same(left: pd.DataFrame, right: pd.DataFrame) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pricing import notebook_runner as nr
+from pricing.reporting import notebook_runner as nr
 from pricing.errors import ReportError
 
 
@@ -26,7 +26,7 @@ def _notebook(path: Path, body: str) -> Path:
 
 CHART = (
     "import plotly.graph_objects as go\nfrom IPython.display import HTML, display\n"
-    "from pricing.reports import figure_html\n"
+    "from pricing.reporting.report_tables import figure_html\n"
     "SECRET_CODE_MARKER = 1\n"
     "display(HTML(figure_html(go.Figure(go.Bar(x=[1, 2], y=[count, 5])), 'chart')))\n"
     "print('label is', label)\n"

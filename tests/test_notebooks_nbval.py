@@ -18,9 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pricing.billing_run import bill_month
-from pricing.sample_data import generate_book, write_events
-from pricing.store import DEFAULT_STORE, Store
+from pricing.billing.billing_run import bill_month
+from pricing.metering.sample_data import generate_book, write_events
+from pricing.metering.store import DEFAULT_STORE, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

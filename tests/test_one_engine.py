@@ -9,11 +9,11 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.catalog import Catalog, DayCount, parse_catalog
-from pricing.invoice import LineType
-from pricing.rating import rate_one
-from pricing.segments import Recurring
-from pricing.subscriptions import bill_period, invoices_between, parse_timeline, plan_invoices
+from pricing.engine.catalog import Catalog, DayCount, parse_catalog
+from pricing.engine.invoice import LineType
+from pricing.engine.rating import rate_one
+from pricing.billing.segments import Recurring
+from pricing.billing.subscriptions import bill_period, invoices_between, parse_timeline, plan_invoices
 
 SRC = {"source": "assumption: test catalog"}
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.catalog import Interval
+from pricing.engine.catalog import Interval
 from pricing.errors import SubscriptionError
-from pricing.periods import Period, Schedule, add_months, clamped
+from pricing.engine.periods import Period, Schedule, add_months, clamped
 
 
 def utc(*args: int) -> datetime:

@@ -24,8 +24,8 @@ import openpyxl
 import pytest
 
 from pricing.errors import ReportError
-from pricing.policies import combinations, parse_vary, with_settings
-from pricing.rating import rate_one
+from pricing.analysis.policies import combinations, parse_vary, with_settings
+from pricing.engine.rating import rate_one
 
 from conftest import make_catalog
 from test_finance_flow import metered_store, run
@@ -136,7 +136,7 @@ def test_invoice_level_rounding_adds_one_rounding_line():
 
 
 def test_invoice_level_rounding_on_a_subscription_invoice():
-    from pricing.subscriptions import invoices_between, parse_timeline
+    from pricing.billing.subscriptions import invoices_between, parse_timeline
 
     catalog = make_catalog(TWO_SUB_CENT_LINES, metrics="  a: {name: A}\n  b: {name: B}\n",
                            settings="rounding_scope: invoice\n")

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.catalog import DayCount, Interval
-from pricing.money import Rounding, to_minor
-from pricing.periods import Period, Schedule
-from pricing.proration import exact_decimal, remaining_share, share
-from pricing.rating_segments import round_ratio
+from pricing.engine.catalog import DayCount, Interval
+from pricing.engine.money import Rounding, to_minor
+from pricing.engine.periods import Period, Schedule
+from pricing.billing.proration import exact_decimal, remaining_share, share
+from pricing.billing.rating_segments import round_ratio
 
 
 def utc(*args: int) -> datetime:
@@ -62,7 +62,7 @@ def test_last_second_of_a_period():
 
 
 def prorated_minor(amount: Decimal, part: Fraction, decimals: int, rounding: Rounding = Rounding.HALF_UP) -> int:
-    """The engine's one rounding of a prorated amount (pricing.rating_segments)."""
+    """The engine's one rounding of a prorated amount (pricing.billing.rating_segments)."""
     scaled = Fraction(amount) * part * 10**decimals
     return round_ratio(scaled.numerator, scaled.denominator, rounding)
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from pricing.catalog import load_catalog
+from pricing.engine.catalog import load_catalog
 from pricing.errors import CatalogError, PricingError, ReportError, UsageError
-from pricing.invoice_document import Seller, parse_seller
-from pricing.quote_document import build_quote, find_chromium, render_quote_html, write_quote_report
-from pricing.rating import RateOptions, rate_one
+from pricing.reporting.invoice_document import Seller, parse_seller
+from pricing.reporting.quote_document import build_quote, find_chromium, render_quote_html, write_quote_report
+from pricing.engine.rating import RateOptions, rate_one
 
 USAGE = {"maa": "2400", "mac": "30000", "mat": "3"}
 ISSUED = date(2026, 3, 1)
@@ -104,7 +104,7 @@ def test_quote_number_is_stable_for_the_same_quote():
 
 
 def test_report_quote_cli_with_seller_tax_and_internal(tmp_path, capsys):
-    from pricing.cli import main
+    from pricing.apps.cli import main
 
     path = tmp_path / "seller.yaml"
     path.write_text('name: "Quasr Identity B.V."\naddress: ["Keizersgracht 100"]\npayment_terms_days: 30\n'

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.catalog import Discount, load_catalog
+from pricing.engine.catalog import Discount, load_catalog
 from pricing.errors import CatalogError, UsageError
-from pricing.invoice import LineType
-from pricing.rating import RateOptions, rate, rate_one
+from pricing.engine.invoice import LineType
+from pricing.engine.rating import RateOptions, rate, rate_one
 
 QUASR = load_catalog("quasr")
 LOGTO = load_catalog("logto")
@@ -253,7 +253,7 @@ def test_unknown_plan_is_named():
 
 def test_chunked_rating_matches_single_rows(monkeypatch):
     """Rows are rated in chunks; a table spanning several chunks still answers row by row."""
-    from pricing import rating
+    from pricing.engine import rating
 
     monkeypatch.setattr(rating, "CHUNK_ROWS", 4)
     table = pd.DataFrame({"maa": range(0, 2000, 200), "mac": range(0, 50_000, 5000), "mat": [1, 5] * 5})
@@ -281,7 +281,7 @@ def test_sums_and_tax_stay_exact_past_int64():
     """Issue 12: three JPY lines of 4e18 summed to a negative total and a negative tax (int64 wrapped)."""
     import pandas as pd
 
-    from pricing.catalog import parse_catalog
+    from pricing.engine.catalog import parse_catalog
 
     cat = parse_catalog({
         "id": "j", "name": "J", "version": "1", "currency": "JPY", "tax_percent": "10",
@@ -301,9 +301,9 @@ def test_quantities_in_explanations_read_as_their_decimal_value(scaled, scale):
     """Whole quantities take a shortcut past Decimal in the explanations; the words must not change."""
     from types import SimpleNamespace
 
-    from pricing.charges.base import ChargeModel, plain, unscaled
-    from pricing.money import from_scaled
-    from pricing.rating import _plain, _q
+    from pricing.engine.charges.base import ChargeModel, plain, unscaled
+    from pricing.engine.money import from_scaled
+    from pricing.engine.rating import _plain, _q
 
     assert _q(scaled, scale) == _plain(from_scaled(scaled, scale))
     assert ChargeModel.q(SimpleNamespace(qscale=scale), scaled) == plain(unscaled(scaled, scale))

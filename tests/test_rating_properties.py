@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricing.catalog import iter_bundled, load_catalog, parse_catalog, read_catalog_text
-from pricing.rating import rate, rate_one
+from pricing.engine.catalog import iter_bundled, load_catalog, parse_catalog, read_catalog_text
+from pricing.engine.rating import rate, rate_one
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -137,7 +137,7 @@ def test_bundled_catalogs_round_trip_through_yaml():
        chunk=st.integers(1, 5), data=st.data())
 def test_random_catalogs_rate_a_table_row_for_row(plan_charges, rows, chunk, data):
     """Over random catalogs, and chunk sizes that split the table, the table path equals single rows."""
-    import pricing.rating as rating
+    import pricing.engine.rating as rating
 
     plan_charges = [[{**c, "metric": data.draw(st.sampled_from(["q", "r"]))} for c in cs] for cs in plan_charges]
     catalog = catalog_with(*plan_charges)

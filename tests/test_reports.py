@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, PREVIOUS, ReportStore, report_store  # noqa: F401
 
-from pricing import reports as R
-from pricing.catalog import iter_bundled
+from pricing.reporting import report_tables as R
+from pricing.engine.catalog import iter_bundled
 from pricing.errors import ReportError
-from pricing.store import Store
+from pricing.metering.store import Store
 
 
 @pytest.fixture()
@@ -129,7 +129,7 @@ def test_meta_states_catalogs_range_and_time(store: Store) -> None:
 
 
 def test_inputs_are_stable(store: Store) -> None:
-    from pricing.notebook_runner import fingerprint
+    from pricing.reporting.notebook_runner import fingerprint
 
     a = fingerprint(None, {"m": MONTH}, R.report_inputs(store, MONTH))
     b = fingerprint(None, {"m": MONTH}, R.report_inputs(store, MONTH))

@@ -46,7 +46,7 @@ def test_plan_comparison_shows_the_app(tmp_path):
 
 
 def test_price_tuning_backtests_and_exports(tmp_path):
-    from pricing.notebook_runner import notebook_to_html
+    from pricing.reporting.notebook_runner import notebook_to_html
 
     nb = execute("price_tuning", {"customers": 150, "months": 3, "export": "deltas.csv"}, tmp_path)
     text = outputs_text(nb)

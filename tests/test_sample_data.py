@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pricing.catalog import load_catalog
-from pricing.events import ARROW_SCHEMA
-from pricing.sample_data import generate_book, generate_usage_table, month_events, write_events
+from pricing.engine.catalog import load_catalog
+from pricing.metering.events import ARROW_SCHEMA
+from pricing.metering.sample_data import generate_book, generate_usage_table, month_events, write_events
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_the_default_demo_is_generated_in_seconds(tmp_path):
 def test_every_block_of_customers_holds_every_role_once():
     import numpy as np
 
-    from pricing.sample_data import ROLES, role_indices
+    from pricing.metering.sample_data import ROLES, role_indices
 
     roles = role_indices(5 * len(ROLES) + 7, np.random.default_rng(1))
     for block in range(5):
@@ -155,8 +155,8 @@ def test_every_block_of_customers_holds_every_role_once():
 def test_the_subscription_engine_replays_every_timeline_and_ledger():
     from datetime import date
 
-    from pricing.balances import parse_ledger, simulate_ledger
-    from pricing.subscriptions import invoices_between, parse_timeline
+    from pricing.billing.balances import parse_ledger, simulate_ledger
+    from pricing.billing.subscriptions import invoices_between, parse_timeline
 
     for seed in (1, 2):
         book = generate_book(150, 3, seed=seed)
@@ -187,9 +187,9 @@ class DemoMonth:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> DemoMonth:
     """The book ``pricing demo`` makes, through the same chain: ingested, metered, its last two months billed."""
-    from pricing.billing_run import bill_month
-    from pricing.cli.demo import DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED
-    from pricing.store import Store
+    from pricing.billing.billing_run import bill_month
+    from pricing.apps.cli.demo import DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED
+    from pricing.metering.store import Store
 
     root = tmp_path_factory.mktemp("demo_book")
     book = generate_book(DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED)
@@ -206,7 +206,7 @@ def demo(tmp_path_factory) -> DemoMonth:
 
 
 def _read(demo: DemoMonth, report: Any, *args: Any) -> Any:
-    from pricing.store import Store
+    from pricing.metering.store import Store
 
     with Store(demo.store, read_only=True) as store:
         return report(store, demo.month, *args)
@@ -234,8 +234,8 @@ def test_every_catalog_and_every_priced_plan_has_a_non_zero_invoice(demo):
 
 
 def test_commitments_are_both_under_used_and_over_used(demo):
-    from pricing import reports as R
-    from pricing.invoice import LineType
+    from pricing.reporting import report_tables as R
+    from pricing.engine.invoice import LineType
 
     used = _read(demo, R.commitment_utilisation)
     maa = used[used["metric"] == "maa"]
@@ -249,7 +249,7 @@ def test_commitments_are_both_under_used_and_over_used(demo):
 
 
 def test_the_mrr_bridge_moves_every_way(demo):
-    from pricing import reports as R
+    from pricing.reporting import report_tables as R
 
     bridge = _read(demo, R.mrr_bridge, demo.previous).set_index("currency")
     moves = ["new", "expansion", "contraction", "churn"]
@@ -268,7 +268,7 @@ def test_the_demo_book_uses_every_kind_of_change(demo):
 
 
 def test_a_customer_is_blocked_at_the_free_tier(demo):
-    from pricing import reports as R
+    from pricing.reporting import report_tables as R
 
     blocked = _read(demo, R.blocked_at_free_tier)
     assert len(blocked) == 1
@@ -280,7 +280,7 @@ def test_a_customer_is_blocked_at_the_free_tier(demo):
 
 
 def test_a_prepaid_customer_is_near_its_low_balance_notice(demo):
-    from pricing import reports as R
+    from pricing.reporting import report_tables as R
 
     balances = _read(demo, R.prepaid_balances)
     near = balances[balances["near"]]

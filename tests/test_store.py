@@ -12,12 +12,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from pricing.cli import main
+from pricing.apps.cli import main
 from pricing.errors import MeteringError, ReportError
-from pricing.events import EVENT_COLUMNS
-from pricing.invoice import Invoice, Line, LineType
-from pricing.sample_data import generate_book, write_events
-from pricing.store import DEFAULT_STORE, Store
+from pricing.metering.events import EVENT_COLUMNS
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.metering.sample_data import generate_book, write_events
+from pricing.metering.store import DEFAULT_STORE, Store
 
 HEADER = ",".join(EVENT_COLUMNS)
 ROWS = [

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pricing.catalog import Catalog, parse_catalog
+from pricing.engine.catalog import Catalog, parse_catalog
 from pricing.errors import SubscriptionError
-from pricing.invoice import LineType
-from pricing.subscriptions import bill_period, invoices_between, parse_timeline
+from pricing.engine.invoice import LineType
+from pricing.billing.subscriptions import bill_period, invoices_between, parse_timeline
 
 SRC = {"source": "assumption: test catalog"}
 
@@ -224,7 +224,7 @@ def usage_catalog(**charge: object) -> Catalog:
 
 
 def test_a_charges_spending_minimum_in_a_quote_and_prorated_in_a_partial_period():
-    from pricing.rating import rate_one
+    from pricing.engine.rating import rate_one
 
     cat = usage_catalog(min_amount="30.00")
     # Lago's charge spending minimum: 1,000 calls x 0.01 = 10.00, topped up to 30.00

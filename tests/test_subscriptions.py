@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.catalog import Catalog, DayCount, load_catalog, parse_catalog
+from pricing.engine.catalog import Catalog, DayCount, load_catalog, parse_catalog
 from pricing.errors import SubscriptionError
-from pricing.invoice import LineType
-from pricing.subscriptions import (
+from pricing.engine.invoice import LineType
+from pricing.billing.subscriptions import (
     Timeline,
     bill_period,
     invoices_between,

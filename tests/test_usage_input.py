@@ -12,8 +12,8 @@ import pytest
 from conftest import make_catalog
 
 from pricing.errors import UsageError
-from pricing.money import MAX_SCALED_QUANTITY
-from pricing.rating import _column_to_scaled, parse_quantity, usage_columns
+from pricing.engine.money import MAX_SCALED_QUANTITY
+from pricing.engine.rating import _column_to_scaled, parse_quantity, usage_columns
 
 
 @pytest.mark.parametrize(

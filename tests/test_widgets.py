@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.backtest import backtest, synthetic_history
-from pricing.candidates import apply_overrides
-from pricing.catalog import load_catalog
-from pricing.comparison import compare
-from pricing.forecast import forecast
-from pricing.rating import RateOptions
-from pricing.widgets import PlanComparisonApp, PriceTuningApp, cheapest_switches
+from pricing.analysis.backtest import backtest, synthetic_history
+from pricing.analysis.candidates import apply_overrides
+from pricing.engine.catalog import load_catalog
+from pricing.analysis.comparison import compare
+from pricing.analysis.forecast import forecast
+from pricing.engine.rating import RateOptions
+from pricing.apps.widgets import PlanComparisonApp, PriceTuningApp, cheapest_switches
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +156,8 @@ def test_price_tuning_app_backtests_edits():
 
 def brute_force_changes(catalog, metric, usage, high):
     """Every quantity q in [1, high] where the cheapest eligible plan differs from q - 1's: all rated at once."""
-    from pricing.comparison import cost_curve
-    from pricing.widgets import cheapest_along
+    from pricing.analysis.comparison import cost_curve
+    from pricing.apps.widgets import cheapest_along
 
     curve = cost_curve(catalog, metric, list(range(high + 1)), usage)
     best = cheapest_along(curve, list(catalog.plans))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import Catalog
-from . import lago, stripe
-from .common import InteropError
+from pricing.engine.catalog import Catalog
+from pricing.interop import lago, stripe
+from pricing.interop.common import InteropError
 
 VENDORS = ("stripe", "lago")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..catalog import Catalog, Interval, Money, Percent, Quantity, parse_catalog
-from ..errors import CatalogError, PricingError
-from ..money import MINOR_UNITS, plain_number
+from pricing.engine.catalog import Catalog, Interval, Money, Percent, Quantity, parse_catalog
+from pricing.errors import CatalogError, PricingError
+from pricing.engine.money import MINOR_UNITS, plain_number
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a list export far beyond any real catalog or month of invoices
 

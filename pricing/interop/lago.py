@@ -24,17 +24,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..catalog import (
+from pricing.engine.catalog import (
     Catalog, GraduatedCharge, GraduatedPercentageCharge, Interval, MetricKind, PackageCharge, PackageRounding,
     PercentageCharge, PercentagePerTransactionCharge, PerUnitCharge, VolumeCharge,
 )
-from ..money import plain_number
-from .common import (
+from pricing.engine.money import plain_number
+from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id,
     major_to_minor, mapping,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
-from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
+from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
 
 VENDOR = "Lago"
 API = "https://api.getlago.com/api/v1"

@@ -1,6 +1,6 @@
 """Shadow billing: a live system's invoices compared line by line with the engine's, for one month.
 
-The engine's side is :func:`pricing.billing_run.bill_month` with ``write=False``:
+The engine's side is :func:`pricing.billing.billing_run.bill_month` with ``write=False``:
 every invoice the store's subscriptions issue in ``(start of month, start of next
 month]``, priced by the one rating engine. The vendor's side is every invoice
 the vendor issued in the same window (Stripe: its ``period_end``; Lago: its
@@ -31,19 +31,19 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog, DayCount, Interval, load_catalog
-from ..errors import PricingError, ReportError
-from ..invoice import Invoice, Line, LineType
-from ..money import format_minor, from_minor, plain_number
-from ..periods import Period, add_months
-from ..proration import share
-from ..rating import RateOptions, rate_one
-from . import lago, stripe
-from .common import InteropError
-from .vendor_invoice import VendorInvoice, VendorLine
+from pricing.engine.catalog import Catalog, DayCount, Interval, load_catalog
+from pricing.errors import PricingError, ReportError
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.engine.money import format_minor, from_minor, plain_number
+from pricing.engine.periods import Period, add_months
+from pricing.billing.proration import share
+from pricing.engine.rating import RateOptions, rate_one
+from pricing.interop import lago, stripe
+from pricing.interop.common import InteropError
+from pricing.interop.vendor_invoice import VendorInvoice, VendorLine
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from pricing.metering.store import Store
 
 MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE = "matched", "differing", "missing at vendor", "missing in engine"
 STATUSES = (MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE)
@@ -431,7 +431,7 @@ def _month_window(month: str) -> tuple[datetime, datetime]:
 def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorInvoice],
               customer_key: CustomerKey, notes: Iterable[str] = ()) -> Reconciliation:
     """Compare the vendor's invoices of ``month`` with the engine's for the store's customers."""
-    from ..billing_run import bill_month  # noqa: PLC0415 - the billing run imports the whole engine
+    from pricing.billing.billing_run import bill_month  # noqa: PLC0415 - the billing run imports the whole engine
 
     start, end = _month_window(month)
     notes = list(notes)
@@ -531,7 +531,7 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
 
 
 def _decimals(currency: str) -> int:
-    from ..money import minor_unit_of  # noqa: PLC0415
+    from pricing.engine.money import minor_unit_of  # noqa: PLC0415
 
     try:
         return minor_unit_of(currency)

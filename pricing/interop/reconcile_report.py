@@ -4,7 +4,7 @@
 leads with the amount at risk per currency (the sum of the absolute differences
 of every line not matched) and lists each difference with its likely cause; the
 sheet holds the same rows with amounts as numbers in currency units, text a
-spreadsheet would run as a formula kept as text (:mod:`pricing.excel`). Both
+spreadsheet would run as a formula kept as text (:mod:`pricing.reporting.excel`). Both
 files are written atomically.
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..excel import table_workbook_bytes
-from ..money import format_money
-from ..notebook_runner import atomic_write_bytes, atomic_write_text
-from ..reports import page_style, table_html
-from .reconcile import DIFFERING, MATCHED, MISSING_AT_VENDOR, MISSING_IN_ENGINE, Reconciliation, amount
+from pricing.reporting.excel import table_workbook_bytes
+from pricing.engine.money import format_money
+from pricing.reporting.notebook_runner import atomic_write_bytes, atomic_write_text
+from pricing.reporting.report_tables import page_style, table_html
+from pricing.interop.reconcile import DIFFERING, MATCHED, MISSING_AT_VENDOR, MISSING_IN_ENGINE, Reconciliation, amount
 
 PAGE_FILE = "reconciliation.html"
 XLSX_FILE = "reconciliation_differences.xlsx"
@@ -77,7 +77,7 @@ def write(result: Reconciliation, folder: Path) -> list[Path]:
     """``reconciliation.html`` and ``reconciliation_differences.xlsx`` in ``folder``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        from ..errors import ReportError  # noqa: PLC0415
+        from pricing.errors import ReportError  # noqa: PLC0415
 
         raise ReportError(f"--output {folder}: is a file, not a folder")
     page_path = atomic_write_text(folder / PAGE_FILE, page(result))

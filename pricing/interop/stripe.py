@@ -25,16 +25,16 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..catalog import (
+from pricing.engine.catalog import (
     Catalog, GraduatedCharge, Interval, PackageCharge, PackageRounding, PerUnitCharge, VolumeCharge,
 )
-from ..money import plain_number
-from .common import (
+from pricing.engine.money import plain_number
+from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_quantity, major_to_minor, mapping,
     minor_to_major, minor_unit,
     number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
-from .vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
+from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
 
 VENDOR = "Stripe"
 API = "https://api.stripe.com/v1"

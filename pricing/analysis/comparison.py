@@ -1,0 +1,189 @@
+"""Which plan is cheaper: every plan priced for one usage, and break-even points.
+
+Both answers come from :func:`pricing.engine.rating.rate`: a comparison is a table of
+one row, a cost curve or a break-even search is a table of many candidate
+quantities, so they can never disagree with an invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pricing.engine.catalog import Catalog
+from pricing.errors import UsageError
+from pricing.engine.invoice import Invoice
+from pricing.engine.rating import RateOptions, rate
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every plan's invoice for one usage, cheapest eligible first, ineligible last."""
+
+    catalog: Catalog
+    usage: Mapping[str, Any]
+    invoices: tuple[Invoice, ...]
+
+    @property
+    def cheapest(self) -> Invoice | None:
+        first = self.invoices[0] if self.invoices else None
+        return first if first is not None and first.eligible else None
+
+    def saving(self, plan_id: str) -> int | None:
+        """How much cheaper the cheapest plan is than ``plan_id``, in minor units."""
+        best = self.cheapest
+        other = next((inv for inv in self.invoices if inv.plan == plan_id), None)
+        if best is None or other is None:
+            return None
+        return other.total_minor - best.total_minor
+
+    def to_json(self) -> dict[str, Any]:
+        best = self.cheapest
+        return {
+            "catalog": self.catalog.id,
+            "catalog_version": self.catalog.version,
+            "currency": self.catalog.currency,
+            "usage": {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v) for k, v in self.usage.items()},
+            "cheapest": best.plan if best else None,
+            "quotes": [inv.to_json() for inv in self.invoices],
+        }
+
+
+def _order(invoice: Invoice, position: int) -> tuple[int, int, int]:
+    return (0 if invoice.eligible else 1, invoice.total_minor, position)
+
+
+def compare(
+    catalog: Catalog,
+    usage: Mapping[str, Any],
+    plans: Sequence[str] | None = None,
+    options: RateOptions | None = None,
+) -> Comparison:
+    """Price ``usage`` under every plan (or ``plans``); cheapest eligible first."""
+    table = rate(catalog, usage, plans, options)
+    invoices = [table.invoice(0, plan_id) for plan_id in table.plans]
+    ordered = sorted(enumerate(invoices), key=lambda pair: _order(pair[1], pair[0]))
+    return Comparison(catalog, dict(usage), tuple(inv for _, inv in ordered))
+
+
+def cost_curve(
+    catalog: Catalog,
+    metric: str,
+    quantities: Sequence[int] | np.ndarray,
+    usage: Mapping[str, Any] | None = None,
+    plans: Sequence[str] | None = None,
+    options: RateOptions | None = None,
+) -> pd.DataFrame:
+    """Total per plan (minor units) as ``metric`` runs over ``quantities``, other usage fixed.
+
+    Columns: the metric, one per plan, and ``<plan>_eligible``. For charts;
+    the totals are exact integers.
+    """
+    if metric not in catalog.metrics:
+        raise UsageError(f"unknown metric {metric!r} for catalog {catalog.id!r}")
+    base = {k: v for k, v in (usage or {}).items() if k != metric}
+    table = pd.DataFrame({metric: np.asarray(quantities, dtype=np.int64)})
+    for name, value in base.items():
+        table[name] = str(value) if isinstance(value, Decimal) else value
+    rated = rate(catalog, table, plans, options)
+    out = rated.totals()
+    out.insert(0, metric, table[metric].to_numpy())
+    for plan_id, rating in rated.plans.items():
+        out[f"{plan_id}_eligible"] = rating.eligible
+    return out
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """At ``quantity`` of ``metric`` the cheaper of two plans changes.
+
+    ``quantity`` is the first quantity where ``cheaper_below`` is no longer cheaper: the
+    plans cost the same there (``total_a_minor == total_b_minor``) or the order flips.
+    ``strictly_from`` is the first quantity where ``cheaper_from`` is cheaper, with the two
+    totals there; it equals ``quantity`` when the plans are never equal in between.
+    """
+
+    metric: str
+    quantity: int
+    cheaper_below: str
+    cheaper_from: str
+    total_a_minor: int
+    total_b_minor: int
+    strictly_from: int | None = None
+    strict_a_minor: int | None = None
+    strict_b_minor: int | None = None
+
+    @property
+    def equal(self) -> bool:
+        """Whether the two plans cost the same at ``quantity``."""
+        return self.total_a_minor == self.total_b_minor
+
+
+def break_even(
+    catalog: Catalog,
+    plan_a: str,
+    plan_b: str,
+    metric: str,
+    usage: Mapping[str, Any] | None = None,
+    low: int = 0,
+    high: int = 10_000_000,
+    options: RateOptions | None = None,
+    grid: int = 2048,
+) -> list[BreakEven]:
+    """Quantities of ``metric`` in ``[low, high]`` where the cheaper of two plans changes.
+
+    Where the two totals are equal over a stretch, the switch is reported at
+    the first quantity where the order actually flips. The search rates a
+    geometric grid in one vectorized call, then narrows each sign change by
+    bisection, so a step (a package, a volume tier) is found to the unit.
+    """
+    if low < 0 or high <= low:
+        raise UsageError(f"break-even range must satisfy 0 <= low < high, got [{low}, {high}]")
+    # NOTE: the grid is spaced in floats, which round past 2**53 (and to 2**63 near the int64
+    # limit), so each point is brought back into [low, high] as a Python int before the cast.
+    spaced = np.concatenate([np.linspace(low, high, grid // 2), np.geomspace(1, high - low + 1, grid // 2) - 1 + low])
+    points = np.unique(np.array([min(max(int(x), low), high) for x in spaced] + [low, high], dtype=np.int64))
+
+    def diff(quantities: np.ndarray) -> np.ndarray:
+        curve = cost_curve(catalog, metric, quantities, usage, [plan_a, plan_b], options)
+        return np.sign(curve[plan_a].to_numpy() - curve[plan_b].to_numpy())
+
+    signs = diff(points)
+    found: list[BreakEven] = []
+    last_sign, last_q = 0, None
+    for q, s in zip(points, signs):
+        if s == 0:
+            continue
+        if last_sign != 0 and s != last_sign:
+            # the flip lies in (last_q, q]; bisect on integers
+            lo, hi = int(last_q), int(q)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if diff(np.array([mid]))[0] == last_sign:
+                    lo = mid
+                else:
+                    hi = mid
+            curve = cost_curve(catalog, metric, [hi], usage, [plan_a, plan_b], options)
+            a, b = int(curve[plan_a].iloc[0]), int(curve[plan_b].iloc[0])
+            strict = hi
+            if a == b:  # equal from hi on: the order flips strictly somewhere in (hi, q]
+                lo, top = hi, int(q)
+                while top - lo > 1:
+                    mid = (lo + top) // 2
+                    if diff(np.array([mid]))[0] == s:
+                        top = mid
+                    else:
+                        lo = mid
+                strict = top
+            strict_curve = curve if strict == hi else cost_curve(catalog, metric, [strict], usage, [plan_a, plan_b],
+                                                                  options)
+            below = plan_a if last_sign < 0 else plan_b
+            found.append(BreakEven(metric, hi, below, plan_b if below == plan_a else plan_a, a, b, strict,
+                                   int(strict_curve[plan_a].iloc[0]), int(strict_curve[plan_b].iloc[0])))
+        last_sign, last_q = int(s), q
+    return found

@@ -1,0 +1,5 @@
+import sys
+
+from pricing.apps.cli import main
+
+sys.exit(main())

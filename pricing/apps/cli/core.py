@@ -1,0 +1,281 @@
+"""``pricing catalogs``, ``schema``, ``quote`` and ``break-even``: the pricing core's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from pricing.engine.catalog import MAX_SIGNIFICANT_DIGITS, Discount, iter_bundled, json_schema, load_catalog
+from pricing.analysis.comparison import BreakEven, Comparison, break_even, compare
+from pricing.errors import PricingError, UsageError
+from pricing.engine.invoice import Invoice
+from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor, format_money
+from pricing.engine.rating import RateOptions
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("catalogs", help="list bundled catalogs with their plans and metrics")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_catalogs)
+
+    p = subparsers.add_parser("schema", help="write the catalog JSON Schema (for editors)")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    p.set_defaults(handler=cmd_schema)
+
+    p = subparsers.add_parser("quote", help="price a usage under every plan of a catalog")
+    p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
+    p.add_argument("--plan", action="append", help="only this plan (repeatable)")
+    _usage_options(p)
+    p.add_argument("--transactions", type=Path, metavar="CSV",
+                   help="the period's transactions, one a row (columns metric,amount), for charges priced"
+                        " per transaction; each metric listed is the sum of its rows")
+    p.add_argument("--tax", metavar="PERCENT", help="tax rate in percent, e.g. 21 (default: none)")
+    p.add_argument("--discount", metavar="PERCENT", help="percent off the subtotal")
+    p.add_argument("--discount-amount", metavar="AMOUNT", help="amount off the subtotal")
+    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
+    p.set_defaults(handler=cmd_quote)
+
+    p = subparsers.add_parser("break-even", help="quantity of a metric where the cheaper of two plans changes")
+    p.add_argument("catalog")
+    p.add_argument("--metric", required=True)
+    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"))
+    _usage_options(p)
+    p.add_argument("--max", type=_max_option, default=10_000_000, help="largest quantity searched")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_break_even)
+
+
+def _usage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--usage", action="append", default=[], metavar="METRIC=QTY",
+                   help="a usage quantity (repeatable), e.g. --usage maa=50")
+    p.add_argument("--no-billing-details", action="store_true",
+                   help="the account has no billing details (held to the free tier where the catalog says so)")
+
+
+def parse_usage(items: list[str]) -> dict[str, str]:
+    usage: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--usage {item!r}: expected METRIC=QUANTITY, e.g. maa=50")
+        if name.strip() in usage:
+            raise UsageError(f"--usage {name.strip()!r} given twice")
+        usage[name.strip()] = value.strip()
+    return usage
+
+
+def read_transactions(path: Path) -> dict[str, list[str]]:
+    """A CSV of transactions (``metric,amount``, one a row, in order) as a list of amounts per metric."""
+    import csv  # noqa: PLC0415
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the transactions ({exc.__class__.__name__}: {exc})") from None
+    if not rows or [c.strip() for c in rows[0]] != ["metric", "amount"]:
+        raise UsageError(f"{path}: row 1 must be the header 'metric,amount'")
+    out: dict[str, list[str]] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise UsageError(f"{path}: row {number}: expected metric,amount, got {','.join(row)!r}")
+        out.setdefault(row[0].strip(), []).append(row[1].strip())
+    if not out:
+        raise UsageError(f"{path}: no transactions (only a header)")
+    return out
+
+
+def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, places: int = 6) -> Decimal | None:
+    """A non-negative decimal option, bounded so the engine keeps it exact; one line otherwise."""
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.strip().replace("_", ""))
+    except (InvalidOperation, ValueError):
+        raise UsageError(f"{flag} {raw!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"{flag} {raw!r} must be a non-negative number")
+    # NOTE: bounds before any arithmetic: 1e400 or 1e-99999999 would overflow or hang later
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
+    if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
+        raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
+    if value != 0 and (value.adjusted() < -places or -value.normalize().as_tuple().exponent > places):  # type: ignore[operator]
+        raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
+    return value
+
+
+def _max_option(raw: str) -> int:
+    """``--max``: a whole number of units, as digits (``10_000_000``), bounded."""
+    text = raw.strip().replace("_", "").replace(",", "")
+    if not text.isdigit() or not text.isascii():
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number (write digits, e.g. 10000000)")
+    if len(text) > 30 or not 1 <= int(text) <= MAX_SCALED_QUANTITY:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} must be between 1 and {MAX_SCALED_QUANTITY:,}"
+        )
+    return int(text)
+
+
+def _options(args: argparse.Namespace) -> RateOptions:
+    discounts: list[Discount] = []
+    percent = _decimal_option("--discount", getattr(args, "discount", None), maximum=Decimal(100))
+    amount = _decimal_option("--discount-amount", getattr(args, "discount_amount", None), places=12)
+    try:
+        if percent is not None:
+            discounts.append(Discount(percent=percent, name=f"Discount {percent}%"))
+        if amount is not None:
+            discounts.append(Discount(amount=amount, name="Discount"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--discount: {first['msg'].removeprefix('Value error, ')}") from None
+    return RateOptions(
+        discounts=tuple(discounts),
+        # NOTE: a tax rate is a percentage of the net; above 100 % is a typo, not a tax
+        tax_percent=_decimal_option("--tax", getattr(args, "tax", None), maximum=Decimal(100)),
+        billing_details=not args.no_billing_details,
+    )
+
+
+def cmd_catalogs(args: argparse.Namespace) -> int:
+    catalogs = list(iter_bundled())
+    if args.json:
+        print(json.dumps([
+            {"id": c.id, "name": c.name, "version": c.version, "currency": c.currency,
+             "interval": c.interval.value, "plans": list(c.plans), "metrics": list(c.metrics)}
+            for c in catalogs], indent=2))
+        return 0
+    for c in catalogs:
+        print(f"{c.id}  {c.name}  ({c.currency}, per {c.interval.value}, version {c.version})")
+        for plan_id, plan in c.plans.items():
+            print(f"    plan   {plan_id:<20} {plan.name}{'  [hidden]' if plan.hidden else ''}")
+        print(f"    metrics {', '.join(c.metrics)}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise PricingError(f"{args.output}: cannot write: {exc.strerror}") from None
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    usage: dict[str, Any] = dict(parse_usage(args.usage))
+    if args.transactions is not None:
+        listed = read_transactions(args.transactions)
+        twice = sorted(set(listed) & set(usage))
+        if twice:
+            raise UsageError(f"{twice[0]!r} is given by --usage and by --transactions; give it one way")
+        usage.update(listed)
+    comparison = compare(catalog, usage, args.plan, _options(args))
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=2))
+    else:
+        print(render_comparison(comparison))
+    return 0
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """A plain-text quote: a summary table, then each plan's lines."""
+    catalog = comparison.catalog
+    usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
+                      for k, v in comparison.usage.items()) or "no usage"
+    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value}; usage: {usage}", ""]
+    width = max(len(inv.plan) for inv in comparison.invoices)
+    for inv in comparison.invoices:
+        mark = "*" if comparison.cheapest is inv else " "
+        status = format_minor(inv.total_minor, inv.decimals) if inv.eligible else f"ineligible: {inv.reason}"
+        out.append(f" {mark} {inv.plan:<{width}}  {status:>12}")
+    for inv in comparison.invoices:
+        out.append("")
+        out.extend(render_invoice(inv))
+    return "\n".join(out)
+
+
+def render_invoice(inv: Invoice) -> list[str]:
+    head = f"{inv.plan}: total {inv.money(inv.total_minor)}"
+    if not inv.eligible:
+        head += f"  (ineligible: {inv.reason})"
+    rows = [head]
+    item_width = max((len(line.item) for line in inv.lines), default=4)
+    for line in inv.lines:
+        price = "" if line.unit_price is None else f"x {line.unit_price}"
+        rows.append(f"    {line.item:<{item_width}}  {str(line.quantity):>10} {price:<12} "
+                    f"{format_minor(line.amount_minor, inv.decimals):>12}   {line.explanation}")
+    if inv.tax_minor or inv.discount_minor:
+        rows.append(f"    net {inv.format(inv.net_minor)}  tax {inv.format(inv.tax_minor)}  "
+                    f"gross {inv.format(inv.total_minor)}")
+    return rows
+
+
+def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: str, decimals: int) -> str:
+    """Where two plans cost the same, and from which quantity the other one is cheaper."""
+    def money(minor: int | None) -> str:
+        return format_money(int(minor or 0), currency, decimals)
+
+    m = point.metric
+    strict = point.strictly_from if point.strictly_from is not None else point.quantity
+    after = (f"from {m} = {strict:,} {point.cheaper_from} is cheaper ({plan_a} {money(point.strict_a_minor)}, "
+             f"{plan_b} {money(point.strict_b_minor)})")
+    before = f"below {m} = {point.quantity:,} {point.cheaper_below} is cheaper"
+    if not point.equal:
+        return f"{before}; {after}"
+    where = f"at {m} = {point.quantity:,}" if strict == point.quantity + 1 \
+        else f"for {m} = {point.quantity:,} to {strict - 1:,}"
+    return (f"{before}; {plan_a} and {plan_b} cost the same {where} ({money(point.total_a_minor)} each); "
+            f"{after}")
+
+
+def cmd_break_even(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    for plan_id in args.plans:
+        catalog.plan(plan_id)
+    usage = parse_usage(args.usage)
+    if args.metric not in catalog.metrics:
+        raise UsageError(f"--metric {args.metric!r}: not a metric of catalog {catalog.id!r}"
+                         f" (metrics: {', '.join(catalog.metrics)})")
+    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimals
+    if args.max > largest:
+        raise UsageError(f"--max {args.max}: at most {largest:,} {args.metric} can be rated exactly")
+    points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,
+                        high=args.max, options=_options(args))
+    a_id, b_id = args.plans
+
+    def money(minor: int) -> str:
+        return format_minor(minor, catalog.decimals)
+
+    data: list[dict[str, Any]] = [
+        {"metric": p.metric, "quantity": p.quantity, "cheaper_below": p.cheaper_below,
+         "cheaper_from": p.cheaper_from, "equal_at": p.quantity if p.equal else None,
+         "equal_until": (p.strictly_from - 1) if p.equal and p.strictly_from is not None else None,
+         "cheaper_from_quantity": p.strictly_from,
+         a_id: money(p.total_a_minor), b_id: money(p.total_b_minor),
+         "totals_from": {a_id: money(p.strict_a_minor if p.strict_a_minor is not None else p.total_a_minor),
+                         b_id: money(p.strict_b_minor if p.strict_b_minor is not None else p.total_b_minor)}}
+        for p in points
+    ]
+    if args.json:
+        print(json.dumps({"catalog": catalog.id, "currency": catalog.currency, "break_even": data}, indent=2))
+    elif not data:
+        print(f"no break-even for {args.metric} in [0, {args.max}]: the same plan is cheaper throughout")
+    else:
+        for p in points:
+            print(break_even_sentence(p, a_id, b_id, catalog.currency, catalog.decimals))
+    return 0
+

@@ -1,0 +1,152 @@
+"""Exact money: currencies, minor units and the one rounding rule.
+
+Every amount that reaches an invoice is an integer count of the currency's
+minor unit (cents, yen, fils). Unit prices keep sub-minor precision as
+``Decimal``. The engine multiplies scaled integers and rounds each line once,
+here, with :func:`round_scaled`.
+
+Rounding rule (the default, ``half_up``): halves round away from zero, so
+EUR 2.345 -> 2.35 and a credit of -2.345 -> -2.35. This is Python's
+``ROUND_HALF_UP`` and billing engines' usual per-line rule; it keeps a credit
+the exact mirror of the charge it reverses. ``half_even`` (banker's rounding)
+is available as a catalog setting.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from enum import Enum
+from typing import Final
+
+import numpy as np
+
+from pricing.errors import PricingError
+
+# ISO 4217 minor units of the currencies the workbench meets; a catalog may
+# override with ``minor_unit`` for anything else.
+MINOR_UNITS: Final[dict[str, int]] = {
+    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2,
+    "PLN": 2, "CZK": 2, "AUD": 2, "CAD": 2, "NZD": 2, "SGD": 2, "HKD": 2,
+    "CNY": 2, "INR": 2, "BRL": 2, "MXN": 2, "UAH": 2, "ZAR": 2,
+    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0,
+    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
+}
+
+# The largest scaled integer taken from input (a quantity times 10**decimals): usage
+# columns are int64, and the engine switches to Python integers for the products.
+MAX_SCALED_QUANTITY: Final[int] = 2**63 - 1
+
+CURRENCY_SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+
+class Rounding(str, Enum):
+    """How a line's exact amount becomes a whole number of minor units."""
+
+    HALF_UP = "half_up"  # halves away from zero (default; -2.345 -> -2.35)
+    HALF_EVEN = "half_even"  # banker's rounding (2.345 -> 2.34, 2.355 -> 2.36)
+
+    @property
+    def decimal_mode(self) -> str:
+        return ROUND_HALF_UP if self is Rounding.HALF_UP else ROUND_HALF_EVEN
+
+
+def minor_unit_of(currency: str) -> int:
+    try:
+        return MINOR_UNITS[currency]
+    except KeyError:
+        raise PricingError(
+            f"currency {currency!r} has no known minor unit; set 'minor_unit' in the catalog"
+        ) from None
+
+
+def to_minor(amount: Decimal, minor_unit: int, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """Round a Decimal amount to an integer count of minor units."""
+    return int(amount.scaleb(minor_unit).quantize(Decimal(1), rounding=rounding.decimal_mode))
+
+
+def from_scaled(value: int, scale: int) -> Decimal:
+    """``value / 10**scale`` as a Decimal, exact at any size.
+
+    NOTE: ``Decimal.scaleb`` rounds to the context's 28 digits; a context as
+    wide as the number keeps every digit.
+    """
+    value = int(value)
+    if scale >= 0:
+        # NOTE: a Decimal read from text is exact whatever its length (no context rounding) and, with the
+        # exponent written out, has the same digits and exponent as scaleb gives: half the cost
+        return Decimal(f"{value}e-{scale}")
+    return Decimal(value).scaleb(-scale, Context(prec=max(28, len(str(abs(value))) + abs(scale))))
+
+
+def from_minor(minor: int, minor_unit: int) -> Decimal:
+    """The Decimal value of an integer count of minor units (exact)."""
+    return from_scaled(minor, minor_unit)
+
+
+def format_minor(minor: int, minor_unit: int) -> str:
+    """A decimal string with exactly ``minor_unit`` places: 80 cents -> '0.80'."""
+    value = from_minor(minor, minor_unit)
+    return f"{value:.{minor_unit}f}"
+
+
+def format_money(minor: int, currency: str, minor_unit: int) -> str:
+    """Human-readable amount with thousands separators: 'EUR 1,234.50'."""
+    value = from_minor(minor, minor_unit)
+    return f"{currency} {value:,.{minor_unit}f}"
+
+
+def decimal_places(value: Decimal) -> int:
+    """Number of digits after the point needed to hold ``value`` exactly."""
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def plain_number(value: Decimal) -> str:
+    """A Decimal for data: no exponent, no trailing zeros, no separators ('1200', '0.004')."""
+    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
+def scaled_int(value: Decimal, scale: int) -> int:
+    """``value * 10**scale`` as an int; the caller guarantees it is whole."""
+    scaled = value.scaleb(scale)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {scale} decimal places")
+    return int(scaled)
+
+
+def round_scaled(numerator: np.ndarray, shift: int, rounding: Rounding = Rounding.HALF_UP) -> np.ndarray:
+    """Round integers held at ``10**-(minor+shift)`` to the minor unit.
+
+    ``shift`` is how many more decimal places the numerator carries than the
+    minor unit. Works on int64 and on object (Python int) arrays alike, so the
+    exact fallback for huge numbers shares the rule.
+    """
+    if shift == 0:
+        return numerator
+    low = int(numerator.min()) if len(numerator) else 0
+    if numerator.dtype != object and len(numerator):
+        # NOTE: int64 would wrap silently past 2**63: scale shifts and the added half switch
+        # to Python ints first (2**62 leaves room for one more sum of lines)
+        top = max(-low, int(numerator.max()))
+        factor = 10 ** abs(shift)
+        if (top * factor if shift < 0 else top + factor) >= 2**62:
+            numerator = numerator.astype(object)
+    if shift < 0:
+        return numerator * (10 ** (-shift))
+    divisor = 10**shift
+    half = divisor // 2
+    non_negative = low >= 0
+    if rounding is Rounding.HALF_UP:
+        # NOTE: charges are almost always >= 0; skipping abs/sign there halves the work
+        if non_negative:
+            return (numerator + half) // divisor
+        magnitude = np.abs(numerator)
+        rounded = (magnitude + half) // divisor
+        return np.where(numerator < 0, -rounded, rounded)
+    magnitude = numerator if non_negative else np.abs(numerator)
+    quotient, remainder = magnitude // divisor, magnitude % divisor  # divmod has no object loop
+    twice = remainder * 2
+    up = (twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))
+    rounded = quotient + up
+    return rounded if non_negative else np.where(numerator < 0, -rounded, rounded)

@@ -1,0 +1,513 @@
+"""The document a customer receives for one invoice (or credit note): an HTML page and its PDF.
+
+It is rendered from the same :class:`pricing.engine.invoice.Invoice` objects as the
+Excel register, plus three things the invoice does not carry: the seller
+(a YAML file the user edits, see :func:`load_seller`), the buyer
+(:class:`Buyer`, from a plain mapping) and the invoice number and issue date
+given by whoever issues it.
+
+What a customer sees and what stays inside:
+
+* every charge line with its service period, quantity, unit price and amount,
+  then subtotal, discounts, net, tax and gross; amounts formatted for the
+  invoice's currency and the seller's locale by Babel (``1.234,50 €`` in
+  ``de_DE``, ``¥1,235`` for yen);
+* a short description of each line written here from its fields
+  ("API resources, 2 x $4.00, Apr 1 – 30, 2026");
+* never a line's ``explanation`` nor the invoice's ``notes``: they name
+  catalog sources, assumptions and seed files, which are for us, not for them.
+
+Every text from outside (seller file, buyer record, item names, the number)
+is HTML-escaped. The labels are English whatever the locale; the locale
+governs numbers, currencies and dates.
+
+Files are written atomically: both documents go to temporary files in the
+output folder and are renamed into place only once both are complete, so a
+failure (no browser, a print that times out) leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_interval
+from babel.numbers import format_currency, format_decimal
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+
+from pricing.errors import ReportError
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.engine.money import from_minor
+from pricing.reporting.notebook_runner import safe_name
+from pricing.reporting.pdf import find_chromium, print_pdf
+from pricing.yaml_files import read_yaml
+
+MAX_NUMBER_LENGTH = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --- the seller file ---------------------------------------------------------------------
+
+
+class Seller(BaseModel):
+    """Who issues the invoice: the seller file, validated (unknown keys refused, text quoted)."""
+
+    # NOTE: strict text and numbers: YAML reads `tax_id: 012345` as the int 12345 and
+    # `locale: no` as False; refusing them beats printing a wrong tax id on every invoice.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    name: StrictStr = Field(min_length=1)
+    address: tuple[StrictStr, ...] = Field(min_length=1)
+    tax_id: StrictStr | None = Field(default=None, min_length=1)
+    email: StrictStr | None = None
+    payment_terms_days: StrictInt = Field(ge=0, le=365)
+    bank: StrictStr | None = Field(default=None, min_length=1)
+    invoice_prefix: StrictStr = Field(default="", max_length=20, pattern=r"^[A-Za-z0-9/_.-]*$")
+    quote_prefix: StrictStr = Field(default="Q-", max_length=20, pattern=r"^[A-Za-z0-9/_.-]*$")
+    locale: StrictStr = "en_US"
+
+    @field_validator("address")
+    @classmethod
+    def _address_lines(cls, lines: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not line for line in lines):
+            raise ValueError("an address line is empty")
+        return lines
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        return str(_parse_locale(value))
+
+    def due_date(self, issued: date) -> date:
+        return issued + timedelta(days=self.payment_terms_days)
+
+    def invoice_number(self, sequence: int, digits: int = 5) -> str:
+        """The prefix and the sequence number zero-padded: ``INV-2026-`` and 12 -> ``INV-2026-00012``."""
+        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+            raise ReportError(f"invoice number: the sequence must be a whole number from 1, got {sequence!r}")
+        return f"{self.invoice_prefix}{sequence:0{digits}d}"
+
+
+def _parse_locale(value: str) -> Locale:
+    try:
+        return Locale.parse(value.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValueError(f"unknown locale {value!r} (e.g. en_US, de_DE, nl_NL, ja_JP)") from None
+
+
+def parse_seller(data: Any, origin: str = "<seller>") -> Seller:
+    """Validate parsed YAML; an error is one line naming ``origin`` and the field."""
+    if not isinstance(data, dict):
+        raise ReportError(f"{origin}: expected a mapping of seller fields at the top level,"
+                          f" got {type(data).__name__}")
+    try:
+        return Seller.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(_seller_error(origin, exc)) from None
+
+
+def load_seller(path: str | Path) -> Seller:
+    """Read and validate a seller file (see ``examples/seller.yaml``)."""
+    return parse_seller(read_yaml(Path(path), ReportError, missing="no such seller file"), str(path))
+
+
+def _seller_error(origin: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown field (a seller file has {', '.join(Seller.model_fields)})"
+    elif kind == "missing":
+        message = "missing"
+    elif kind == "string_type":
+        message = f"expected text, got {first['input']!r} (quote it in the YAML)"
+    elif kind == "int_type":
+        message = f"expected a whole number of days, got {first['input']!r}"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    return f"{origin}: {field}: {message}"
+
+
+# --- the buyer ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who the invoice is addressed to."""
+
+    name: str
+    email: str | None = None
+    address: tuple[str, ...] = ()
+    tax_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ReportError("buyer: name: give the customer's name")
+        if not isinstance(self.address, tuple) or not all(isinstance(a, str) for a in self.address):
+            raise ReportError("buyer: address: expected a tuple of text lines")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], origin: str = "buyer") -> Buyer:
+        """From a customer record: ``name``, ``billing_email`` (or ``email``), ``address`` (lines, or
+        one text with a line per row) and ``tax_id``. Other keys are ignored: a customer record
+        carries more than a document needs. Empty and missing values (None, NaN, "") are absent."""
+        def text(*keys: str) -> str | None:
+            for key in keys:
+                value = data.get(key)
+                if value is None or (isinstance(value, float) and value != value):  # NaN from a CSV
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (str, int)):
+                    raise ReportError(f"{origin}: {key}: expected text, got {type(value).__name__}")
+                value = str(value).strip()
+                if value:
+                    return value
+            return None
+
+        name = text("name")
+        if name is None:
+            raise ReportError(f"{origin}: name: missing")
+        raw_address = data.get("address", data.get("billing_address"))
+        if raw_address is None or (isinstance(raw_address, float) and raw_address != raw_address):
+            lines: tuple[str, ...] = ()
+        elif isinstance(raw_address, str):
+            lines = tuple(part.strip() for part in raw_address.splitlines() if part.strip())
+        elif isinstance(raw_address, (list, tuple)) and all(isinstance(part, str) for part in raw_address):
+            lines = tuple(part.strip() for part in raw_address if part.strip())
+        else:
+            raise ReportError(f"{origin}: address: expected text or a list of text lines")
+        return cls(name=name, email=text("billing_email", "email"), address=lines, tax_id=text("tax_id"))
+
+
+# --- formatting for a locale ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Format:
+    locale: str
+    currency: str
+    decimals: int
+
+    def money(self, minor: int) -> str:
+        # NOTE: no quantization by Babel: the amount already has the invoice's minor unit,
+        # which may differ from Babel's idea of the currency; rounding here would change it.
+        return format_currency(from_minor(minor, self.decimals), self.currency, locale=self.locale,
+                               decimal_quantization=False)
+
+    def price(self, value: Decimal) -> str:
+        # Unit prices keep their sub-minor digits ($0.0035 per MAU).
+        return format_currency(value, self.currency, locale=self.locale, decimal_quantization=False)
+
+    def quantity(self, value: Decimal) -> str:
+        return format_decimal(value, locale=self.locale, decimal_quantization=False)
+
+    def day(self, value: date) -> str:
+        return format_date(value, format="medium", locale=self.locale)
+
+    def period(self, start: datetime | None, end: datetime | None) -> str:
+        """A service window ``[start, end)`` as the dates it covers: Apr 1 – 30, 2026."""
+        if start is None or end is None:
+            return ""
+        first, last = _covered_days(start, end)
+        if first == last:
+            return self.day(first)
+        return format_interval(first, last, skeleton="yMMMd", locale=self.locale)
+
+
+def _covered_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """First and last day of ``[start, end)``: an end at midnight belongs to the day before."""
+    last = end - timedelta(microseconds=1) if end > start else end
+    return start.date(), last.date()
+
+
+# --- the document --------------------------------------------------------------------------
+
+_PER_KIND = {LineType.PRORATION: "prorated", LineType.CREDIT: "credit"}
+
+
+def _line_period(line: Line, invoice: Invoice) -> tuple[datetime | None, datetime | None]:
+    # A line without its own service window was rated for the invoice's period.
+    if line.service_start is not None and line.service_end is not None:
+        return line.service_start, line.service_end
+    return invoice.period_start, invoice.period_end
+
+
+def _invoice_period(invoice: Invoice) -> tuple[datetime | None, datetime | None]:
+    if invoice.period_start is not None and invoice.period_end is not None:
+        return invoice.period_start, invoice.period_end
+    starts = [l.service_start for l in invoice.lines if l.service_start is not None]
+    ends = [l.service_end for l in invoice.lines if l.service_end is not None]
+    return (min(starts), max(ends)) if starts and ends else (None, None)
+
+
+def describe_line(line: Line, invoice: Invoice, locale: str = "en_US") -> str:
+    """What a customer reads about one line, from its fields alone (never its explanation):
+    ``API resources, 2 x $4.00, Apr 1 – 30, 2026``."""
+    try:
+        fmt = _Format(str(_parse_locale(locale)), invoice.currency, invoice.decimals)
+    except ValueError as exc:
+        raise ReportError(f"locale: {exc}") from None
+    return ", ".join([line.item, *_details(line, invoice, fmt)])
+
+
+def _details(line: Line, invoice: Invoice, fmt: _Format) -> list[str]:
+    parts = []
+    if line.unit_price is not None and line.quantity:
+        parts.append(f"{fmt.quantity(line.quantity)} x {fmt.price(line.unit_price)}")
+    if line.line_type in _PER_KIND:
+        parts.append(_PER_KIND[line.line_type])
+    period = fmt.period(*_line_period(line, invoice))
+    if period:
+        parts.append(period)
+    return parts
+
+
+def _terms(days: int) -> str:
+    return "due on receipt" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _lines_html(lines: tuple[str, ...] | list[str]) -> str:
+    return "<br>".join(_e(line) for line in lines)
+
+
+def _check_number(number: str | int, seller: Seller, what: str) -> str:
+    if isinstance(number, int) and not isinstance(number, bool):
+        return seller.invoice_number(number)
+    if not isinstance(number, str) or not number.strip():
+        raise ReportError(f"{what}: give the invoice number as text (or a sequence number), got {number!r}")
+    text = number.strip()
+    if len(text) > MAX_NUMBER_LENGTH or _CONTROL.search(text):
+        raise ReportError(f"{what}: {text[:MAX_NUMBER_LENGTH]!r} is not a usable invoice number"
+                          f" (at most {MAX_NUMBER_LENGTH} printable characters)")
+    return text
+
+
+def _check(invoice: Invoice, number: str | int, issued: date, seller: Seller, buyer: Buyer,
+           credit_note_for: str | int | None) -> tuple[str, date, str | None]:
+    if not isinstance(invoice, Invoice):
+        raise ReportError(f"invoice: expected a pricing.engine.invoice.Invoice, got {type(invoice).__name__}")
+    if not isinstance(seller, Seller):
+        raise ReportError("seller: expected a Seller (load_seller reads the seller file)")
+    if not isinstance(buyer, Buyer):
+        raise ReportError("buyer: expected a Buyer (Buyer.from_mapping reads a customer record)")
+    text = _check_number(number, seller, "number")
+    if not invoice.eligible:
+        raise ReportError(f"invoice {text}: plan {invoice.plan!r} is not eligible for this usage; "
+                          "an ineligible invoice cannot be issued")
+    if isinstance(issued, datetime):
+        issued = issued.date()
+    if not isinstance(issued, date):
+        raise ReportError(f"issued: expected a date, got {issued!r}")
+    reference = None
+    if credit_note_for is not None:
+        reference = _check_number(credit_note_for, seller, "credit_note_for")
+        if invoice.total_minor > 0:
+            raise ReportError(f"credit note {text}: its total must be zero or negative, got"
+                              f" {invoice.money(invoice.total_minor)}")
+    return text, issued, reference
+
+
+_CSS = """
+@page{size:A4;margin:16mm 14mm}
+*{box-sizing:border-box}
+body{font-family:'Liberation Sans','DejaVu Sans',Arial,Helvetica,sans-serif;font-size:10.5pt;color:#1d1d1d;
+  margin:2em auto;max-width:50em;line-height:1.35}
+h1{font-size:1.9em;margin:0 0 .1em}
+.parties{display:flex;justify-content:space-between;gap:2em;margin:1.2em 0}
+.party{flex:1}.party h2{font-size:.8em;text-transform:uppercase;letter-spacing:.06em;color:#666;margin:0 0 .3em}
+.party .name{font-weight:bold}
+table{border-collapse:collapse;width:100%}
+table.facts{width:auto;margin:.6em 0 1.2em}table.facts th{text-align:left;font-weight:normal;color:#555;padding:.1em 1.5em .1em 0}
+table.facts td{padding:.1em 0}
+table.lines th{font-size:.85em;color:#555;text-align:left;border-bottom:1.5px solid #1d1d1d;padding:.35em .5em}
+table.lines td{padding:.4em .5em;border-bottom:1px solid #ddd;vertical-align:top}
+.num{text-align:right;white-space:nowrap}
+table.lines th.num{text-align:right}
+.description{color:#666;font-size:.85em}
+table.totals{width:auto;margin:1em 0 0 auto}table.totals td{padding:.2em .5em}
+table.totals tr.gross td{font-weight:bold;border-top:1.5px solid #1d1d1d;font-size:1.1em}
+.reference{background:#f3f3f3;padding:.5em .8em;border-radius:3px}
+.payment{margin-top:2em}.payment p{margin:.3em 0}
+thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
+@media print{body{margin:0;max-width:none}}
+"""
+
+
+def render_html(invoice: Invoice, number: str | int, issued: date, seller: Seller, buyer: Buyer,
+                credit_note_for: str | int | None = None) -> str:
+    """The document as one self-contained HTML page (no scripts, no external files).
+
+    ``number`` is the invoice number as printed (an int is a sequence number, given the
+    seller's prefix); ``credit_note_for`` makes the document a credit note referencing that
+    invoice number (its total must not be positive). The due date is ``issued`` plus the
+    seller's payment terms.
+    """
+    number, issued, reference = _check(invoice, number, issued, seller, buyer, credit_note_for)
+    fmt = _Format(seller.locale, invoice.currency, invoice.decimals)
+    credit = reference is not None
+    title = "Credit note" if credit else "Invoice"
+
+    facts = [(f"{title} number", number), ("Issue date", fmt.day(issued))]
+    if not credit:
+        facts.append(("Due date", fmt.day(seller.due_date(issued))))
+    period = fmt.period(*_invoice_period(invoice))
+    if period:
+        facts.append(("Service period", period))
+    facts_html = "".join(f"<tr><th>{_e(label)}</th><td class='{_e(label.lower().replace(' ', '-'))}'>"
+                         f"{_e(value)}</td></tr>" for label, value in facts)
+
+    charges = [l for l in invoice.lines if l.line_type not in (LineType.DISCOUNT, LineType.TAX)]
+    rows = "".join(
+        f"<tr class='line'><td>{_e(l.item)}<div class='description'>{_e(', '.join(_details(l, invoice, fmt)))}"
+        f"</div></td><td>{_e(fmt.period(*_line_period(l, invoice)))}</td>"
+        f"<td class='num'>{_e(fmt.quantity(l.quantity))}</td>"
+        f"<td class='num'>{'' if l.unit_price is None else _e(fmt.price(l.unit_price))}</td>"
+        f"<td class='num'>{_e(fmt.money(l.amount_minor))}</td></tr>" for l in charges)
+
+    totals = [("subtotal", "Subtotal", invoice.subtotal_minor)]
+    totals += [("discount", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.DISCOUNT]
+    totals.append(("net", "Net", invoice.net_minor))
+    taxes = [("tax", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.TAX]
+    totals += taxes or [("tax", "Tax", 0)]
+    totals.append(("gross", "Total credited" if credit else "Total", invoice.total_minor))
+    totals_html = "".join(f"<tr class='{kind}'><td>{_e(label)}</td><td class='num'>{_e(fmt.money(minor))}</td></tr>"
+                          for kind, label, minor in totals)
+
+    if credit:
+        reference_html = (f"<p class='reference'>Credit note for invoice <b class='credit-note-for'>{_e(reference)}"
+                          f"</b>. The total below is credited to your account.</p>")
+        payment = ""
+    else:
+        reference_html = ""
+        if invoice.total_minor > 0:
+            payment = (f"<p>Please pay <b>{_e(fmt.money(invoice.total_minor))}</b> by "
+                       f"<b>{_e(fmt.day(seller.due_date(issued)))}</b>"
+                       f" ({_terms(seller.payment_terms_days)}), quoting invoice number {_e(number)}.</p>")
+        else:
+            payment = "<p>Nothing to pay.</p>"
+    if seller.bank and (not credit and invoice.total_minor > 0):
+        payment += f"<p class='bank'>{_lines_html(seller.bank.splitlines())}</p>"
+
+    def party(kind: str, label: str, name: str, address: tuple[str, ...], tax_id: str | None,
+              email: str | None) -> str:
+        extra = [f"Tax ID: {tax_id}"] if tax_id else []
+        extra += [email] if email else []
+        return (f"<div class='party {kind}'><h2>{_e(label)}</h2><div class='name'>{_e(name)}</div>"
+                f"<div>{_lines_html(address)}</div><div>{_lines_html(extra)}</div></div>")
+
+    lang = seller.locale.replace("_", "-")
+    return f"""<!DOCTYPE html>
+<html lang="{_e(lang)}"><head><meta charset="utf-8">
+<title>{_e(title)} {_e(number)} · {_e(seller.name)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{_e(title)}</h1>
+<div class="parties">
+{party("seller", "From", seller.name, seller.address, seller.tax_id, seller.email)}
+{party("buyer", "Bill to", buyer.name, buyer.address, buyer.tax_id, buyer.email)}
+</div>
+<table class="facts">{facts_html}</table>
+{reference_html}
+<table class="lines"><thead><tr><th>Item</th><th>Service period</th><th class="num">Quantity</th>
+<th class="num">Unit price</th><th class="num">Amount ({_e(invoice.currency)})</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<table class="totals">{totals_html}</table>
+<div class="payment">{payment}</div>
+</body></html>
+"""
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def write_documents(invoice: Invoice, number: str | int, issued: date, seller: Seller, buyer: Buyer,
+                    out_dir: str | Path, credit_note_for: str | int | None = None,
+                    pdf: bool = True) -> list[Path]:
+    """Write ``<number>.html`` and ``<number>.pdf`` into ``out_dir``; return their paths.
+
+    The file name is the number made safe as every report's names are
+    (:func:`pricing.reporting.notebook_runner.safe_name`: ``INV-2026-00012`` stays, ``INV/7`` gets a hash).
+
+    Both are written to temporary files in ``out_dir`` first and renamed into place only when
+    both are complete: a failure leaves the folder as it was. ``pdf=False`` writes the HTML
+    alone; otherwise a missing browser or a failed print is a :class:`ReportError`.
+    """
+    page = render_html(invoice, number, issued, seller, buyer, credit_note_for)
+    stem = safe_name(_check_number(number, seller, "number"))
+    browser = None
+    if pdf:
+        browser = find_chromium()
+        if browser is None:
+            raise ReportError("no local Chromium to print the PDF (install Debian's chromium or set"
+                              " PRICING_CHROMIUM; pdf=False writes the HTML alone)")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{out}: cannot create the output directory: {exc.strerror}") from None
+    targets = [out / f"{stem}.html"] + ([out / f"{stem}.pdf"] if pdf else [])
+    temporary: list[Path] = []
+    try:
+        # NOTE: the temporary HTML keeps its .html suffix: Chromium prints a file:// page by its suffix.
+        html_tmp = _temporary(out, stem, ".html", temporary)
+        _write_synced(html_tmp, page.encode("utf-8"))
+        if pdf:
+            pdf_tmp = _temporary(out, stem, ".pdf", temporary)
+            if print_pdf(html_tmp, pdf_tmp, browser) is None:
+                raise ReportError(f"{targets[1]}: {browser} did not print a PDF (timed out or failed)")
+            _sync(pdf_tmp)
+        for tmp, target in reversed(list(zip(temporary, targets))):  # the PDF first, the HTML last
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a document is for reading
+            os.replace(tmp, target)
+    finally:
+        for tmp in temporary:
+            try:
+                tmp.unlink()
+            except FileNotFoundError:
+                pass
+    return targets
+
+
+def _temporary(folder: Path, stem: str, suffix: str, made: list[Path]) -> Path:
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{suffix}", dir=folder)
+    except OSError as exc:
+        raise ReportError(f"{folder}: cannot write: {exc.strerror}") from None
+    os.close(fd)
+    made.append(Path(name))
+    return Path(name)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+__all__ = ["Buyer", "Seller", "describe_line", "load_seller", "parse_seller", "render_html",
+           "write_documents"]
