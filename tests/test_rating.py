@@ -303,7 +303,7 @@ def test_quantities_in_explanations_read_as_their_decimal_value(scaled, scale):
 
     from pricing.engine.charges.base import ChargeModel, plain, unscaled
     from pricing.engine.money import from_scaled
-    from pricing.engine.rating import _plain, _q
+    from pricing.engine.formatting import grouped_number, grouped_scaled
 
-    assert _q(scaled, scale) == _plain(from_scaled(scaled, scale))
+    assert grouped_scaled(scaled, scale) == grouped_number(from_scaled(scaled, scale))
     assert ChargeModel.q(SimpleNamespace(qscale=scale), scaled) == plain(unscaled(scaled, scale))

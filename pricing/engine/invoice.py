@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from pricing.engine.formatting import iso_utc
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
 
 
@@ -60,9 +61,9 @@ class Line:
         if self.metric is not None:
             data["metric"] = self.metric
         if self.service_start is not None:
-            data["service_start"] = _iso(self.service_start)
+            data["service_start"] = iso_utc(self.service_start)
         if self.service_end is not None:
-            data["service_end"] = _iso(self.service_end)
+            data["service_end"] = iso_utc(self.service_end)
         if self.tiers:
             data["tiers"] = [dict(t) for t in self.tiers]
         return data
@@ -133,15 +134,13 @@ class Invoice:
         if self.customer_id is not None:
             data["customer_id"] = self.customer_id
         if self.period_start is not None:
-            data["period_start"] = _iso(self.period_start)
+            data["period_start"] = iso_utc(self.period_start)
         if self.period_end is not None:
-            data["period_end"] = _iso(self.period_end)
+            data["period_end"] = iso_utc(self.period_end)
         if self.issued_at is not None:
-            data["issued_at"] = _iso(self.issued_at)
+            data["issued_at"] = iso_utc(self.issued_at)
         if self.notes:
             data["notes"] = list(self.notes)
         return data
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -14,6 +14,7 @@ is available as a catalog setting.
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 from typing import Final
@@ -22,22 +23,9 @@ import numpy as np
 
 from pricing.errors import PricingError
 
-# ISO 4217 minor units of the currencies the workbench meets; a catalog may
-# override with ``minor_unit`` for anything else.
-MINOR_UNITS: Final[dict[str, int]] = {
-    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2,
-    "PLN": 2, "CZK": 2, "AUD": 2, "CAD": 2, "NZD": 2, "SGD": 2, "HKD": 2,
-    "CNY": 2, "INR": 2, "BRL": 2, "MXN": 2, "UAH": 2, "ZAR": 2,
-    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0,
-    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
-}
-
 # The largest scaled integer taken from input (a quantity times 10**decimals): usage
 # columns are int64, and the engine switches to Python integers for the products.
 MAX_SCALED_QUANTITY: Final[int] = 2**63 - 1
-
-CURRENCY_SYMBOLS: Final[dict[str, str]] = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-
 
 class Rounding(str, Enum):
     """How a line's exact amount becomes a whole number of minor units."""
@@ -50,13 +38,22 @@ class Rounding(str, Enum):
         return ROUND_HALF_UP if self is Rounding.HALF_UP else ROUND_HALF_EVEN
 
 
+@functools.cache
 def minor_unit_of(currency: str) -> int:
-    try:
-        return MINOR_UNITS[currency]
-    except KeyError:
-        raise PricingError(
-            f"currency {currency!r} has no known minor unit; set 'minor_unit' in the catalog"
-        ) from None
+    """The currency's minor unit as CLDR's currency digits (Babel): USD and EUR 2, JPY 0, KWD 3.
+
+    NOTE: CLDR's digits are those currencies are written with, which is what an invoice prints; they agree
+    with ISO 4217 for every currency the bundled catalogs and the interop formats use (USD, EUR, JPY,
+    GBP, CHF, the Nordic crowns, KRW, the 3-digit dinars...) but not everywhere: CLDR writes IQD with 0
+    digits (ISO 3) and ALL, IRR, LAK, LBP, MGA, MMK, RSD, SOS, SYP, YER with 0 (ISO 2). A catalog billing
+    in one of those by ISO's unit sets ``minor_unit``.
+    """
+    from babel.numbers import get_currency_precision, is_currency  # noqa: PLC0415 - 9 ms, only when asked
+
+    # NOTE: Babel answers 2 (CLDR's DEFAULT) for a code it does not know; a typo must not pass as cents
+    if not is_currency(currency):
+        raise PricingError(f"currency {currency!r} has no known minor unit; set 'minor_unit' in the catalog")
+    return int(get_currency_precision(currency))
 
 
 def to_minor(amount: Decimal, minor_unit: int, rounding: Rounding = Rounding.HALF_UP) -> int:

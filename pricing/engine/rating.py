@@ -24,6 +24,7 @@ import pandas as pd
 from pricing.engine.catalog import Catalog, Discount, MetricKind, Plan, RoundingScope
 from pricing.engine.charges import ChargeModel, ModelResult, exact, model_in
 from pricing.errors import UsageError
+from pricing.engine.formatting import grouped_number, grouped_scaled
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.engine.money import decimal_places, from_minor, from_scaled, round_scaled, scaled_int, to_minor
 
@@ -589,8 +590,9 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             exact_amount=c_exact, exact_scale=c_amount_scale, quantity=committed, quantity_scale=c_scale,
             unit_price=commitment.unit_price, metric=charge.metric,
             explain=lambda row, cov=covered: (
-                f"{_q(committed[row], c_scale)} committed at {commitment.unit_price}, charged whatever the usage;"
-                f" {_q(cov[row], qscale)} of the usage fell within it"),
+                f"{grouped_scaled(committed[row], c_scale)} committed at {commitment.unit_price},"
+                " charged whatever the usage;"
+                f" {grouped_scaled(cov[row], qscale)} of the usage fell within it"),
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
@@ -678,7 +680,7 @@ def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> Lin
         return LineColumns(
             item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=exact_amount,
             exact_scale=d + p_scale, quantity=_constant(1, len(subtotal)), quantity_scale=0,
-            unit_price=None, explain=lambda row: f"{_plain(discount.percent)}% off "
+            unit_price=None, explain=lambda row: f"{grouped_number(discount.percent)}% off "
             f"{catalog.currency} {from_minor(int(subtotal[row]), d)}")
     off = to_minor(discount.amount or Decimal(0), d, catalog.settings.rounding)
     amount = -np.minimum(np.maximum(subtotal, 0), off)
@@ -693,11 +695,11 @@ def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
     rate = scaled_int(percent / 100, p_scale)
     exact_amount = exact(net, rate) * rate
     return LineColumns(
-        item=f"Tax {_plain(percent)}%", line_type=LineType.TAX,
+        item=f"Tax {grouped_number(percent)}%", line_type=LineType.TAX,
         amount_minor=round_scaled(exact_amount, p_scale, catalog.settings.rounding),
         exact_amount=exact_amount, exact_scale=catalog.decimals + p_scale,
         quantity=_constant(1, len(net)), quantity_scale=0, unit_price=percent / 100,
-        explain=lambda row: f"{_plain(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
+        explain=lambda row: f"{grouped_number(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
 
 
 def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns,
@@ -733,8 +735,8 @@ def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[t
         d = catalog.metrics[limit.metric].decimals
         values = _metric(usage, limit.metric)
         out.append((values > scaled_int(limit.maximum, d),
-                    lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
-                    f"{plan.name}'s maximum of {_plain(l.maximum)}"))
+                    lambda row, l=limit, v=values, d=d: f"{l.metric} {grouped_scaled(v[row], d)} exceeds "
+                    f"{plan.name}'s maximum of {grouped_number(l.maximum)}"))
     return out
 
 
@@ -763,20 +765,6 @@ def included_units(catalog: Catalog, charge: Any,
 # --- explanations ---------------------------------------------------------------
 
 
-def _plain(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        return f"{int(value):,}"
-    return f"{value.normalize():f}"
-
-
-def _q(scaled: Any, scale: int) -> str:
-    """A scaled quantity in words' digits, as :func:`_plain` writes its value."""
-    whole, rest = divmod(int(scaled), 10**scale)
-    if rest == 0:
-        return f"{whole:,}"  # the common case, without a Decimal
-    return _plain(from_scaled(scaled, scale))
-
-
 def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
                     committed: Array | None, blocked: Array | None, result: ModelResult,
                     model: ChargeModel[Any, Any]) -> str:
@@ -785,20 +773,22 @@ def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, in
     if metric.kind is MetricKind.FLAG:
         parts = ["switched on" if int(quantity[row]) else "switched off"]
     else:
-        parts = [f"{_q(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
+        parts = [f"{grouped_scaled(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
     if included is not None:
         inc = charge.included
         if inc.unlimited:
             parts.append("all included")
         elif inc.per_unit_of:
             parts.append(
-                f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)} included free"
-                f" (max({_plain(inc.at_least)}, {_plain(inc.quantity) + ' + ' if inc.quantity else ''}"
-                f"{_plain(inc.times)} x {inc.per_unit_of}))")
+                f"{grouped_scaled(min(int(included[row]), int(quantity[row])), d)} of"
+                f" {grouped_scaled(included[row], d)} included free"
+                f" (max({grouped_number(inc.at_least)}, {grouped_number(inc.quantity) + ' + ' if inc.quantity else ''}"
+                f"{grouped_number(inc.times)} x {inc.per_unit_of}))")
         else:
-            parts.append(f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)} included free")
+            parts.append(f"{grouped_scaled(min(int(included[row]), int(quantity[row])), d)} of"
+                         f" {grouped_scaled(included[row], d)} included free")
     if blocked is not None and int(blocked[row]) > 0:
-        parts.append(f"{_q(blocked[row], d)} past the free tier blocked, not charged (no billing details)")
+        parts.append(f"{grouped_scaled(blocked[row], d)} past the free tier blocked, not charged (no billing details)")
     if committed is not None:
         parts.append("the commitment covers the first units")
     parts.append(model.explain(result, row))

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from pricing.engine.catalog import Catalog, Interval, Money, Percent, Quantity, parse_catalog
 from pricing.errors import CatalogError, PricingError
-from pricing.engine.money import MINOR_UNITS, plain_number
+from pricing.engine.money import minor_unit_of, plain_number
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a list export far beyond any real catalog or month of invoices
 
@@ -148,8 +148,8 @@ def major_to_minor(major: Decimal, decimals: int) -> Decimal:
 
 def minor_unit(currency: str, what: str) -> int:
     try:
-        return MINOR_UNITS[currency.upper()]
-    except KeyError:
+        return minor_unit_of(currency.upper())
+    except PricingError:
         raise InteropError(f"{what}: currency {currency!r} has no minor unit known to the workbench") from None
 
 

@@ -14,7 +14,6 @@ a product or a sum could leave int64, the arrays switch to Python integers
 
 from __future__ import annotations
 
-import decimal
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from pricing.engine.catalog import PackageRounding, Settings, Tier, TierBounds
+from pricing.engine.formatting import grouped_number, grouped_scaled
 from pricing.engine.money import decimal_places, from_scaled, plain_number, scaled_int
 
 Array = np.ndarray
@@ -94,10 +94,7 @@ class ChargeModel(ABC, Generic[C, R]):
 
     def q(self, scaled: Any) -> str:
         """A quantity of the charge's metric for an explanation: '1,500', '2.5'."""
-        whole, rest = divmod(int(scaled), 10**self.qscale)
-        if rest == 0:
-            return f"{whole:,}"  # what plain() writes for a whole number, without a Decimal
-        return plain(unscaled(scaled, self.qscale))
+        return grouped_scaled(scaled, self.qscale)
 
 
 def unscaled(scaled: Any, scale: int) -> Decimal:
@@ -105,11 +102,8 @@ def unscaled(scaled: Any, scale: int) -> Decimal:
     return from_scaled(scaled, scale)
 
 
-def plain(value: Decimal) -> str:
-    """A number for an explanation: thousands separators, no trailing zeros."""
-    if value == value.to_integral_value():
-        return f"{int(value):,}"
-    return f"{value.normalize(decimal.Context(prec=max(28, len(value.as_tuple().digits)))):f}"
+# A number for an explanation, as every explanation writes it: thousands separators, no trailing zeros.
+plain = grouped_number
 
 
 def exact(values: Array, bound: int, offset: int = 0) -> Array:
