@@ -10,7 +10,6 @@ files are written atomically.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,8 @@ import pandas as pd
 from pricing.reporting.excel import table_workbook_bytes
 from pricing.engine.money import format_money
 from pricing.reporting.notebook_runner import atomic_write_bytes, atomic_write_text
-from pricing.reporting.report_tables import page_style, table_html
+from pricing.reporting.html_pages import render_page
+from pricing.reporting.report_tables import table_html
 from pricing.interop.reconcile import DIFFERING, MATCHED, MISSING_AT_VENDOR, MISSING_IN_ENGINE, Reconciliation, amount
 
 PAGE_FILE = "reconciliation.html"
@@ -56,21 +56,13 @@ def differences_table(result: Reconciliation, *, money_as_text: bool) -> pd.Data
 
 
 def page(result: Reconciliation) -> str:
-    title = f"Reconciliation of {result.vendor.capitalize()} invoices, {result.month}"
-    e = html.escape
-    notes = "".join(f"<li>{e(n)}</li>" for n in result.notes)
-    body = [
-        f"<h1>{e(title)}</h1>",
-        f'<p class="muted">{result.vendor_invoices} invoice(s) from {e(result.vendor.capitalize())} against the'
-        f" {result.engine_invoices} invoice(s) the pricing engine issues for the store's customers in {e(result.month)}."
-        " Amount at risk: the sum of the absolute differences of every line not matched.</p>",
-        "<h2>Totals per currency</h2>", table_html(totals_table(result)),
-        f"<h2>Differences ({len(result.differences())})</h2>", table_html(differences_table(result, money_as_text=True)),
-    ]
-    if notes:
-        body += ["<h2>Notes</h2>", f"<ul>{notes}</ul>"]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>\n'
-            f"<style>{page_style('80rem')}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+    """The page (``templates/reconciliation.html.j2``), every text from the exports escaped."""
+    return render_page(
+        "reconciliation.html.j2", title=f"Reconciliation of {result.vendor.capitalize()} invoices, {result.month}",
+        plotly_src=None, max_width="80rem", vendor=result.vendor.capitalize(), month=result.month,
+        vendor_invoices=result.vendor_invoices, engine_invoices=result.engine_invoices,
+        totals=table_html(totals_table(result)), difference_count=len(result.differences()),
+        differences=table_html(differences_table(result, money_as_text=True)), notes=list(result.notes))
 
 
 def write(result: Reconciliation, folder: Path) -> list[Path]:

@@ -14,7 +14,6 @@ Every file is written atomically.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,15 +28,13 @@ from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
 from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
-from pricing.reporting.report_tables import figure_html, page_style, table_html
+from pricing.reporting.html_pages import render_page
+from pricing.reporting.report_tables import figure_html, table_html
 
 PAGE_FILE = "backtest.html"
 XLSX_FILE = "backtest_customers.xlsx"
 CSV_FILE = "backtest_customers.csv"
 NO_PLAN = "none eligible"
-
-_STYLE = page_style("72rem")
-
 
 @dataclass(frozen=True)
 class BacktestReport:
@@ -260,49 +257,23 @@ class BacktestReport:
     # --- the page -----------------------------------------------------------------------------
 
     def html(self) -> str:
+        """The page (``templates/backtest.html.j2``): tables escaped, charts as plotly's own markup."""
         cur, cand = self.current, self.candidate
-        title = f"Backtest of {cur.name} {cur.version} against candidate {cand.version}"
-        parts = [
-            f"<h1>{_e(title)}</h1>",
-            f'<p class="summary">{_e(self.headline())}</p>',
-            f'<p class="muted">Every bill is rated by the pricing engine from the metered usage of each month; '
-            f"customers stay on their plan (a customer without one is billed on the cheapest eligible plan). "
-            f"Amounts in {_e(cur.currency)}, per {_e(cur.interval.value)}.</p>",
-            "<h2>Price changes</h2>",
-            table_html(self.changes()),
-            "<h2>Revenue by month</h2>",
-            figure_html(self.revenue_chart(), "backtest-revenue"),
-            table_html(self.by_month()),
-            "<h2>Revenue by plan</h2>",
-            table_html(self.by_plan()),
-            "<h2>How customers' bills change</h2>",
-            '<p class="muted">Each customer\'s change over the whole history. Percentiles are actual '
-            "customers' changes.</p>",
-            figure_html(self.distribution_chart(), "backtest-distribution"),
-            table_html(self.movement()),
-            table_html(self.percentiles()),
-            f"<h2>Customers who pay more (top {self.top})</h2>",
-            table_html(self.pay_more()),
-            f"<h2>Customers who pay less (top {self.top})</h2>",
-            table_html(self.pay_less()),
-            "<h2>Customers whose cheapest plan changes</h2>",
-            '<p class="muted">In their latest month: the plan that would be cheapest for them today and with '
-            f"the candidate.{self._switched_note()}</p>",
-            table_html(self.switched(SWITCHED_SHOWN)),
-        ]
+        tornado = None
         if self.tornado is not None:
-            pct = self.tornado["percent"].iloc[0] if len(self.tornado) else 0
-            parts += [
-                "<h2>Sensitivity of today's revenue (tornado)</h2>",
-                f'<p class="muted">Revenue change when one price parameter of the current catalog moves by '
-                f"-{_e(pct)}% and +{_e(pct)}%, customers staying on their plans; largest swing first.</p>",
-                figure_html(self.tornado_chart(), "backtest-tornado"),
-                table_html(self.sensitivity()),
-            ]
-        body = "\n".join(parts)
-        return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>\n'
-                f'<script src="{ASSETS_DIR}/{PLOTLY_FILE}"></script>\n<style>{_STYLE}</style></head>\n'
-                f"<body>\n{body}\n</body></html>\n")
+            tornado = {"percent": self.tornado["percent"].iloc[0] if len(self.tornado) else 0,
+                       "chart": figure_html(self.tornado_chart(), "backtest-tornado"),
+                       "table": table_html(self.sensitivity())}
+        return render_page(
+            "backtest.html.j2", title=f"Backtest of {cur.name} {cur.version} against candidate {cand.version}",
+            plotly_src=f"{ASSETS_DIR}/{PLOTLY_FILE}", max_width="72rem", headline=self.headline(),
+            currency=cur.currency, interval=cur.interval.value, changes=table_html(self.changes()),
+            revenue_chart=figure_html(self.revenue_chart(), "backtest-revenue"), by_month=table_html(self.by_month()),
+            by_plan=table_html(self.by_plan()),
+            distribution_chart=figure_html(self.distribution_chart(), "backtest-distribution"),
+            movement=table_html(self.movement()), percentiles=table_html(self.percentiles()), top=self.top,
+            pay_more=table_html(self.pay_more()), pay_less=table_html(self.pay_less()),
+            switched_note=self._switched_note(), switched=table_html(self.switched(SWITCHED_SHOWN)), tornado=tornado)
 
 
 SWITCHED_SHOWN = 200  # customers listed on the page; the per-customer table has them all
@@ -323,10 +294,6 @@ def _month_span(months: Sequence[str]) -> str:
     if not months:
         return ""
     return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value))
 
 
 def write_page(report: BacktestReport, folder: Path) -> Path:

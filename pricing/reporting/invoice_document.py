@@ -28,25 +28,22 @@ failure (no browser, a print that times out) leaves no half-written file.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_interval
-from babel.numbers import format_currency, format_decimal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from pricing.errors import ReportError
 from pricing.engine.invoice import Invoice, Line, LineType
-from pricing.engine.money import from_minor
+from pricing.engine.formatting import LocaleFormat
+from pricing.reporting.html_pages import render_page
 from pricing.reporting.notebook_runner import safe_name
 from pricing.reporting.pdf import find_chromium, print_pdf
 from pricing.yaml_files import read_yaml
@@ -195,47 +192,6 @@ class Buyer:
         return cls(name=name, email=text("billing_email", "email"), address=lines, tax_id=text("tax_id"))
 
 
-# --- formatting for a locale ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Format:
-    locale: str
-    currency: str
-    decimals: int
-
-    def money(self, minor: int) -> str:
-        # NOTE: no quantization by Babel: the amount already has the invoice's minor unit,
-        # which may differ from Babel's idea of the currency; rounding here would change it.
-        return format_currency(from_minor(minor, self.decimals), self.currency, locale=self.locale,
-                               decimal_quantization=False)
-
-    def price(self, value: Decimal) -> str:
-        # Unit prices keep their sub-minor digits ($0.0035 per MAU).
-        return format_currency(value, self.currency, locale=self.locale, decimal_quantization=False)
-
-    def quantity(self, value: Decimal) -> str:
-        return format_decimal(value, locale=self.locale, decimal_quantization=False)
-
-    def day(self, value: date) -> str:
-        return format_date(value, format="medium", locale=self.locale)
-
-    def period(self, start: datetime | None, end: datetime | None) -> str:
-        """A service window ``[start, end)`` as the dates it covers: Apr 1 – 30, 2026."""
-        if start is None or end is None:
-            return ""
-        first, last = _covered_days(start, end)
-        if first == last:
-            return self.day(first)
-        return format_interval(first, last, skeleton="yMMMd", locale=self.locale)
-
-
-def _covered_days(start: datetime, end: datetime) -> tuple[date, date]:
-    """First and last day of ``[start, end)``: an end at midnight belongs to the day before."""
-    last = end - timedelta(microseconds=1) if end > start else end
-    return start.date(), last.date()
-
-
 # --- the document --------------------------------------------------------------------------
 
 _PER_KIND = {LineType.PRORATION: "prorated", LineType.CREDIT: "credit"}
@@ -260,13 +216,14 @@ def describe_line(line: Line, invoice: Invoice, locale: str = "en_US") -> str:
     """What a customer reads about one line, from its fields alone (never its explanation):
     ``API resources, 2 x $4.00, Apr 1 – 30, 2026``."""
     try:
-        fmt = _Format(str(_parse_locale(locale)), invoice.currency, invoice.decimals)
+        fmt = LocaleFormat(str(_parse_locale(locale)), invoice.currency, invoice.decimals)
     except ValueError as exc:
         raise ReportError(f"locale: {exc}") from None
-    return ", ".join([line.item, *_details(line, invoice, fmt)])
+    return ", ".join([line.item, *line_details(line, invoice, fmt)])
 
 
-def _details(line: Line, invoice: Invoice, fmt: _Format) -> list[str]:
+def line_details(line: Line, invoice: Invoice, fmt: LocaleFormat) -> list[str]:
+    """The parts of a line's description after its item: quantity x unit price, its kind, its period."""
     parts = []
     if line.unit_price is not None and line.quantity:
         parts.append(f"{fmt.quantity(line.quantity)} x {fmt.price(line.unit_price)}")
@@ -280,14 +237,6 @@ def _details(line: Line, invoice: Invoice, fmt: _Format) -> list[str]:
 
 def _terms(days: int) -> str:
     return "due on receipt" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _lines_html(lines: tuple[str, ...] | list[str]) -> str:
-    return "<br>".join(_e(line) for line in lines)
 
 
 def _check_number(number: str | int, seller: Seller, what: str) -> str:
@@ -327,32 +276,6 @@ def _check(invoice: Invoice, number: str | int, issued: date, seller: Seller, bu
     return text, issued, reference
 
 
-_CSS = """
-@page{size:A4;margin:16mm 14mm}
-*{box-sizing:border-box}
-body{font-family:'Liberation Sans','DejaVu Sans',Arial,Helvetica,sans-serif;font-size:10.5pt;color:#1d1d1d;
-  margin:2em auto;max-width:50em;line-height:1.35}
-h1{font-size:1.9em;margin:0 0 .1em}
-.parties{display:flex;justify-content:space-between;gap:2em;margin:1.2em 0}
-.party{flex:1}.party h2{font-size:.8em;text-transform:uppercase;letter-spacing:.06em;color:#666;margin:0 0 .3em}
-.party .name{font-weight:bold}
-table{border-collapse:collapse;width:100%}
-table.facts{width:auto;margin:.6em 0 1.2em}table.facts th{text-align:left;font-weight:normal;color:#555;padding:.1em 1.5em .1em 0}
-table.facts td{padding:.1em 0}
-table.lines th{font-size:.85em;color:#555;text-align:left;border-bottom:1.5px solid #1d1d1d;padding:.35em .5em}
-table.lines td{padding:.4em .5em;border-bottom:1px solid #ddd;vertical-align:top}
-.num{text-align:right;white-space:nowrap}
-table.lines th.num{text-align:right}
-.description{color:#666;font-size:.85em}
-table.totals{width:auto;margin:1em 0 0 auto}table.totals td{padding:.2em .5em}
-table.totals tr.gross td{font-weight:bold;border-top:1.5px solid #1d1d1d;font-size:1.1em}
-.reference{background:#f3f3f3;padding:.5em .8em;border-radius:3px}
-.payment{margin-top:2em}.payment p{margin:.3em 0}
-thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
-@media print{body{margin:0;max-width:none}}
-"""
-
-
 def render_html(invoice: Invoice, number: str | int, issued: date, seller: Seller, buyer: Buyer,
                 credit_note_for: str | int | None = None) -> str:
     """The document as one self-contained HTML page (no scripts, no external files).
@@ -363,7 +286,7 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
     seller's payment terms.
     """
     number, issued, reference = _check(invoice, number, issued, seller, buyer, credit_note_for)
-    fmt = _Format(seller.locale, invoice.currency, invoice.decimals)
+    fmt = LocaleFormat(seller.locale, invoice.currency, invoice.decimals)
     credit = reference is not None
     title = "Credit note" if credit else "Invoice"
 
@@ -373,67 +296,34 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
     period = fmt.period(*_invoice_period(invoice))
     if period:
         facts.append(("Service period", period))
-    facts_html = "".join(f"<tr><th>{_e(label)}</th><td class='{_e(label.lower().replace(' ', '-'))}'>"
-                         f"{_e(value)}</td></tr>" for label, value in facts)
 
-    charges = [l for l in invoice.lines if l.line_type not in (LineType.DISCOUNT, LineType.TAX)]
-    rows = "".join(
-        f"<tr class='line'><td>{_e(l.item)}<div class='description'>{_e(', '.join(_details(l, invoice, fmt)))}"
-        f"</div></td><td>{_e(fmt.period(*_line_period(l, invoice)))}</td>"
-        f"<td class='num'>{_e(fmt.quantity(l.quantity))}</td>"
-        f"<td class='num'>{'' if l.unit_price is None else _e(fmt.price(l.unit_price))}</td>"
-        f"<td class='num'>{_e(fmt.money(l.amount_minor))}</td></tr>" for l in charges)
+    charges = [line for line in invoice.lines if line.line_type not in (LineType.DISCOUNT, LineType.TAX)]
+    lines = [{"item": line.item, "description": ", ".join(line_details(line, invoice, fmt)),
+              "period": fmt.period(*_line_period(line, invoice)), "quantity": fmt.quantity(line.quantity),
+              "unit_price": "" if line.unit_price is None else fmt.price(line.unit_price),
+              "amount": fmt.money(line.amount_minor)} for line in charges]
 
     totals = [("subtotal", "Subtotal", invoice.subtotal_minor)]
-    totals += [("discount", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.DISCOUNT]
+    totals += [("discount", line.item, line.amount_minor) for line in invoice.lines
+               if line.line_type is LineType.DISCOUNT]
     totals.append(("net", "Net", invoice.net_minor))
-    taxes = [("tax", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.TAX]
+    taxes = [("tax", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.TAX]
     totals += taxes or [("tax", "Tax", 0)]
     totals.append(("gross", "Total credited" if credit else "Total", invoice.total_minor))
-    totals_html = "".join(f"<tr class='{kind}'><td>{_e(label)}</td><td class='num'>{_e(fmt.money(minor))}</td></tr>"
-                          for kind, label, minor in totals)
 
-    if credit:
-        reference_html = (f"<p class='reference'>Credit note for invoice <b class='credit-note-for'>{_e(reference)}"
-                          f"</b>. The total below is credited to your account.</p>")
-        payment = ""
-    else:
-        reference_html = ""
-        if invoice.total_minor > 0:
-            payment = (f"<p>Please pay <b>{_e(fmt.money(invoice.total_minor))}</b> by "
-                       f"<b>{_e(fmt.day(seller.due_date(issued)))}</b>"
-                       f" ({_terms(seller.payment_terms_days)}), quoting invoice number {_e(number)}.</p>")
-        else:
-            payment = "<p>Nothing to pay.</p>"
-    if seller.bank and (not credit and invoice.total_minor > 0):
-        payment += f"<p class='bank'>{_lines_html(seller.bank.splitlines())}</p>"
+    # NOTE: a credit note asks for no payment; an invoice of zero or less has nothing to pay
+    payment = None if credit else {
+        "amount": fmt.money(invoice.total_minor) if invoice.total_minor > 0 else None,
+        "due": fmt.day(seller.due_date(issued)), "terms": _terms(seller.payment_terms_days)}
 
-    def party(kind: str, label: str, name: str, address: tuple[str, ...], tax_id: str | None,
-              email: str | None) -> str:
-        extra = [f"Tax ID: {tax_id}"] if tax_id else []
-        extra += [email] if email else []
-        return (f"<div class='party {kind}'><h2>{_e(label)}</h2><div class='name'>{_e(name)}</div>"
-                f"<div>{_lines_html(address)}</div><div>{_lines_html(extra)}</div></div>")
+    def extra(tax_id: str | None, email: str | None) -> list[str]:
+        return ([f"Tax ID: {tax_id}"] if tax_id else []) + ([email] if email else [])
 
-    lang = seller.locale.replace("_", "-")
-    return f"""<!DOCTYPE html>
-<html lang="{_e(lang)}"><head><meta charset="utf-8">
-<title>{_e(title)} {_e(number)} · {_e(seller.name)}</title>
-<style>{_CSS}</style></head><body>
-<h1>{_e(title)}</h1>
-<div class="parties">
-{party("seller", "From", seller.name, seller.address, seller.tax_id, seller.email)}
-{party("buyer", "Bill to", buyer.name, buyer.address, buyer.tax_id, buyer.email)}
-</div>
-<table class="facts">{facts_html}</table>
-{reference_html}
-<table class="lines"><thead><tr><th>Item</th><th>Service period</th><th class="num">Quantity</th>
-<th class="num">Unit price</th><th class="num">Amount ({_e(invoice.currency)})</th></tr></thead>
-<tbody>{rows}</tbody></table>
-<table class="totals">{totals_html}</table>
-<div class="payment">{payment}</div>
-</body></html>
-"""
+    return render_page(
+        "invoice.html.j2", lang=seller.locale.replace("_", "-"), title=title, number=number, seller=seller,
+        buyer=buyer, seller_extra=extra(seller.tax_id, seller.email), buyer_extra=extra(buyer.tax_id, buyer.email),
+        facts=facts, credit_note_for=reference, currency=invoice.currency, lines=lines,
+        totals=[(kind, label, fmt.money(minor)) for kind, label, minor in totals], payment=payment)
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -509,5 +399,5 @@ def _sync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-__all__ = ["Buyer", "Seller", "describe_line", "load_seller", "parse_seller", "render_html",
+__all__ = ["Buyer", "Seller", "describe_line", "line_details", "load_seller", "parse_seller", "render_html",
            "write_documents"]

@@ -11,7 +11,6 @@ atomically.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,15 @@ import pandas as pd
 
 from pricing.reporting.excel import TableSheet, tables_workbook_bytes
 from pricing.engine.money import format_money, from_minor
-from pricing.reporting.notebook_runner import atomic_write_bytes, atomic_write_text, write_assets
+from pricing.reporting.html_pages import render_page
+from pricing.reporting.notebook_runner import (
+    ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets,
+)
 from pricing.analysis.policies import PolicyComparison
-from pricing.reporting.report_tables import figure_html, page_style, table_html
+from pricing.reporting.report_tables import figure_html, table_html
 
 PAGE_FILE = "policies.html"
 XLSX_FILE = "policies.xlsx"
-
-_STYLE = page_style("76rem")
-
 
 class PoliciesReport:
     def __init__(self, comparison: PolicyComparison, names: dict[str, str] | None = None, top: int = 10) -> None:
@@ -84,27 +83,16 @@ class PoliciesReport:
         return out
 
     def html(self) -> str:
+        """The page (``templates/policies.html.j2``): tables escaped, charts as plotly's own markup."""
         c = self.c
-        varied = sorted({k for run in c.runs for k in run.changes})
-        own = "; ".join(f"{cat}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for cat, values in c.own.items())
-        figures = self.figures()
-        parts = [
-            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-            f"<title>Billing conventions, {html.escape(c.month)}</title><style>{_STYLE}</style>",
-            "<script src='assets/plotly.min.js'></script></head><body>",
-            f"<h1>Billing conventions side by side: {html.escape(c.month)}</h1>",
-            f"<p>{len(c.baseline.invoices):,} invoices of {html.escape(c.month)} billed with each catalog's own "
-            f"settings, then under {len(c.runs)} combination(s) of {html.escape(', '.join(varied))}. "
-            "Every amount comes from the same engine; only the settings differ.</p>",
-            f"<p class='muted'>The catalogs' own settings: {html.escape(own)}.</p>",
-            "<h2>Totals and differences</h2>", table_html(self.summary_table()),
-            "<h2>How much each invoice moves</h2>",
-            *(figures or ["<p>No invoice changes under any combination.</p>"]),
-            "<h2>Customers most affected</h2>", table_html(self.most_affected()),
-            f"<p class='muted'>Every changed line, with the setting that moved it: {XLSX_FILE}.</p>",
-            "</body></html>",
-        ]
-        return "\n".join(parts)
+        own = "; ".join(f"{catalog}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+                        for catalog, values in c.own.items())
+        return render_page(
+            "policies.html.j2", title=f"Billing conventions, {c.month}", plotly_src=f"{ASSETS_DIR}/{PLOTLY_FILE}",
+            max_width="76rem", month=c.month, invoices=len(c.baseline.invoices), combinations=len(c.runs),
+            varied=", ".join(sorted({k for run in c.runs for k in run.changes})), own=own,
+            summary=table_html(self.summary_table()), figures=self.figures(),
+            most_affected=table_html(self.most_affected()), workbook=XLSX_FILE)
 
     def workbook(self) -> bytes:
         lines = self.c.changed_lines()

@@ -28,7 +28,6 @@ with a note, because no browser may be downloaded here.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 import unicodedata
@@ -42,8 +41,10 @@ from typing import Any
 from pricing.engine.catalog import Catalog, Discount, load_catalog
 from pricing.analysis.comparison import compare
 from pricing.errors import ReportError
-from pricing.engine.invoice import Invoice, LineType
-from pricing.reporting.invoice_document import Seller, _details, _Format
+from pricing.engine.formatting import LocaleFormat
+from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.reporting.html_pages import render_page
+from pricing.reporting.invoice_document import Seller, line_details
 from pricing.reporting.notebook_runner import atomic_write_text
 from pricing.reporting.pdf import find_chromium, print_pdf
 from pricing.engine.rating import RateOptions
@@ -83,9 +84,9 @@ class Quote:
         return self.seller.locale if self.seller is not None else DEFAULT_LOCALE
 
     @property
-    def format(self) -> _Format:
+    def format(self) -> LocaleFormat:
         """The invoice documents' formatter for this quote's currency and the seller's locale."""
-        return _Format(self.locale, self.catalog.currency, self.catalog.decimals)
+        return LocaleFormat(self.locale, self.catalog.currency, self.catalog.decimals)
 
     def money(self, minor: int) -> str:
         """An amount for the prospect: currency and locale (``€1,250.00``; ``€ 1.250,00`` in nl_NL)."""
@@ -128,14 +129,14 @@ class Quote:
         out += [f"{l.item}: {l.explanation}" for l in self.invoice.lines if l.explanation]
         return out
 
-    def shown_lines(self) -> list[Any]:
+    def shown_lines(self) -> list[Line]:
         """The lines the prospect sees: a usage line of a metric they gave no usage for, at zero, is left out."""
         return [l for l in self.invoice.lines
                 if not (l.line_type is LineType.USAGE and l.amount_minor == 0 and l.metric is not None
                         and l.metric not in self.usage)]
 
 
-def _quantity(fmt: _Format, text: str) -> str:
+def _quantity(fmt: LocaleFormat, text: str) -> str:
     try:
         return fmt.quantity(Decimal(text))
     except (InvalidOperation, ValueError):
@@ -226,107 +227,52 @@ def _discount(raw: Decimal | str | None) -> Decimal | None:
 
 # --- HTML -------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2.5em auto;max-width:52em;color:#222}
-h1{font-size:1.6em;margin-bottom:.2em} .meta{color:#555} table{border-collapse:collapse;width:100%;margin:1em 0}
-th,td{padding:.35em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
-td.amount,th.amount{text-align:right;white-space:nowrap} tr.total td{font-weight:bold;border-top:2px solid #222}
-.parties{display:flex;justify-content:space-between;gap:2em;margin:1.2em 0}.party{flex:1}
-.party h2{font-size:.8em;text-transform:uppercase;letter-spacing:.06em;color:#666;margin:0 0 .3em}
-.party .name{font-weight:bold} table.facts{width:auto} table.facts th{color:#555;font-weight:normal}
-table.totals{width:auto;margin-left:auto} .internal{border-top:3px double #b00;margin-top:2em;color:#444}
-.explain{color:#666;font-size:.85em} .valid{background:#fff6d5;padding:.5em .8em;border-radius:4px}
-@media print{body{margin:1cm}}
-"""
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _party(kind: str, label: str, name: str, lines: list[str]) -> str:
-    body = "<br>".join(_e(line) for line in lines if line)
-    return (f"<div class='party {kind}'><h2>{_e(label)}</h2><div class='name'>{_e(name)}</div>"
-            f"<div>{body}</div></div>")
-
 
 def render_quote_html(quote: Quote, internal: bool = False) -> str:
-    """The quote as one self-contained HTML page (no scripts, no external files).
+    """The quote as one self-contained HTML page (no scripts, no external files), from ``quote.html.j2``.
 
     ``internal`` adds an appendix with the catalog's sources, its assumption notes and
     how each line was rated: for the seller's files, never for the prospect.
     """
-    cat, inv, fmt = quote.catalog, quote.invoice, quote.format
-    plan = cat.plans[inv.plan]
+    catalog, invoice, fmt = quote.catalog, quote.invoice, quote.format
+    plan = catalog.plans[invoice.plan]
     seller = quote.seller
     if seller is not None:
-        contact = [*seller.address, f"Tax ID: {seller.tax_id}" if seller.tax_id else "", seller.email or ""]
-        seller_html = _party("seller", "From", seller.name, contact)
+        seller_name = seller.name
+        seller_lines = [*seller.address, f"Tax ID: {seller.tax_id}" if seller.tax_id else "", seller.email or ""]
     else:
-        seller_html = _party("seller", "From", cat.name, [])
+        seller_name, seller_lines = catalog.name, []
     facts = [("Quote number", "quote-number", quote.number), ("Issue date", "issue-date", fmt.day(quote.issued)),
              ("Valid until", "valid-until-date", fmt.day(quote.valid_until)),
              ("Plan", "plan", plan.name), ("Term", "term", f"{quote.term_months} months")]
-    facts_html = "".join(f"<tr><th>{_e(label)}</th><td class='{cls}'>{_e(value)}</td></tr>"
-                         for label, cls, value in facts)
 
-    def describe(line: Any) -> str:
-        parts = _details(line, inv, fmt)
+    def describe(line: Line) -> str:
+        parts = line_details(line, invoice, fmt)
         if line.metric is not None and line.metric in quote.usage and line.line_type is LineType.USAGE:
             parts.insert(0, f"{_quantity(fmt, quote.usage[line.metric])} expected a month")
         return ", ".join(parts)
 
-    charges = [l for l in quote.shown_lines() if l.line_type not in (LineType.DISCOUNT, LineType.TAX)]
-    lines = "".join(
-        f"<tr class='line'><td>{_e(l.item)}<div class='explain'>{_e(describe(l))}</div></td>"
-        f"<td class='amount'>{_e(fmt.money(l.amount_minor))}</td></tr>" for l in charges)
-    totals = [("subtotal", "Subtotal", inv.subtotal_minor)]
-    totals += [("discount", l.item, l.amount_minor) for l in inv.lines if l.line_type is LineType.DISCOUNT]
-    taxes = [("tax", l.item, l.amount_minor) for l in inv.lines if l.line_type is LineType.TAX]
+    charges = [line for line in quote.shown_lines() if line.line_type not in (LineType.DISCOUNT, LineType.TAX)]
+    totals = [("subtotal", "Subtotal", invoice.subtotal_minor)]
+    totals += [("discount", line.item, line.amount_minor) for line in invoice.lines
+               if line.line_type is LineType.DISCOUNT]
+    taxes = [("tax", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.TAX]
     if taxes:
-        totals.append(("net", "Net", inv.net_minor))
+        totals.append(("net", "Net", invoice.net_minor))
         totals += taxes
-    totals_html = "".join(f"<tr class='{kind}'><td>{_e(label)}</td><td class='amount'>{_e(fmt.money(minor))}</td></tr>"
-                          for kind, label, minor in totals)
-    others = "".join(
-        f"<tr><td>{_e(cat.plans[p].name)}</td><td class='amount'>{_e(fmt.money(total))}</td>"
-        f"<td>{'' if ok else 'not available at this usage'}{' (quoted)' if p == inv.plan else ''}</td></tr>"
-        for p, total, ok in quote.alternatives)
-    basis = "".join(f"<li>{_e(a)}</li>" for a in quote.basis())
-    contact = ""
-    if seller is not None and seller.email:
-        contact = (f"<p class='contact'>Questions about this quote: <a href='mailto:{_e(seller.email)}'>"
-                   f"{_e(seller.email)}</a>, quoting {_e(quote.number)}.</p>")
-    appendix = ""
-    if internal:
-        notes = "".join(f"<li>{_e(n)}</li>" for n in quote.internal_notes())
-        appendix = ("<section class='internal'><h2>Internal appendix (not for the prospect)</h2>"
-                    f"<ul>{notes}</ul></section>")
-    tax_label = "incl. tax" if taxes else "excl. tax"
-    lang = quote.locale.replace("_", "-")
-    return f"""<!DOCTYPE html>
-<html lang="{_e(lang)}"><head><meta charset="utf-8"><title>Quote {_e(quote.number)} for {_e(quote.prospect)}</title>
-<style>{_CSS}</style></head><body>
-<h1>Quote for {_e(quote.prospect)}</h1>
-<div class="parties">
-{seller_html}
-{_party("buyer", "Prepared for", quote.prospect, [])}
-</div>
-<table class="facts">{facts_html}</table>
-<p class="valid">This quote is valid until <b class="valid-until">{_e(fmt.day(quote.valid_until))}</b>.</p>
-<h2>Monthly charges</h2>
-<table class="lines"><tr><th>Item</th><th class="amount">Amount</th></tr>{lines}</table>
-<table class="totals">{totals_html}
-<tr class="total"><td>Monthly total ({tax_label})</td><td class="amount monthly-total">{_e(fmt.money(quote.monthly_minor))}</td></tr>
-<tr class="total"><td>Term total ({quote.term_months} months)</td>
-<td class="amount term-total">{_e(fmt.money(quote.term_total_minor))}</td></tr></table>
-<h2>Other plans at this usage</h2>
-<table class="alternatives"><tr><th>Plan</th><th class="amount">Monthly</th><th></th></tr>{others}</table>
-<h2>Basis of this quote</h2><ul class="basis">{basis}</ul>
-{contact}
-{appendix}
-</body></html>
-"""
+    alternatives = []
+    for plan_id, total, eligible in quote.alternatives:
+        note = ("" if eligible else "not available at this usage") + (" (quoted)" if plan_id == invoice.plan else "")
+        alternatives.append((catalog.plans[plan_id].name, fmt.money(total), note))
+    return render_page(
+        "quote.html.j2", lang=quote.locale.replace("_", "-"), number=quote.number, prospect=quote.prospect,
+        seller_name=seller_name, seller_lines=seller_lines, facts=facts, valid_until=fmt.day(quote.valid_until),
+        lines=[(line.item, describe(line), fmt.money(line.amount_minor)) for line in charges],
+        totals=[(kind, label, fmt.money(minor)) for kind, label, minor in totals],
+        tax_label="incl. tax" if taxes else "excl. tax", monthly_total=fmt.money(quote.monthly_minor),
+        term_months=quote.term_months, term_total=fmt.money(quote.term_total_minor), alternatives=alternatives,
+        basis=quote.basis(), contact_email=seller.email if seller is not None else None,
+        internal_notes=quote.internal_notes() if internal else None)
 
 
 def _slug(text: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
+from pricing.reporting.html_pages import render_page
 from pricing.reporting.notebook_runner import atomic_write_text
 
 
@@ -19,29 +19,12 @@ class Entry:
     detail: str = ""
 
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:1.6rem}ul{padding-left:1.2rem}li{margin:.2rem 0}
-.detail{color:#666;font-size:.9rem}.meta{color:#555;font-size:.9rem}"""
-
-
 def render_index(title: str, entries: list[Entry], meta_lines: list[str] | None = None) -> str:
-    """The index page: a heading per group, a link per entry; every text is HTML-escaped."""
-    esc = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>", f"<h1>{esc(title)}</h1>"]
-    for line in meta_lines or []:
-        out.append(f'<p class="meta">{esc(line)}</p>')
+    """The index page (``templates/index.html.j2``): a heading per group, a link per entry, all text escaped."""
     groups: dict[str, list[Entry]] = {}
     for entry in entries:
         groups.setdefault(entry.group, []).append(entry)
-    for group, items in groups.items():
-        out.append(f"<h2>{esc(group)}</h2><ul>")
-        for item in items:
-            detail = f' <span class="detail">{esc(item.detail)}</span>' if item.detail else ""
-            out.append(f'<li><a href="{esc(item.href, quote=True)}">{esc(item.label)}</a>{detail}</li>')
-        out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return render_page("index.html.j2", title=title, meta_lines=meta_lines or [], groups=groups)
 
 
 def write_index(path: Path, title: str, entries: list[Entry], meta_lines: list[str] | None = None) -> Path:

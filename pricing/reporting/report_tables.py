@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from pricing.engine.catalog import (
     Catalog,
@@ -36,8 +37,10 @@ from pricing.engine.catalog import (
 )
 from pricing.errors import PricingError, ReportError
 from pricing.metering.meters import month_bounds, qualifies
+from pricing.engine.formatting import grouped_number, price_text, utc_stamp
 from pricing.engine.money import from_minor
 from pricing.engine.rating import included_units
+from pricing.reporting import html_pages
 
 if TYPE_CHECKING:
     from pricing.metering.store import Store
@@ -125,15 +128,9 @@ class ReportMeta:
 
     def lines(self) -> list[str]:
         cats = "; ".join(f"{cid} ({name}) version {version}" for cid, name, version in self.catalogs) or "none"
-        span = (f"{_iso(self.first_event)} to {_iso(self.last_event)} ({self.events:,} events)"
+        span = (f"{utc_stamp(self.first_event)} to {utc_stamp(self.last_event)} ({self.events:,} events)"
                 if self.first_event else "no events")
-        return [f"Catalogs: {cats}", f"Data: {span}", f"Made: {_iso(self.made_at)}"]
-
-
-def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return [f"Catalogs: {cats}", f"Data: {span}", f"Made: {utc_stamp(self.made_at)}"]
 
 
 def _event_filter(month: str, customer: str | None, tenant: str | None) -> tuple[list[str], list[Any]]:
@@ -605,21 +602,6 @@ def customer_invoice_lines(store: Store, month: str, customer: str) -> pd.DataFr
 # --- plan rules in words -------------------------------------------------------------------------------------
 
 
-def _qty(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return f"{int(value):,}" if value == value.to_integral_value() else text
-
-
-def _price(value: Decimal, currency: str) -> str:
-    from pricing.engine.money import decimal_places, minor_unit_of
-
-    try:
-        places = max(minor_unit_of(currency), decimal_places(value))
-    except PricingError:
-        places = decimal_places(value)
-    return f"{currency} {value:,.{places}f}"
-
-
 def _included_words(charge: Any, catalog: Catalog) -> str:
     inc = charge.included
     if inc is None:
@@ -629,12 +611,12 @@ def _included_words(charge: Any, catalog: Catalog) -> str:
     parts = []
     if inc.times:
         per = catalog.metrics[inc.per_unit_of].name if inc.per_unit_of in catalog.metrics else inc.per_unit_of
-        base = f"{_qty(inc.quantity)} + " if inc.quantity else ""
-        parts.append(f"{base}{_qty(inc.times)} per {per}")
+        base = f"{grouped_number(inc.quantity)} + " if inc.quantity else ""
+        parts.append(f"{base}{grouped_number(inc.times)} per {per}")
         if inc.at_least:
-            parts.append(f"at least {_qty(inc.at_least)}")
+            parts.append(f"at least {grouped_number(inc.at_least)}")
         return f"{', '.join(parts)} included"
-    return f"{_qty(inc.quantity)} included"
+    return f"{grouped_number(inc.quantity)} included"
 
 
 def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
@@ -644,54 +626,60 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
     out = [f"{plan.name} ({catalog.name}, version {catalog.version}), billed per {catalog.interval.value}"
            f" in {cur}{', fee in arrears' if plan.billing_timing.value == 'in_arrears' else ''}."]
     if plan.recurring:
-        out.append(f"A recurring fee of {_price(plan.recurring.amount, cur)} per {catalog.interval.value}.")
+        out.append(f"A recurring fee of {price_text(plan.recurring.amount, cur)} per {catalog.interval.value}.")
     for charge in plan.charges:
         metric = catalog.metrics[charge.metric]
         unit = metric.unit
         inc = _included_words(charge, catalog)
         head = f"{charge.label}: " + (f"{inc}, then " if inc else "")
         if isinstance(charge, PerUnitCharge):
-            text = f"{_price(charge.unit_price, cur)} per {unit}"
+            text = f"{price_text(charge.unit_price, cur)} per {unit}"
         elif isinstance(charge, (GraduatedCharge, VolumeCharge, GraduatedPercentageCharge)):
             tiers = []
             low = Decimal(0)
             # tiers priced per block or by percent name their own unit; plain unit prices share one
             own_unit = any(isinstance(t, PercentageTier) or t.block_size is not None for t in charge.tiers)
             for tier in charge.tiers:
-                span = f"up to {_qty(tier.up_to)}" if tier.up_to is not None else f"above {_qty(low)}"
-                fee = f" + {_price(tier.flat_fee, cur)} flat" if tier.flat_fee else ""
+                span = (f"up to {grouped_number(tier.up_to)}" if tier.up_to is not None
+                        else f"above {grouped_number(low)}")
+                fee = f" + {price_text(tier.flat_fee, cur)} flat" if tier.flat_fee else ""
                 if isinstance(tier, PercentageTier):
-                    price = f"{_qty(tier.rate)}% of the amount"
+                    price = f"{grouped_number(tier.rate)}% of the amount"
                 elif tier.block_size is not None:
-                    price = f"{_price(tier.unit_price, cur)} per block of {_qty(tier.block_size)} {unit}s"
+                    price = f"{price_text(tier.unit_price, cur)} per block of {grouped_number(tier.block_size)} {unit}s"
                 else:
-                    price = _price(tier.unit_price, cur) + (f" per {unit}" if own_unit else "")
+                    price = price_text(tier.unit_price, cur) + (f" per {unit}" if own_unit else "")
                 tiers.append(f"{span} at {price}{fee}")
                 low = tier.up_to or low
             how = "all units at the tier reached" if isinstance(charge, VolumeCharge) else "each tier prices its own units"
             text = "; ".join(tiers) + ("" if own_unit else f" per {unit}") + f" ({how})"
         elif isinstance(charge, PackageCharge):
-            text = f"{_price(charge.package_price, cur)} per block of {_qty(charge.package_size)} {unit}s (a started block counts)"
+            text = (f"{price_text(charge.package_price, cur)} per block of {grouped_number(charge.package_size)}"
+                    f" {unit}s (a started block counts)")
         elif isinstance(charge, PercentageCharge):
-            text = f"{charge.rate}% of the amount" + (f" plus {_price(charge.fixed_fee, cur)}" if charge.fixed_fee else "")
+            text = f"{charge.rate}% of the amount" + (f" plus {price_text(charge.fixed_fee, cur)}"
+                                                       if charge.fixed_fee else "")
         elif isinstance(charge, FlatCharge):
-            text = f"{_price(charge.fee, cur)} per {catalog.interval.value} while switched on"
+            text = f"{price_text(charge.fee, cur)} per {catalog.interval.value} while switched on"
         else:  # pragma: no cover - every model is listed above
             text = charge.model
         sentence = head + text
         if charge.commitment:
             c = charge.commitment
             sentence += (f"; a committed quantity ({catalog.metrics[c.quantity_metric].name}, default"
-                         f" {_qty(c.default_quantity)}) is billed upfront at {_price(c.unit_price, cur)} per {unit},"
+                         f" {grouped_number(c.default_quantity)}) is billed upfront at"
+                         f" {price_text(c.unit_price, cur)} per {unit},"
                          " usage past it at the price above")
         out.append(sentence + ".")
     for limit in plan.limits:
-        out.append(f"At most {_qty(limit.maximum)} {catalog.metrics[limit.metric].name}: more makes the plan unavailable.")
+        out.append(f"At most {grouped_number(limit.maximum)} {catalog.metrics[limit.metric].name}:"
+                   " more makes the plan unavailable.")
     if plan.minimum_spend:
-        out.append(f"A minimum spend of {_price(plan.minimum_spend.amount, cur)} per {catalog.interval.value}:"
+        out.append(f"A minimum spend of {price_text(plan.minimum_spend.amount, cur)} per {catalog.interval.value}:"
                    " a shortfall is billed as a true-up.")
     for d in plan.discounts:
-        what = f"{d.percent}% off" if d.percent is not None else f"{_price(d.amount, cur)} off"  # type: ignore[arg-type]
+        what = (f"{d.percent}% off" if d.percent is not None
+                else f"{price_text(d.amount, cur)} off")  # type: ignore[arg-type]
         out.append(f"{d.name}: {what} the subtotal" + (f" for the first {d.periods} periods." if d.periods else "."))
     if plan.requires_billing_details:
         out.append("Needs billing details on the account.")
@@ -742,7 +730,7 @@ def report_inputs(store: Store, month: str, customer: str | None = None, tenant:
 
 
 __all__ = [
-    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "page_style", "ReportMeta", "blocked_at_free_tier", "check_billed", "check_customer",
+    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "ReportMeta", "blocked_at_free_tier", "check_billed", "check_customer",
     "check_month", "check_tenant", "commitment_utilisation", "customer_invoice_lines", "customer_plan", "customer_row",
     "included_use", "metric_totals", "mrr_bridge", "mrr_by_customer", "mrr_movements", "plan_rules",
     "prepaid_balances", "register", "register_lines", "register_totals", "report_inputs", "report_meta",
@@ -755,21 +743,15 @@ __all__ = [
 
 
 def table_html(frame: pd.DataFrame, columns: dict[str, str] | None = None, percent: Iterable[str] = (),
-               max_rows: int | None = None) -> str:
+               max_rows: int | None = None) -> Markup:
     """A DataFrame as an escaped HTML table: Decimal with thousands separators, ratios as percents."""
     shown = frame if columns is None else frame[list(columns)].rename(columns=columns)
     percent_cols = {(columns or {}).get(c, c) for c in percent}
     if max_rows is not None:
         shown = shown.head(max_rows)
-    shown = shown.copy()
-    for column in shown.columns:
-        if column in percent_cols:
-            shown[column] = [("" if v is None or pd.isna(v) else f"{float(v):.1%}") for v in shown[column]]
-        else:
-            shown[column] = [_display(v) for v in shown[column]]
-    if shown.empty:
-        return "<p><em>none</em></p>"
-    return shown.to_html(index=False, escape=True, border=0, classes="report-table")
+    cells = [[("" if v is None or pd.isna(v) else f"{float(v):.1%}") for v in shown[column]]
+             if column in percent_cols else [_display(v) for v in shown[column]] for column in shown.columns]
+    return html_pages.table([str(c) for c in shown.columns], list(zip(*cells)))
 
 
 def _display(value: Any) -> Any:
@@ -786,23 +768,15 @@ def _display(value: Any) -> Any:
     return value
 
 
-def page_style(max_width: str) -> str:
-    """The stylesheet of a standalone report page (backtest, policies): readable width, quiet tables."""
-    return ("body{font-family:system-ui,sans-serif;max-width:" + max_width + ";margin:2rem auto;padding:0 1rem;"
-            "color:#222}\nh1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\n"
-            "table.report-table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}\n"
-            "table.report-table th,table.report-table td{padding:.25rem .7rem;border-bottom:1px solid #eee;"
-            "text-align:left}\ntable.report-table td{font-variant-numeric:tabular-nums;white-space:nowrap}\n"
-            ".summary{font-size:1.05rem}.muted{color:#666;font-size:.9rem}")
-
-
-def figure_html(fig: Any, div_id: str) -> str:
+def figure_html(fig: Any, div_id: str) -> Markup:
     """A plotly figure as a div calling the page's one copy of plotly.js (inlined by the runner).
 
     The div id is fixed so the same inputs render the same page.
     """
-    return fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    # NOTE: trusted markup: plotly writes the figure as JSON inside its own script (titles and labels
+    # are JSON-encoded, not pasted as HTML), so it goes into a page as it is
+    return html_pages.trusted(fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
+                                          config={"displaylogo": False, "responsive": True}))
 
 
 def figure_bundle(fig: Any, div_id: str) -> dict[str, Any]:
@@ -818,16 +792,12 @@ def figure_bundle(fig: Any, div_id: str) -> dict[str, Any]:
             "text/plain": f"<figure {div_id}>"}
 
 
-def heading_html(text: str, level: int = 2) -> str:
-    import html
-
-    return f"<h{level}>{html.escape(text)}</h{level}>"
+def heading_html(text: str, level: int = 2) -> Markup:
+    return html_pages.heading(text, int(level))
 
 
-def paragraph_html(*lines: str) -> str:
-    import html
-
-    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+def paragraph_html(*lines: str) -> Markup:
+    return html_pages.paragraphs(lines)
 
 
 def tenant_metrics_frame(store: Store, month: str, customer: str, tenant: str) -> pd.DataFrame:
