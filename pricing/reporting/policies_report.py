@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from pricing.reporting.excel import TableSheet, tables_workbook_bytes
 from pricing.engine.money import format_money, from_minor
@@ -65,7 +66,7 @@ class PoliciesReport:
             "Difference": [self.money(v, c) for v, c in zip(per["delta_minor"], per["currency"])],
         })
 
-    def figures(self) -> list[str]:
+    def figures(self) -> list[Markup]:
         import plotly.graph_objects as go
 
         changes = self.c.invoice_changes()
