@@ -34,7 +34,6 @@ sensitivity_percent: int = 10  # tornado: each price parameter moved by -/+ this
 export: str = ""  # write the per-customer delta table to this CSV path; empty: no export
 
 # %%
-import html
 import json
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from pricing.reporting.backtest_report import BacktestReport, customers_csv
 from pricing.analysis.candidates import apply_overrides
 from pricing.engine.catalog import load_catalog
 from pricing.reporting.notebook_runner import atomic_write_text
-from pricing.reporting.report_tables import figure_bundle, table_html
+from pricing.reporting.report_tables import figure_bundle, paragraph_html, table_html
 from pricing.apps.widgets import PriceTuningApp
 
 current = load_catalog(catalog)
@@ -75,7 +74,7 @@ def chart(fig, div_id: str) -> None:  # noqa: ANN001
     display(figure_bundle(fig, div_id), raw=True)
 
 
-display(HTML(f"<p>{html.escape(report.headline())}</p>"))
+display(HTML(paragraph_html(report.headline())))
 show(report.changes())
 
 # %% [markdown]
