@@ -3,7 +3,7 @@ from CLDR (pricing.engine.money.minor_unit_of)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Context, Decimal
 
 import pytest
@@ -55,7 +55,7 @@ def test_price_text_has_at_least_the_minor_unit(value, currency, text):
 
 
 def test_moments():
-    moment = datetime(2026, 4, 1, 10, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 4, 1, 10, 30, tzinfo=UTC)
     assert iso_utc(moment) == "2026-04-01T10:30:00Z"
     assert utc_stamp(moment) == "2026-04-01 10:30:00 UTC" and utc_stamp(None) == "-"
 

@@ -37,7 +37,7 @@ class HTMLSnapshot(SingleFileSnapshotExtension):
 
 
 @pytest.fixture
-def html_snapshot(snapshot):  # type: ignore[no-untyped-def]
+def html_snapshot(snapshot):
     return snapshot.use_extension(HTMLSnapshot)
 
 

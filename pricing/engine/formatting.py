@@ -103,7 +103,7 @@ class LocaleFormat:
         return format_date(value, format="medium", locale=self.locale)
 
     def period(self, start: datetime | None, end: datetime | None) -> str:
-        """A service window ``[start, end)`` as the dates it covers: 'Apr 1 – 30, 2026'; '' without one."""
+        """A service window ``[start, end)`` as the dates it covers, in the locale's interval form; '' without one."""
         from babel.dates import format_interval  # noqa: PLC0415
 
         if start is None or end is None:

@@ -18,7 +18,7 @@ What a customer sees and what stays inside:
   catalog sources, assumptions and seed files, which are for us, not for them.
 
 Every text from outside (seller file, buyer record, item names, the number)
-is HTML-escaped. The labels are English whatever the locale; the locale
+is HTML-escaped by the page's template (``templates/invoice.html.j2``). The labels are English whatever the locale; the locale
 governs numbers, currencies and dates.
 
 Files are written atomically: both documents go to temporary files in the

@@ -4,7 +4,8 @@ validity date, from a seller, as an HTML page (and a PDF when a browser is at ha
 The amounts come from :func:`pricing.engine.rating.rate` (one row, one plan); the
 term total is the exact monthly total times the term, because a quote assumes
 the usage given each month. Every text from outside (the prospect's name,
-the seller file, catalog notes) is HTML-escaped.
+the seller file, catalog notes) is HTML-escaped by the page's template
+(``templates/quote.html.j2``, :mod:`pricing.reporting.html_pages`).
 
 What the prospect sees and what stays inside, as on invoices
 (:mod:`pricing.reporting.invoice_document`):
@@ -14,7 +15,7 @@ What the prospect sees and what stays inside, as on invoices
   its ``quote_prefix``, default ``Q-``). Without a seller file the seller block
   names the catalog's vendor and amounts use ``en_US``;
 * amounts formatted for the currency and the seller's locale by Babel, with the
-  invoice documents' own formatter; tax (``tax_percent``) as its own line;
+  invoices' formatter (:class:`pricing.engine.formatting.LocaleFormat`); tax (``tax_percent``) as its own line;
 * only the plans on the public price list: hidden plans are quoted or compared
   only with ``include_hidden``;
 * the catalog's sources, its ``assumption:`` notes and the rating engine's
