@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from pricing.engine.formatting import grouped_number
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -28,6 +30,8 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 @cache
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: templates from the package folder, autoescaped, strict about names."""
+    import jinja2  # noqa: PLC0415 - 30 ms, paid by the commands that write a page, not by every import
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,  # every template here is HTML
