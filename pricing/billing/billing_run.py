@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, UTC
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -132,7 +132,7 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
                     usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]]:
     """The timeline's drafts up to the end of ``month``, and which of them are issued in
     ``(start of month, start of next month]``."""
-    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
     drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage), since=start)
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
 
@@ -143,7 +143,7 @@ def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled | Ended,
     """:func:`timeline_drafts` for a subscription settled (or ended) before ``month``, None if it is
     not: its renewals from the settled state, without the timeline (``metrics``: the catalog's
     metered metrics, when the caller has them)."""
-    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
     if isinstance(settled, Ended):
         return ([], []) if settled.ended_at <= start else None  # its final invoice was issued before
     drafts = settled_renewals(catalog, customer_id, settled, start, end,
@@ -219,7 +219,7 @@ def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Inv
     return Invoice(
         catalog=catalog.id, plan=closing.plan, currency=catalog.currency, decimals=catalog.decimals,
         lines=tuple(lines), period_start=start, period_end=end, customer_id=result.customer_id,
-        notes=tuple(notes), issued_at=end.replace(tzinfo=timezone.utc),
+        notes=tuple(notes), issued_at=end.replace(tzinfo=UTC),
     )
 
 
@@ -347,13 +347,13 @@ def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
 def _settled_of(row: Any) -> Settled | Ended | None:
     """A cached row (an itertuples record) back as the state :func:`settle` returned."""
     if row.ended_at is not None:
-        return Ended(row.ended_at.replace(tzinfo=timezone.utc))
+        return Ended(row.ended_at.replace(tzinfo=UTC))
     if row.settled_from is None:
         return None
     week_of = row.week_of.date() if isinstance(row.week_of, datetime) else row.week_of
     tax = row.tax_percent
     return Settled(
-        row.settled_from.replace(tzinfo=timezone.utc),
+        row.settled_from.replace(tzinfo=UTC),
         _holding(row.plan, row.quantities, bool(row.billing_details)),
         _schedule(row.interval, int(row.anchor_day), int(row.anchor_month), int(row.interval_count), row.anchor_time,
                   week_of),

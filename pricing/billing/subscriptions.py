@@ -689,7 +689,7 @@ class _Replay:
             raise self.fail(index, f"{name!r} is a {metric.kind.value} metric, not a {wanted} item")
 
     def _check_plan(self, index: int, plan_id: str, action: str, state: _State | None = None) -> None:
-        from pricing.engine.rating import limit_problem  # noqa: PLC0415 (rating imports pandas; only load when billing)
+        from pricing.engine.rating import limit_problem
 
         state = state or self.state
         assert state is not None
@@ -712,7 +712,7 @@ class _Replay:
 
     def apply(self, index: int, period: Period | None) -> None:
         """Apply one event; with a period, record what it changes (without one: trial or boundary, no cost)."""
-        from pricing.engine.rating import limit_problem  # noqa: PLC0415
+        from pricing.engine.rating import limit_problem
 
         state = self.state
         assert state is not None
@@ -909,7 +909,7 @@ def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: 
 
 
 def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:
-    from pricing.billing.rating_segments import price_drafts  # noqa: PLC0415 (rating imports pandas; only load when billing)
+    from pricing.billing.rating_segments import price_drafts
 
     invoices = price_drafts(catalog, drafts)
     return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)
@@ -992,7 +992,7 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
         raise SubscriptionError(
             f"{timeline.origin}: no invoice is issued in the period {target.label()}"
             f" (the subscription bills from {_iso(timeline.events[0].at + timedelta(days=timeline.trial_days))})")
-    from pricing.billing.rating_segments import price_drafts  # noqa: PLC0415
+    from pricing.billing.rating_segments import price_drafts
 
     priced = price_drafts(catalog, drafts[: mine[-1] + 1])
     issued = [i for i in mine if priced[i] is not None]

@@ -492,8 +492,7 @@ class FlatCharge(_ChargeBase):
 
 
 Charge = Annotated[
-    Union[PerUnitCharge, GraduatedCharge, VolumeCharge, PackageCharge, PercentageCharge,
-          GraduatedPercentageCharge, PercentagePerTransactionCharge, FlatCharge],
+    PerUnitCharge | GraduatedCharge | VolumeCharge | PackageCharge | PercentageCharge | GraduatedPercentageCharge | PercentagePerTransactionCharge | FlatCharge,
     Field(discriminator="model"),
 ]
 

@@ -19,7 +19,7 @@ free amount or per-transaction bounds it is ``percentage_per_transaction``. Ever
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
@@ -477,7 +477,7 @@ def _moment(value: Any, what: str) -> datetime | None:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise InteropError(f"{what}: {value!r} is not an ISO date or time") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _fee(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:

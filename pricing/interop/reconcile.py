@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -421,7 +421,7 @@ def _engine_text(line: Line) -> str:
 def _month_window(month: str) -> tuple[datetime, datetime]:
     try:
         year, number = (int(part) for part in month.split("-"))
-        start = datetime(year, number, 1, tzinfo=timezone.utc)
+        start = datetime(year, number, 1, tzinfo=UTC)
     except ValueError:
         raise ReportError(f"--month {month!r}: expected YYYY-MM") from None
     end = datetime.combine(add_months(start.date(), 1), start.timetz())
@@ -431,7 +431,7 @@ def _month_window(month: str) -> tuple[datetime, datetime]:
 def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorInvoice],
               customer_key: CustomerKey, notes: Iterable[str] = ()) -> Reconciliation:
     """Compare the vendor's invoices of ``month`` with the engine's for the store's customers."""
-    from pricing.billing.billing_run import bill_month  # noqa: PLC0415 - the billing run imports the whole engine
+    from pricing.billing.billing_run import bill_month
 
     start, end = _month_window(month)
     notes = list(notes)
@@ -531,7 +531,7 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
 
 
 def _decimals(currency: str) -> int:
-    from pricing.engine.money import minor_unit_of  # noqa: PLC0415
+    from pricing.engine.money import minor_unit_of
 
     try:
         return minor_unit_of(currency)

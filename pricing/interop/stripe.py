@@ -21,7 +21,7 @@ address, ``https://api.stripe.com/v1/prices/<id>``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from decimal import Decimal
 from typing import Any
 
@@ -429,7 +429,7 @@ SKIPPED_STATUSES = ("draft", "void")  # not (or no longer) charged
 def _instant(value: Any, what: str) -> datetime:
     seconds = whole(value, what)
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise InteropError(f"{what}: {seconds} is not a time Stripe could have written") from None
 

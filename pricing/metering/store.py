@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -431,7 +431,7 @@ class Store:
             paths = [paths]
         files = expand_paths(paths)
         known = dict(self.con.execute("SELECT sha256, path FROM ingested_files").fetchall())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             return self._ingest_files(files, known, now)
         except duckdb.Error as exc:  # the commit itself failed (a full disk): rolled back
@@ -517,7 +517,7 @@ class Store:
         self.con.execute(
             "INSERT INTO ingested_files (file_id, path, sha256, format, ingested_at, \"rows\", accepted, rejected,"
             " duplicates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, str(path), digest, file_format(path), datetime.now(timezone.utc).replace(tzinfo=None),
+            [file_id, str(path), digest, file_format(path), datetime.now(UTC).replace(tzinfo=None),
              rows, accepted, rejected, duplicates],
         )
         self.con.execute("DROP TABLE IF EXISTS _staged_csv")
@@ -867,7 +867,7 @@ class Store:
                 self.con.unregister("_customers")
             self.con.execute(
                 "INSERT INTO metered_months VALUES (?, ?)",
-                [month, datetime.now(timezone.utc).replace(tzinfo=None)],
+                [month, datetime.now(UTC).replace(tzinfo=None)],
             )
 
     def _ensure_metered(self, month: str) -> None:
@@ -1038,7 +1038,7 @@ class Store:
 
     def invoice(self, number: str) -> Invoice:
         """One stored invoice (or credit note) by number, as an Invoice object."""
-        from pricing.engine.invoice import Invoice, Line, LineType  # noqa: PLC0415
+        from pricing.engine.invoice import Invoice, Line, LineType
 
         heads = self.con.execute('SELECT * FROM invoices WHERE "number" = ?', [number]).df()
         if heads.empty:
@@ -1161,13 +1161,13 @@ def _utc(moment: Any) -> datetime | None:
     if moment is None or pd.isna(moment):
         return None
     value = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def _naive(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

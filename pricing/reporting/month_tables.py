@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -100,7 +100,7 @@ class TenantView:
 
         catalogs = ((self.catalog.id, self.catalog.name, self.catalog.version),) if self.catalog_id else ()
         return ReportMeta(self.month, catalogs, _py(self.first_event), _py(self.last_event), self.events,
-                          made_at or datetime.now(timezone.utc).replace(microsecond=0))
+                          made_at or datetime.now(UTC).replace(microsecond=0))
 
     def top_accounts(self, kind: str) -> pd.DataFrame:
         """The busiest accounts of one kind (as reports.top_accounts)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ def _names(store: Store) -> pd.DataFrame:
 
 
 def _month_end_utc(month: str) -> datetime:
-    return _bounds(month)[1].replace(tzinfo=timezone.utc) - timedelta(microseconds=1)
+    return _bounds(month)[1].replace(tzinfo=UTC) - timedelta(microseconds=1)
 
 
 # --- what every report states ---------------------------------------------------------------
@@ -163,7 +163,7 @@ def report_meta(store: Store, month: str, customer: str | None = None, tenant: s
         (c.id, c.name, c.version) for c in (load_catalog(i) for i in sorted(customers["catalog"].dropna().unique()))
     )
     return ReportMeta(month, catalogs, row[0], row[1], int(row[2]),
-                      made_at or datetime.now(timezone.utc).replace(microsecond=0))
+                      made_at or datetime.now(UTC).replace(microsecond=0))
 
 
 # --- the invoice register ----------------------------------------------------------------------

@@ -72,7 +72,7 @@ def parse_usage(items: list[str]) -> dict[str, str]:
 
 def read_transactions(path: Path) -> dict[str, list[str]]:
     """A CSV of transactions (``metric,amount``, one a row, in order) as a list of amounts per metric."""
-    import csv  # noqa: PLC0415
+    import csv
 
     try:
         with path.open(encoding="utf-8", newline="") as handle:
