@@ -328,7 +328,7 @@ BillMonth = Callable[..., Any]
 def compare_policies(store: Store, month: str, vary: Mapping[str, Sequence[str]],
                      bill: BillMonth | None = None) -> PolicyComparison:
     """Bill ``month`` with every catalog's own settings, then under each combination of ``vary``."""
-    from pricing.billing.billing_run import bill_month
+    from pricing.billing.billing_run import bill_month  # billing pulls in the rating engine
 
     bill = bill or bill_month
     ids = sorted({str(c) for c in store.customers()["catalog"].dropna()})

@@ -294,7 +294,7 @@ class LedgerResult:
         return self.runs[-1].balance if self.runs else self.opening_balance
 
     def to_json(self) -> dict[str, Any]:
-        f = lambda minor: format_minor(minor, self.decimals)
+        f = lambda minor: format_minor(minor, self.decimals)  # noqa: E731
         run = self.runway
         return {
             "customer_id": self.customer_id, "catalog": self.catalog, "currency": self.currency,

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, UTC
+from datetime import date, datetime, time, timedelta, UTC
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any

@@ -689,7 +689,7 @@ class _Replay:
             raise self.fail(index, f"{name!r} is a {metric.kind.value} metric, not a {wanted} item")
 
     def _check_plan(self, index: int, plan_id: str, action: str, state: _State | None = None) -> None:
-        from pricing.engine.rating import limit_problem
+        from pricing.engine.rating import limit_problem  # rating imports pandas; only load when billing
 
         state = state or self.state
         assert state is not None
@@ -909,7 +909,7 @@ def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: 
 
 
 def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:
-    from pricing.billing.rating_segments import price_drafts
+    from pricing.billing.rating_segments import price_drafts  # rating imports pandas; only load when billing
 
     invoices = price_drafts(catalog, drafts)
     return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)

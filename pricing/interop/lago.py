@@ -19,7 +19,7 @@ free amount or per-transaction bounds it is ``percentage_per_transaction``. Ever
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone, UTC
+from datetime import datetime, UTC
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote

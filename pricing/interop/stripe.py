@@ -21,7 +21,7 @@ address, ``https://api.stripe.com/v1/prices/<id>``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone, UTC
+from datetime import datetime, UTC
 from decimal import Decimal
 from typing import Any
 

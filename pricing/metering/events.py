@@ -29,7 +29,7 @@ raw values are kept beside them in the store's ``rejects`` table.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Final, Literal
 

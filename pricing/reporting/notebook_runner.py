@@ -482,7 +482,7 @@ def run_notebook(
     else:  # papermill's cwd would chdir the whole process, which worker threads share
         how = {"engine_name": engine}
         if engine == "pricing-warm":
-            from pricing.reporting import papermill_engine
+            from pricing.reporting import papermill_engine  # noqa: F401  (registers the engine without an installed entry point)
     try:
         nb = papermill.execute_notebook(
             str(path), None, parameters=values, kernel_name=kernel_name,

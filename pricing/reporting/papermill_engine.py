@@ -9,7 +9,7 @@ it is being imported, and must find the engine's module whole, not half-imported
 
 from __future__ import annotations
 
-import papermill
+import papermill  # noqa: F401  (first, see above)
 
 from pricing.reporting._warm_engine import ENGINE_NAME, WarmKernelEngine
 

@@ -102,7 +102,7 @@ def render_issued(issued: IssuedInvoice) -> list[str]:
 
 
 def render_ledger(result: LedgerResult) -> list[str]:
-    f = lambda minor: format_minor(minor, result.decimals)
+    f = lambda minor: format_minor(minor, result.decimals)  # noqa: E731
     rows = [f"{result.customer_id} on {result.catalog} ({result.currency}): opening {f(result.opening_balance)},"
             f" top-ups {f(result.top_ups)}, debits {f(result.debits)}, balance {f(result.balance)}",
             f"    {'date':<10}  {'plan':<10} {'status':<9} {'top-up':>10} {'debit':>8} {'balance':>10} {'credit':>8}"]
