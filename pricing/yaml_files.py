@@ -52,11 +52,11 @@ class _Strictness:
             if first is not None:
                 raise _Refused(f"duplicate key {key!r} (first given on line {first})", key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)  # type: ignore[misc,no-any-return]
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         try:
-            return super().construct_yaml_int(node)  # type: ignore[misc,no-any-return]
+            return super().construct_yaml_int(node)  # type: ignore[misc]
         except ValueError:  # Python refuses int("1" * 5000): too many digits to convert safely
             raise _Refused("integer too long to read", node.start_mark) from None
 
@@ -66,12 +66,12 @@ class _StrictLoader(_Strictness, yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refused(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

@@ -20,7 +20,7 @@ from traitlets import Integer
 DEFAULT_MAX_KERNELS = 8
 
 
-class CappedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
+class CappedKernelManager(AsyncMappingKernelManager):
     """jupyter_server's kernel manager with a cap on the kernels running or starting."""
 
     max_kernels = Integer(

@@ -395,7 +395,7 @@ ParsedInputs = dict[tuple[str, str, str], Any]
 def _parse(customer_id: str, text: str, parsed: ParsedInputs | None = None) -> Timeline:
     key = ("timeline", customer_id, text)
     if parsed is not None and key in parsed:
-        return parsed[key]  # type: ignore[no-any-return]
+        return parsed[key]
     origin = f"timeline of {customer_id}"
     timeline = parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
     if parsed is not None:

@@ -489,12 +489,12 @@ class Store:
             clean, reason, raw = validation_sql(types, now)
         except PricingError as exc:
             raise MeteringError(f"{path}: {exc}") from None
-        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])  # type: ignore[index]
+        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])
         try:
             rejected = int(self.con.execute(
                 f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
-            ).fetchall()[0][0])  # type: ignore[index]
+            ).fetchall()[0][0])
             rows = self._count(f"SELECT count(*) FROM {source}")
             checked = f"(SELECT {clean}, _row FROM {source} WHERE ({reason}) IS NULL)"
             accepted = self._insert_new_by_id(checked, file_id) if EVENT_ID in types else 0
@@ -527,7 +527,7 @@ class Store:
 
     def _count(self, sql: str, parameters: list[Any] | None = None) -> int:
         """The first value of a statement's result (a count, or the rows a DML statement changed)."""
-        return int(self.con.execute(sql, parameters or []).fetchall()[0][0])  # type: ignore[index]
+        return int(self.con.execute(sql, parameters or []).fetchall()[0][0])
 
     def _time_span(self, source: str, types: Mapping[str, str], now: datetime) -> tuple[Any, Any]:
         """First and last plausible event time in a file: one column read, no other check.
@@ -537,7 +537,7 @@ class Store:
         """
         ts = timestamp_sql(types["timestamp"])
         earliest, latest = plausible_window(now)
-        return tuple(self.con.execute(  # type: ignore[return-value]
+        return tuple(self.con.execute(
             f"SELECT min({ts}), max({ts}) FROM {source} WHERE {ts} BETWEEN {earliest} AND {latest}"
         ).fetchall()[0])
 
@@ -624,12 +624,12 @@ class Store:
 
     def event_count(self, month: str | None = None) -> int:
         if month is None:
-            return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])  # type: ignore[index]
+            return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         start, end = month_bounds(month)
         return int(
             self.con.execute(
                 'SELECT count(*) FROM events WHERE "timestamp" >= ? AND "timestamp" < ?', [start, end]
-            ).fetchall()[0][0]  # type: ignore[index]
+            ).fetchall()[0][0]
         )
 
     def files(self) -> pd.DataFrame:

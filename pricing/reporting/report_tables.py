@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
@@ -297,6 +297,19 @@ def mrr_movements(store: Store, month: str, previous: str) -> pd.DataFrame:
     return both.sort_values(["currency", "customer_id"]).reset_index(drop=True)
 
 
+class MrrBridgeRow(TypedDict):
+    """One currency's line of the MRR bridge, in integers of the minor unit."""
+
+    currency: str
+    decimals: int
+    opening: int
+    new: int
+    expansion: int
+    contraction: int
+    churn: int
+    closing: int
+
+
 def mrr_bridge(store: Store, month: str, previous: str | None = None) -> pd.DataFrame:
     """Per currency: opening MRR, new, expansion, contraction, churn and closing MRR.
 
@@ -306,16 +319,16 @@ def mrr_bridge(store: Store, month: str, previous: str | None = None) -> pd.Data
 
     previous = previous or previous_month(month)
     moves = mrr_movements(store, month, previous)
-    rows = []
+    rows: list[MrrBridgeRow] = []
     for currency, group in moves.groupby("currency", sort=True):
         change = group.groupby("movement")["change_minor"].sum()
-        row = {
-            "currency": currency, "decimals": int(group["decimals"].iloc[0]),
-            "opening": int(group["mrr_before"].sum()),
-            "new": int(change.get("new", 0)), "expansion": int(change.get("expansion", 0)),
-            "contraction": int(-change.get("contraction", 0)), "churn": int(-change.get("churn", 0)),
-            "closing": int(group["mrr_now"].sum()),
-        }
+        row = MrrBridgeRow(
+            currency=str(currency), decimals=int(group["decimals"].iloc[0]),
+            opening=int(group["mrr_before"].sum()),
+            new=int(change.get("new", 0)), expansion=int(change.get("expansion", 0)),
+            contraction=int(-change.get("contraction", 0)), churn=int(-change.get("churn", 0)),
+            closing=int(group["mrr_now"].sum()),
+        )
         assert row["opening"] + row["new"] + row["expansion"] - row["contraction"] - row["churn"] == row["closing"]
         rows.append(row)
     return pd.DataFrame(rows, columns=["currency", "decimals", "opening", "new", "expansion", "contraction",

@@ -32,7 +32,7 @@ DEFAULT_OUT = Path("reports/backtest")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "backtest", help="current vs candidate prices on the store's metered history (HTML report + Excel/CSV)",
         description="Rate the store's metered history under the current catalog and a candidate, and write an "

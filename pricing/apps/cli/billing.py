@@ -17,7 +17,7 @@ from pricing.billing.subscriptions import (
 from pricing.apps.cli.core import parse_usage
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bill", help="the invoice a subscription timeline issues in a period")
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     p.add_argument("--subscription", required=True, metavar="FILE", action="append",

@@ -19,7 +19,7 @@ from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor, format_money
 from pricing.engine.rating import RateOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("catalogs", help="list bundled catalogs with their plans and metrics")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_catalogs)

@@ -26,7 +26,7 @@ from pricing.apps.cli.store_args import add_store_options, existing_store
 EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("customers", help="import, list and show the customer book; add subscription events")
     commands = group.add_subparsers(dest="customers_command", metavar="ACTION", parser_class=type(group))
     commands.required = True

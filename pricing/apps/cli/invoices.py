@@ -27,7 +27,7 @@ from pricing.metering.store import Store
 from pricing.apps.cli.store_args import add_store_options, existing_store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("invoices", help="bill a month, list, show and credit issued invoices")
     commands = group.add_subparsers(dest="invoices_command", metavar="ACTION", parser_class=type(group))
     commands.required = True

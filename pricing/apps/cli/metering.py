@@ -18,7 +18,7 @@ from pricing.metering.store import DEFAULT_STORE
 DEFAULT_SAMPLE_DIR = Path("data/sample")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     sample = subparsers.add_parser(
         "sample-data",
         help="write a synthetic customer book and its events",
