@@ -26,6 +26,7 @@ from pricing.engine.catalog import (
     PercentageCharge,
     PercentagePerTransactionCharge,
     PerUnitCharge,
+    Plan,
     catalog_to_data,
     parse_catalog,
 )
@@ -60,7 +61,7 @@ class PriceParameter:
         return self.key.replace("_", " ")
 
 
-def _charge_ids(plan: Any) -> list[str]:
+def _charge_ids(plan: Plan) -> list[str]:
     """A charge's id within its plan: its metric, or ``metric#i`` when a plan charges a metric twice."""
     metrics = [c.metric for c in plan.charges]
     return [m if metrics.count(m) == 1 else f"{m}#{i}" for i, m in enumerate(metrics)]

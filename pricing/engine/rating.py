@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from pricing.engine.catalog import Catalog, Discount, MetricKind, Plan, RoundingScope
+from pricing.engine.catalog import Catalog, Charge, Discount, MetricKind, Plan, RoundingScope
 from pricing.engine.charges import ChargeModel, ModelResult, exact, model_in
 from pricing.errors import UsageError
 from pricing.engine.invoice import Invoice, Line, LineType
@@ -539,7 +539,7 @@ def _add(left: Array, right: Array) -> Array:
     return left.astype(object) + right.astype(object)
 
 
-def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | None:
+def _included(catalog: Catalog, charge: Charge, usage: UsageColumns) -> Array | None:
     """Free units per row: max(at_least, quantity + times x other metric), in the charge metric's scale."""
     inc = charge.included
     if inc is None:
@@ -559,7 +559,7 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
     return np.maximum(base, scaled_int(inc.at_least, d))
 
 
-def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
+def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
     metric = catalog.metrics[charge.metric]
     qscale = metric.decimals
     model = model_in(catalog, charge)
@@ -630,7 +630,7 @@ def _transactions_of(usage: UsageColumns, metric: str, totals: Array) -> tuple[A
     return tuple(out)
 
 
-def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, recurring: bool) -> LineColumns:
+def _charge_minimum_line(catalog: Catalog, charge: Charge, charged: LineColumns, recurring: bool) -> LineColumns:
     """A charge's spending minimum (Lago): the shortfall of the charge's line below it."""
     minimum = to_minor(charge.min_amount, catalog.decimals, catalog.settings.rounding)
     shortfall = np.maximum(minimum - charged.amount_minor, 0)
@@ -751,7 +751,7 @@ def limit_problem(catalog: Catalog, plan_id: str, quantities: Mapping[str, Any])
     return None
 
 
-def included_units(catalog: Catalog, charge: Any,
+def included_units(catalog: Catalog, charge: Charge,
                    usage: UsageColumns | pd.DataFrame | Mapping[str, Any]) -> Array | None:
     """Free units of a charge per usage row (scaled by the metric's decimals); None without an allowance.
 
@@ -778,7 +778,7 @@ def _q(scaled: Any, scale: int) -> str:
     return _plain(from_scaled(scaled, scale))
 
 
-def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, included: Array | None,
+def _explain_charge(catalog: Catalog, charge: Charge, row: int, quantity: Array, included: Array | None,
                     committed: Array | None, blocked: Array | None, result: ModelResult,
                     model: ChargeModel[Any, Any]) -> str:
     metric = catalog.metrics[charge.metric]

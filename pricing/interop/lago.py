@@ -25,8 +25,18 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from pricing.engine.catalog import (
-    Catalog, GraduatedCharge, GraduatedPercentageCharge, Interval, MetricKind, PackageCharge, PackageRounding,
-    PercentageCharge, PercentagePerTransactionCharge, PerUnitCharge, VolumeCharge,
+    Catalog,
+    Charge,
+    GraduatedCharge,
+    GraduatedPercentageCharge,
+    Interval,
+    MetricKind,
+    PackageCharge,
+    PackageRounding,
+    PercentageCharge,
+    PercentagePerTransactionCharge,
+    PerUnitCharge,
+    VolumeCharge,
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
@@ -327,7 +337,7 @@ def _cents_out(amount: Decimal, decimals: int, what: str) -> int:
     return int(minor)
 
 
-def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
+def _ranges_out(charge: GraduatedCharge | VolumeCharge | GraduatedPercentageCharge, what: str) -> list[dict[str, Any]]:
     out = []
     start = 0
     for j, tier in enumerate(charge.tiers):
@@ -350,7 +360,7 @@ def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
     return out
 
 
-def _charge_out(catalog: Catalog, charge: Any, what: str) -> dict[str, Any]:
+def _charge_out(catalog: Catalog, charge: Charge, what: str) -> dict[str, Any]:
     refuse_non_defaults(charge, {"metric", "name", "kind", "source", "model", "unit_price", "tiers", "package_size",
                                  "package_price", "rounding", "included", "rate", "fixed_fee", "free_transactions",
                                  "free_amount", "min_fee", "max_fee", "prorated", "min_amount", "pay_in_advance"},

@@ -26,7 +26,14 @@ from decimal import Decimal
 from typing import Any
 
 from pricing.engine.catalog import (
-    Catalog, GraduatedCharge, Interval, PackageCharge, PackageRounding, PerUnitCharge, VolumeCharge,
+    Catalog,
+    Charge,
+    GraduatedCharge,
+    Interval,
+    PackageCharge,
+    PackageRounding,
+    PerUnitCharge,
+    VolumeCharge,
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
@@ -389,7 +396,7 @@ def _per_unit(amount: Decimal, decimals: int, what: str) -> dict[str, Any]:
             "unit_amount_decimal": minor, "tiers_mode": None, "transform_quantity": None}
 
 
-def _charge_fields(catalog: Catalog, charge: Any, decimals: int, what: str) -> dict[str, Any]:
+def _charge_fields(catalog: Catalog, charge: Charge, decimals: int, what: str) -> dict[str, Any]:
     if isinstance(charge, PerUnitCharge):
         return _per_unit(charge.unit_price, decimals, f"{what}.unit_price")
     if isinstance(charge, PackageCharge):

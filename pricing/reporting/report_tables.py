@@ -24,6 +24,7 @@ import pandas as pd
 
 from pricing.engine.catalog import (
     Catalog,
+    Charge,
     FlatCharge,
     GraduatedCharge,
     GraduatedPercentageCharge,
@@ -633,7 +634,7 @@ def _price(value: Decimal, currency: str) -> str:
     return f"{currency} {value:,.{places}f}"
 
 
-def _included_words(charge: Any, catalog: Catalog) -> str:
+def _included_words(charge: Charge, catalog: Catalog) -> str:
     inc = charge.included
     if inc is None:
         return ""
