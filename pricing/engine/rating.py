@@ -24,6 +24,7 @@ import pandas as pd
 
 from pricing.engine.catalog import Catalog, Charge, Discount, MetricKind, Plan, RoundingScope
 from pricing.engine.charges import ChargeModel, ModelResult, exact, model_in
+from pricing.engine.charges.percentage_per_transaction import PercentagePerTransaction
 from pricing.errors import UsageError
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.engine.money import decimal_places, from_minor, from_scaled, round_scaled, scaled_int, to_minor
@@ -199,16 +200,19 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
                 f"unknown metric {unknown[0]!r} for catalog {catalog.id!r}"
                 f" (metrics: {', '.join(catalog.metrics)})"
             )
-        values, lists = {}, {}
+        values: dict[str, Array] = {}
+        lists: dict[str, tuple[Array | None, ...]] = {}
         for name, raw in usage.items():
             decimals = catalog.metrics[name].decimals
             if _is_list(raw):
-                lists[name] = (_transaction_list(name, raw, decimals, ""),)
-                values[name] = _sum_transactions(name, lists[name], decimals)
+                amounts = _transaction_list(name, raw, decimals, "")
+                lists[name] = (amounts,)
+                values[name] = _sum_transactions(name, (amounts,), decimals)
             else:
                 values[name] = np.array([parse_quantity(name, raw, decimals)], dtype=np.int64)
         return UsageColumns(pd.RangeIndex(1), values, frozenset(values), lists)
-    values, lists = {}, {}
+    values = {}
+    lists = {}
     for name in usage.columns:
         if name not in catalog.metrics:
             continue
@@ -498,7 +502,8 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
             item="Minimum spend true-up", line_type=LineType.MINIMUM, amount_minor=shortfall,
             exact_amount=shortfall, exact_scale=catalog.decimals, quantity=(shortfall > 0).astype(np.int64),
             quantity_scale=0, unit_price=None,
-            explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
+            explain=lambda row, m=minimum, s=subtotal: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
+                _explain_minimum(catalog, m, int(s[row]))),
         ))
         subtotal = _add(subtotal, shortfall)
     if options.invoice_rounding and catalog.settings.rounding_scope is RoundingScope.INVOICE and lines:
@@ -589,13 +594,13 @@ def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked
             amount_minor=round_scaled(c_exact, c_amount_scale - catalog.decimals, rounding),
             exact_amount=c_exact, exact_scale=c_amount_scale, quantity=committed, quantity_scale=c_scale,
             unit_price=commitment.unit_price, metric=charge.metric,
-            explain=lambda row, cov=covered: (
+            explain=lambda row, cov=covered: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
                 f"{_q(committed[row], c_scale)} committed at {commitment.unit_price}, charged whatever the usage;"
                 f" {_q(cov[row], qscale)} of the usage fell within it"),
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
-    if getattr(model, "needs_transactions", False):
+    if isinstance(model, PercentagePerTransaction):
         result = model.price_transactions(_transactions_of(usage, charge.metric, quantity), pscale)
     else:
         result = model.price(billable, pscale)
@@ -632,6 +637,7 @@ def _transactions_of(usage: UsageColumns, metric: str, totals: Array) -> tuple[A
 
 def _charge_minimum_line(catalog: Catalog, charge: Charge, charged: LineColumns, recurring: bool) -> LineColumns:
     """A charge's spending minimum (Lago): the shortfall of the charge's line below it."""
+    assert charge.min_amount is not None, "called only for a charge with a min_amount"
     minimum = to_minor(charge.min_amount, catalog.decimals, catalog.settings.rounding)
     shortfall = np.maximum(minimum - charged.amount_minor, 0)
     return LineColumns(
@@ -671,15 +677,16 @@ def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
 
 def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
     d = catalog.decimals
-    if discount.percent is not None:
-        p_scale = decimal_places(discount.percent) + 2
-        rate = scaled_int(discount.percent / 100, p_scale)
+    percent = discount.percent
+    if percent is not None:
+        p_scale = decimal_places(percent) + 2
+        rate = scaled_int(percent / 100, p_scale)
         exact_amount = -(exact(subtotal, rate) * rate)
         amount = round_scaled(exact_amount, p_scale, catalog.settings.rounding)
         return LineColumns(
             item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=exact_amount,
             exact_scale=d + p_scale, quantity=_constant(1, len(subtotal)), quantity_scale=0,
-            unit_price=None, explain=lambda row: f"{_plain(discount.percent)}% off "
+            unit_price=None, explain=lambda row: f"{_plain(percent)}% off "
             f"{catalog.currency} {from_minor(int(subtotal[row]), d)}")
     off = to_minor(discount.amount or Decimal(0), d, catalog.settings.rounding)
     amount = -np.minimum(np.maximum(subtotal, 0), off)
@@ -734,8 +741,8 @@ def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[t
         d = catalog.metrics[limit.metric].decimals
         values = _metric(usage, limit.metric)
         out.append((values > scaled_int(limit.maximum, d),
-                    lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
-                    f"{plan.name}'s maximum of {_plain(l.maximum)}"))
+                    lambda row, lim=limit, v=values, d=d: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
+                        f"{lim.metric} {_q(v[row], d)} exceeds {plan.name}'s maximum of {_plain(lim.maximum)}")))
     return out
 
 
@@ -787,8 +794,8 @@ def _explain_charge(catalog: Catalog, charge: Charge, row: int, quantity: Array,
         parts = ["switched on" if int(quantity[row]) else "switched off"]
     else:
         parts = [f"{_q(quantity[row], d)} {unit}{'s' if quantity[row] != 10**d else ''} used"]
-    if included is not None:
-        inc = charge.included
+    inc = charge.included
+    if included is not None and inc is not None:
         if inc.unlimited:
             parts.append("all included")
         elif inc.per_unit_of:
