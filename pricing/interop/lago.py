@@ -35,13 +35,15 @@ from pricing.engine.catalog import (
     PackageRounding,
     PercentageCharge,
     PercentagePerTransactionCharge,
+    PercentageTier,
     PerUnitCharge,
+    Tier,
     VolumeCharge,
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id,
-    major_to_minor, mapping,
+    major_to_minor, mapping, optional_object,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
 from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -340,7 +342,8 @@ def _cents_out(amount: Decimal, decimals: int, what: str) -> int:
 def _ranges_out(charge: GraduatedCharge | VolumeCharge | GraduatedPercentageCharge, what: str) -> list[dict[str, Any]]:
     out = []
     start = 0
-    for j, tier in enumerate(charge.tiers):
+    tiers: tuple[Tier | PercentageTier, ...] = charge.tiers
+    for j, tier in enumerate(tiers):
         where_tier = f"{what}.tiers.{j}"
         refuse_non_defaults(tier, {"up_to", "unit_price", "rate", "flat_fee", "source"}, where_tier, VENDOR, _NOT_IN_LAGO)
         if tier.up_to is not None and tier.up_to != tier.up_to.to_integral_value():
@@ -350,7 +353,7 @@ def _ranges_out(charge: GraduatedCharge | VolumeCharge | GraduatedPercentageChar
             raise InteropError(f"{where_tier}.up_to: {end} leaves a range from {start} to {end} (Lago's to_value must"
                                " be above its from_value)")
         entry: dict[str, Any] = {"from_value": start, "to_value": end}
-        if isinstance(charge, GraduatedPercentageCharge):
+        if isinstance(tier, PercentageTier):
             entry["rate"] = plain_number(tier.rate)
         else:
             entry["per_unit_amount"] = plain_number(tier.unit_price)
@@ -441,7 +444,7 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
         if plan.recurring is not None:
             refuse_non_defaults(plan.recurring, {"amount", "source"}, f"{what}.recurring", VENDOR, _NOT_IN_LAGO)
             amount = _cents_out(plan.recurring.amount, decimals, f"{what}.recurring.amount")
-        commitment = None
+        commitment: dict[str, Any] | None = None
         if plan.minimum_spend is not None:
             refuse_non_defaults(plan.minimum_spend, {"amount", "source"}, f"{what}.minimum_spend", VENDOR, _NOT_IN_LAGO)
             commitment = {"amount_cents": _cents_out(plan.minimum_spend.amount, decimals, f"{what}.minimum_spend.amount"),
@@ -491,7 +494,7 @@ def _moment(value: Any, what: str) -> datetime | None:
 
 
 def _fee(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
-    item = raw.get("item") if isinstance(raw.get("item"), dict) else {}
+    item = optional_object(raw, "item")
     kind = str(item.get("type") or "")
     role = _ROLES.get(kind, "other")
     if kind == "charge" and raw.get("lago_true_up_parent_fee_id"):

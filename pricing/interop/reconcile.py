@@ -481,9 +481,10 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
         raise ReportError(f"none of the {len(in_month)} {vendor} invoice(s) of {month} belongs to a customer of the"
                           f" store by {customer_key.describe()} (e.g. {example!r}); map them with --customer-key")
     engine_by_customer: dict[tuple[str, str], list[tuple[Invoice, Line]]] = defaultdict(list)
-    for invoice in run.invoices:
-        for line in invoice.lines:
-            engine_by_customer[(str(invoice.customer_id), invoice.currency)].append((invoice, line))
+    for engine_invoice in run.invoices:
+        for engine_line in engine_invoice.lines:
+            engine_by_customer[(str(engine_invoice.customer_id), engine_invoice.currency)].append(
+                (engine_invoice, engine_line))
     for key in sorted(set(vendor_by_customer) | set(engine_by_customer)):
         customer_id, currency = key
         catalog = catalog_for(customer_id)
@@ -501,11 +502,12 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
                 unplaced[line.line_id] = why
             groups_v[(target.category, target.metric)].append((line, invoice.invoice_id, line.description))
         groups_e: dict[tuple[str, str | None], list[tuple[Line, str, str]]] = defaultdict(list)
-        for invoice, line in engine_entries:
-            category = _ENGINE_CATEGORY[line.line_type]
-            label = f"{invoice.plan} {invoice.issued_at:%Y-%m-%d}" if invoice.issued_at else invoice.plan
-            groups_e[(category, line.metric if category not in ("discount", "tax") else None)].append(
-                (line, label, _engine_text(line)))
+        for engine_invoice, engine_line in engine_entries:
+            category = _ENGINE_CATEGORY[engine_line.line_type]
+            label = (f"{engine_invoice.plan} {engine_invoice.issued_at:%Y-%m-%d}" if engine_invoice.issued_at
+                     else engine_invoice.plan)
+            groups_e[(category, engine_line.metric if category not in ("discount", "tax") else None)].append(
+                (engine_line, label, _engine_text(engine_line)))
         for group in sorted(set(groups_v) | set(groups_e), key=lambda g: (g[0], g[1] or "")):
             category, metric = group
             pairs, vendor_only, engine_only = _pair(groups_v.get(group, []), groups_e.get(group, []))

@@ -38,7 +38,7 @@ from pricing.engine.catalog import (
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_quantity, major_to_minor, mapping,
-    minor_to_major, minor_unit,
+    minor_to_major, minor_unit, optional_object,
     number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
 from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -444,11 +444,11 @@ def _instant(value: Any, what: str) -> datetime:
 def _line(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
     line_id = str(raw.get("id") or what)
     price = raw.get("price")
-    pricing = raw.get("pricing") if isinstance(raw.get("pricing"), dict) else {}
-    details = pricing.get("price_details") if isinstance(pricing.get("price_details"), dict) else {}
+    pricing = optional_object(raw, "pricing")
+    details = optional_object(pricing, "price_details")
     price_id = price.get("id") if isinstance(price, dict) else price if isinstance(price, str) else details.get("price")
-    parent = raw.get("parent") if isinstance(raw.get("parent"), dict) else {}
-    item = parent.get("subscription_item_details") if isinstance(parent.get("subscription_item_details"), dict) else {}
+    parent = optional_object(raw, "parent")
+    item = optional_object(parent, "subscription_item_details")
     proration = bool(raw.get("proration") or item.get("proration"))
     unit: Decimal | None = None
     code = None
@@ -459,7 +459,7 @@ def _line(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
             unit = None if minor is None else minor_to_major(minor, decimals)
     usage_type = ((price or {}).get("recurring") or {}).get("usage_type") if isinstance(price, dict) else None
     role = "proration" if proration else ("usage" if usage_type == "metered" else "fee" if price_id else "other")
-    period = raw.get("period") if isinstance(raw.get("period"), dict) else {}
+    period = optional_object(raw, "period")
     quantity = raw.get("quantity")
     return VendorLine(
         line_id=line_id, role=role, amount_minor=whole(raw.get("amount"), f"{what}.amount"),
