@@ -19,7 +19,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import numpy as np
@@ -35,6 +35,9 @@ from pricing.errors import PricingError
 from pricing.analysis.forecast import Forecast, forecast
 from pricing.engine.money import format_money, from_minor
 from pricing.engine.rating import RateOptions, cheapest_positions
+
+if TYPE_CHECKING:
+    from pricing.analysis.backtest_stream import StreamedBacktest
 
 CURVE_POINTS = 241
 # NOTE: a change between two curve points is narrowed on a grid this fine per round (2 rounds for gaps up to ~4,000)
@@ -89,8 +92,9 @@ def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], h
 
     remember(curve, best)
     # (lo, hi, before, after): ``before`` is cheapest at lo, something else at hi
-    pending = [(int(quantities[i - 1]), int(quantities[i]), best[i - 1], best[i]) for i in range(1, len(best))
-               if best[i - 1] is not None and best[i] is not None and best[i - 1] != best[i]]
+    pending = [(int(lo), int(hi), before, after)
+               for lo, hi, before, after in zip(quantities[:-1], quantities[1:], best[:-1], best[1:])
+               if before is not None and after is not None and before != after]
     done: list[tuple[int, str, str]] = []
     while pending:
         probes = {lo: _probe_grid(lo, hi) for lo, hi, _, _ in pending if hi - lo > 1}
@@ -547,6 +551,7 @@ class PlanComparisonApp:
         outlook = forecast(catalog, usage, growth, term, options=options)
         rows = plan_rows(comparison, outlook)
         metric = self.chart_metric.value
+        switches: list[Switch]
         if metric is None:
             curve, switches = pd.DataFrame(), []
         else:
@@ -699,7 +704,7 @@ class CommitmentPanel:
 # --- price tuning ----------------------------------------------------------------------
 
 
-def revenue_figure(result: Backtest) -> go.Figure:
+def revenue_figure(result: Backtest | StreamedBacktest) -> go.Figure:
     """Revenue today and under the candidate, per month (bars)."""
     d = result.current.decimals
     months = result.by_month()
@@ -710,7 +715,7 @@ def revenue_figure(result: Backtest) -> go.Figure:
     return fig
 
 
-def delta_histogram_figure(result: Backtest, bins: int = 40) -> go.Figure:
+def delta_histogram_figure(result: Backtest | StreamedBacktest, bins: int = 40) -> go.Figure:
     """How per-customer bills change over the history: who pays more, who pays less, by how much."""
     d = result.current.decimals
     hist = result.histogram(bins)

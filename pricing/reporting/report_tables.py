@@ -91,6 +91,12 @@ def _money(minor: Any, decimals: Any) -> Decimal:
     return from_minor(int(minor), int(decimals))
 
 
+def _money_column(frame: pd.DataFrame, minor_column: str, decimals_column: str = "decimals") -> pd.Series[Any]:
+    """Exact amounts (``Decimal``) beside a column of minor units, row by row."""
+    amounts = [_money(v, d) for v, d in zip(frame[minor_column], frame[decimals_column])]
+    return pd.Series(amounts, index=frame.index, dtype=object)
+
+
 def _bounds(month: str) -> tuple[datetime, datetime]:
     try:
         return month_bounds(month)
@@ -140,7 +146,8 @@ def _iso(moment: datetime | None) -> str:
 def _event_filter(month: str, customer: str | None, tenant: str | None) -> tuple[list[str], list[Any]]:
     """SQL conditions (and their parameters) selecting one month's events, optionally one customer/tenant."""
     start, end = _bounds(month)
-    where, params = ['"timestamp" >= ?', '"timestamp" < ?'], [start, end]
+    where = ['"timestamp" >= ?', '"timestamp" < ?']
+    params: list[Any] = [start, end]
     if customer is not None:
         where.append("customer_id = ?")
         params.append(customer)
@@ -184,7 +191,7 @@ def register(store: Store, month: str) -> pd.DataFrame:
                  "net_minor", "tax_minor", "total_minor"]].copy()
     out = out.rename(columns={"total_minor": "gross_minor"})
     for column in ("subtotal", "discount", "net", "tax", "gross"):
-        out[column] = [_money(v, d) for v, d in zip(out[f"{column}_minor"], out["decimals"])]
+        out[column] = _money_column(out, f"{column}_minor")
     return out.reset_index(drop=True)
 
 
@@ -208,7 +215,7 @@ def register_lines(store: Store, month: str) -> pd.DataFrame:
     heads = store.invoices(month)[["invoice_id", "customer_id", "catalog", "plan", "currency", "decimals"]]
     lines = store.invoice_lines(month).merge(heads, on="invoice_id", how="left")
     lines["category"] = lines["line_type"].map(CATEGORY).fillna(lines["line_type"])
-    lines["amount"] = [_money(v, d) for v, d in zip(lines["amount_minor"], lines["decimals"])]
+    lines["amount"] = _money_column(lines, "amount_minor")
     return lines.reset_index(drop=True)
 
 
@@ -226,7 +233,7 @@ def revenue_by(lines: pd.DataFrame, keys: Iterable[str] = ("currency", "catalog"
     if "category" in keys:
         grouped["_order"] = grouped["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
         grouped = grouped.sort_values([k if k != "category" else "_order" for k in keys]).drop(columns="_order")
-    grouped["amount"] = [_money(v, d) for v, d in zip(grouped["amount_minor"], grouped["decimals"])]
+    grouped["amount"] = _money_column(grouped, "amount_minor")
     return grouped.reset_index(drop=True)
 
 
@@ -349,7 +356,7 @@ def top_customers(reg: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     per["share"] = (per["gross_minor"] / totals.where(totals != 0)).fillna(0.0)
     per = per.sort_values(["currency", "gross_minor", "customer_id"], ascending=[True, False, True])
     top = per.groupby("currency", sort=True).head(n).reset_index(drop=True)
-    top["gross"] = [_money(v, d) for v, d in zip(top["gross_minor"], top["decimals"])]
+    top["gross"] = _money_column(top, "gross_minor")
     return top
 
 
@@ -415,7 +422,7 @@ def blocked_at_free_tier(store: Store, month: str) -> pd.DataFrame:
     from pricing.engine.rating import RateOptions, rate_one
 
     usage = _usage_rows(store, month)
-    rows = []
+    rows: list[dict[str, Any]] = []
     usage_only = dict(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False)
     for customer_id, catalog, state in _states(store, month):
         rules = catalog.account_rules
@@ -487,7 +494,7 @@ def tenants_of(store: Store, month: str, customer: str | None = None) -> pd.Data
 def customer_row(store: Store, customer: str) -> dict[str, Any]:
     check_customer(store, customer)
     frame = store.customers()
-    return frame[frame["customer_id"] == customer].iloc[0].to_dict()
+    return {str(key): value for key, value in frame[frame["customer_id"] == customer].iloc[0].items()}
 
 
 def customer_plan(store: Store, month: str, customer: str) -> tuple[Catalog, str]:
@@ -856,5 +863,5 @@ def with_money(frame: pd.DataFrame, columns: Iterable[str], decimals_column: str
     """A copy with integer minor-unit ``columns`` turned into exact Decimal amounts (for display)."""
     out = frame.copy()
     for column in columns:
-        out[column] = [_money(v, d) for v, d in zip(out[column], out[decimals_column])]
+        out[column] = _money_column(out, column, decimals_column)
     return out
