@@ -159,7 +159,7 @@ def break_even(
     for q, s in zip(points, signs):
         if s == 0:
             continue
-        if last_sign != 0 and s != last_sign:
+        if last_sign != 0 and last_q is not None and s != last_sign:
             # the flip lies in (last_q, q]; bisect on integers
             lo, hi = int(last_q), int(q)
             while hi - lo > 1:

@@ -199,7 +199,7 @@ class _Pricer:
     def _recurring(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
         rated = self.rows.get(key)
         out: list[Line] = []
-        self._last_lots: list[tuple[int, _Lot]] = []
+        self._last_lots = []
         advance = not piece.arrears
         for k, col in enumerate(rated.lines):
             if not col.recurring:
@@ -301,7 +301,8 @@ class _Pricer:
             if col.recurring:
                 continue
             if col.in_advance:
-                if not isinstance(piece.usage.get(col.metric), (list, tuple)) and col.amount_minor[rated.row]:
+                if (col.metric is None or not isinstance(piece.usage.get(col.metric), (list, tuple))) and \
+                        col.amount_minor[rated.row]:
                     raise UsageError(
                         f"charge {col.item!r} is paid in advance per event: its usage of {col.metric!r} for"
                         f" {piece.start:%Y-%m-%d} .. {piece.end:%Y-%m-%d} must come as usage_events, not a total")
@@ -382,6 +383,7 @@ class _Pricer:
         eligible, reason = True, None
         for placed in draft.pieces:
             piece = placed.piece
+            new: list[Line] | None
             if isinstance(piece, Recurring):
                 new = self.recurring(draft.customer_id, piece)
             elif isinstance(piece, Change):

@@ -241,10 +241,10 @@ class MeterResult:
 
 def _wide_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
-    for record in frame.itertuples(index=False):
-        key = tuple(getattr(record, k) for k in keys)
-        row = rows.setdefault(key, {**dict(zip(keys, key)), "catalog": record.catalog})
-        row[record.metric] = int(record.value)
+    for record in frame.to_dict("records"):
+        key = tuple(record[k] for k in keys)
+        row = rows.setdefault(key, {**dict(zip(keys, key)), "catalog": record["catalog"]})
+        row[record["metric"]] = int(record["value"])
     return [rows[k] for k in sorted(rows)]
 
 

@@ -471,9 +471,10 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     if role.story == "upgrade":
         m = c.story_moment().date()
         events.append((m, '{date: "%s", type: change_plan, plan: %s}' % (m.isoformat(), role.target)))
-    if role.story == "steady" and rng.random() < 0.05 and (m := c.moment(datetime.combine(start, datetime.min.time()))):
-        events.append((m.date(), '{date: "%s", type: deactivate}' % m.date().isoformat()))
-        back = m.date() + timedelta(days=int(rng.integers(2, 10)))
+    if role.story == "steady" and rng.random() < 0.05 and (
+            deactivated := c.moment(datetime.combine(start, datetime.min.time()))):
+        events.append((deactivated.date(), '{date: "%s", type: deactivate}' % deactivated.date().isoformat()))
+        back = deactivated.date() + timedelta(days=int(rng.integers(2, 10)))
         if back < end:
             events.append((back, '{date: "%s", type: activate}' % back.isoformat()))
     events.sort(key=lambda item: item[0])
@@ -742,7 +743,7 @@ def write_events(
                 else:
                     pacsv.write_csv(empty, tmp)
             else:
-                writer, closing = None, writer
+                closing, writer = writer, None
                 closing.close()
             tmp.replace(path)
         except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind

@@ -273,7 +273,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found: list[Path] = []
+            found: list[str] = []
             unreadable: list[str] = []
             for p in sorted(path.rglob("*")):
                 relative = p.relative_to(path)

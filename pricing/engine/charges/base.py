@@ -132,7 +132,7 @@ def exact(values: Array, bound: int, offset: int = 0) -> Array:
     return values
 
 
-def blocks(units: Array, size: int, rounding: PackageRounding) -> Array:
+def blocks(units: Array, size: int | Array, rounding: PackageRounding) -> Array:
     """Whole blocks of ``size`` in ``units`` (both scaled alike).
 
     NOTE: ``up`` counts a started block whole, because a block counts from its

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,7 +43,8 @@ class Volume(ChargeModel[VolumeCharge, VolumeResult]):
         # bounds and sizes are compared with and divide the quantities: past int64 they need Python ints too
         billable = exact(billable, max(prices), max(flats) + max(finite, default=0) + max(s or 0 for s in sizes))
         dtype = billable.dtype
-        side = "left" if self.settings.tier_bounds is TierBounds.UP_TO_INCLUSIVE else "right"
+        inclusive = self.settings.tier_bounds is TierBounds.UP_TO_INCLUSIVE
+        side: Literal["left", "right"] = "left" if inclusive else "right"
         # index of the first tier whose bound holds the quantity
         tier_index = np.searchsorted(np.array(finite, dtype=dtype), billable, side=side)
         size = np.array([1 if s is None else s for s in sizes], dtype=dtype)[tier_index]
