@@ -76,14 +76,15 @@ class _StrictLoader(_Strictness, yaml.SafeLoader):
             self._depth -= 1
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+# the mixin's method is typed on _Strictness, which types-PyYAML cannot relate to the loader class
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)  # type: ignore[type-var]
 
 # NOTE: libyaml parses about 7x faster (a month-end run reads every customer's timeline), but
 # composes nested nodes by recursion in C: it only reads texts short enough that nesting cannot
 # exhaust the C stack, and nesting is then checked on the composed tree.
 _FAST_MAX_CHARS = 16_384
 _CLoader = getattr(yaml, "CSafeLoader", None)
-_FastStrictLoader: type | None = None
+_FastStrictLoader: type[Any] | None = None  # built at run time from CSafeLoader, which has no stub
 if _CLoader is not None:
     _FastStrictLoader = type("_FastStrictLoader", (_Strictness, _CLoader), {})
     _FastStrictLoader.add_constructor("tag:yaml.org,2002:int", _FastStrictLoader.construct_yaml_int)

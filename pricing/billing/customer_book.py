@@ -109,7 +109,7 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> I
     frame, first = _table(path, required, optional)
     for offset, raw in enumerate(frame.to_dict("records")):
         where = f"{path}: row {first + offset}"
-        values = {k: _text(v) for k, v in raw.items()}
+        values: dict[str, Any] = {str(k): _text(v) for k, v in raw.items()}
         for column in required:
             if values.get(column) is None:
                 raise BookError(f"{where}: {column} is empty")

@@ -784,7 +784,7 @@ class Store:
         rows = self.con.execute("SELECT * FROM customers WHERE customer_id = ?", [customer_id]).df()
         if rows.empty:
             raise ReportError(f"no customer {customer_id!r} in {self.path}")
-        record = {k: (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+        record = {str(k): (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
         record["timeline_yaml"] = self.timelines().get(customer_id)
         record["ledger_yaml"] = self.ledgers().get(customer_id)
         return record

@@ -277,10 +277,10 @@ class KernelPool:
             if attempt > 1:
                 self.stats.add(retries=1)
             try:
-                kernel[0] = self._kernel(kernel[0])
+                running = kernel[0] = self._kernel(kernel[0])
                 self.stats.add(tasks=1)
                 result = fn(item)
-                kernel[0].runs += 1
+                running.runs += 1
                 return Outcome(item, result, "", attempt)
             except KernelFailure as exc:
                 if kernel[0] is not None:
@@ -299,7 +299,7 @@ class KernelPool:
         return Outcome(item, None, error, self.retries + 1)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T],
-            on_done: Callable[[Outcome[T]], None] | None = None) -> list[Outcome[T]]:
+            on_done: Callable[[Outcome[T]], object] | None = None) -> list[Outcome[T]]:
         """Run ``fn`` on every item; outcomes in completion order. Ctrl-C stops after the pages under way."""
         todo: queue.Queue[T] = queue.Queue()
         count = 0

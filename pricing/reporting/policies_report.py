@@ -56,7 +56,7 @@ class PoliciesReport:
         changes = self.c.invoice_changes()
         if changes.empty:
             return pd.DataFrame(columns=["Customer", "Name", "Settings", "Currency", "Difference"])
-        per = changes.groupby(["customer_id", "combination", "currency"], as_index=False)["delta_minor"].sum()
+        per = changes.groupby(["customer_id", "combination", "currency"])["delta_minor"].sum().reset_index()
         per["size"] = [abs(int(v)) for v in per["delta_minor"]]
         per = per.sort_values(["size", "customer_id"], ascending=[False, True]).head(self.top)
         return pd.DataFrame({

@@ -189,9 +189,10 @@ def build_quote(prospect: str, catalog: str | Catalog, usage: Mapping[str, Any],
         if not invoice.eligible:
             raise ReportError(f"plan {plan!r} cannot be quoted for this usage: {invoice.reason}")
     else:
-        invoice = comparison.cheapest
-        if invoice is None:
+        cheapest = comparison.cheapest
+        if cheapest is None:
             raise ReportError(f"no plan of catalog {cat.id!r} is eligible for this usage")
+        invoice = cheapest
     today = issued or date.today()
     alternatives = tuple((inv.plan, inv.total_minor, inv.eligible) for inv in comparison.invoices)
     prefix = seller.quote_prefix if seller is not None else DEFAULT_QUOTE_PREFIX
@@ -260,8 +261,8 @@ def render_quote_html(quote: Quote, internal: bool = False) -> str:
     plan = cat.plans[inv.plan]
     seller = quote.seller
     if seller is not None:
-        contact = [*seller.address, f"Tax ID: {seller.tax_id}" if seller.tax_id else "", seller.email or ""]
-        seller_html = _party("seller", "From", seller.name, contact)
+        seller_lines = [*seller.address, f"Tax ID: {seller.tax_id}" if seller.tax_id else "", seller.email or ""]
+        seller_html = _party("seller", "From", seller.name, seller_lines)
     else:
         seller_html = _party("seller", "From", cat.name, [])
     facts = [("Quote number", "quote-number", quote.number), ("Issue date", "issue-date", fmt.day(quote.issued)),

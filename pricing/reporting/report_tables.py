@@ -494,7 +494,7 @@ def tenants_of(store: Store, month: str, customer: str | None = None) -> pd.Data
 def customer_row(store: Store, customer: str) -> dict[str, Any]:
     check_customer(store, customer)
     frame = store.customers()
-    return {str(key): value for key, value in frame[frame["customer_id"] == customer].iloc[0].items()}
+    return {str(key): value for key, value in frame[frame["customer_id"] == customer].iloc[0].to_dict().items()}
 
 
 def customer_plan(store: Store, month: str, customer: str) -> tuple[Catalog, str]:

@@ -166,7 +166,7 @@ def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, p
         invoice = store.invoice(number)
         head = heads.loc[number]
         buyer = Buyer.from_mapping(store.customer(str(invoice.customer_id)), f"customer {invoice.customer_id}")
-        credit_for = None if pd.isna(head["credit_for"]) else str(head["credit_for"])
+        credit_for: str | None = None if pd.isna(head["credit_for"]) else str(head["credit_for"])
         issued = (invoice.issued_at or datetime.now(UTC)).date()
         try:
             written += write_documents(invoice, number, issued, seller, buyer, out, credit_note_for=credit_for, pdf=pdf)
