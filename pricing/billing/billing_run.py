@@ -418,15 +418,15 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
     known = _Subscriptions({}, {}, {})
     cached = store.settled_subscriptions()
     for row in cached.itertuples(index=False):
-        customer_id = row.customer_id
+        customer_id, catalog_id = str(row.customer_id), str(row.catalog)
         if shas.get(customer_id) != row.timeline_sha:
             continue
         try:
-            if row.catalog_fingerprint != fingerprint(row.catalog):
+            if row.catalog_fingerprint != fingerprint(catalog_id):
                 continue
         except PricingError:
             continue  # the catalog is gone: read the timeline again, the replay reports it
-        known.catalog_of[customer_id] = row.catalog
+        known.catalog_of[customer_id] = catalog_id
         settled = _settled_of(row)
         if settled is not None:
             known.settled[customer_id] = settled

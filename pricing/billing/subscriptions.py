@@ -530,7 +530,7 @@ class _Replay:
             if listed:
                 earlier.append(event.value)
             else:
-                earlier[:] = [so_far + event.value]
+                earlier[:] = [sum(earlier, Decimal(0)) + event.value]
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:
@@ -656,10 +656,12 @@ class _Replay:
     def _no_events_after(self, i: int) -> None:
         if i < len(self.tl.events):
             assert self.state is not None
-            end = self.state.ended_at or self.billing_start
-            raise self.fail(i, f"the subscription ended at {_iso(end)}; no event can follow")
+            ended = self.state.ended_at or self.billing_start
+            raise self.fail(i, f"the subscription ended at {_iso(ended)}; no event can follow")
         end = self.state.ended_at if self.state is not None else None
-        late = [k for k, e in enumerate(self.usage_events) if end is not None and e.at >= end]
+        if end is None:
+            return
+        late = [k for k, e in enumerate(self.usage_events) if e.at >= end]
         if late:
             raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}] at {_iso(self.usage_events[late[0]].at)}"
                                     f" is after the subscription ended ({_iso(end)})")
@@ -720,7 +722,7 @@ class _Replay:
         before = self._copy(state)
         t = event.at
         kind = event.type
-        why = kind
+        why: str = kind
         if state.ended_at is not None:
             raise self.fail(index, f"the subscription ended at {_iso(state.ended_at)}")
         if kind in ("add", "remove"):
