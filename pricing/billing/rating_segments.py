@@ -400,15 +400,15 @@ class _Pricer:
             elif isinstance(piece, Minimum):
                 new = self.minimum(draft.customer_id, piece, placed.spend_period)
             else:
-                new = self.contract_minimum(draft.customer_id, piece, sum(l.amount_minor for l in lines))
+                new = self.contract_minimum(draft.customer_id, piece, sum(line.amount_minor for line in lines))
             if placed.spend_period is not None:
                 key = (draft.customer_id, placed.spend_period)
-                self.spend[key] = self.spend.get(key, 0) + sum(l.amount_minor for l in new)
+                self.spend[key] = self.spend.get(key, 0) + sum(line.amount_minor for line in new)
             lines.extend(new)
         if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
             lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
-        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
+        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(line.amount_minor for line in lines)
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
                        period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes),
@@ -419,7 +419,7 @@ class _Pricer:
         threshold (None otherwise); every usage invoice of the period deducts what was billed before."""
         key = (draft.customer_id, period)
         billed, crossed = self.progressive.get(key, (0, 0))
-        amount = sum(l.amount_minor for l in usage)
+        amount = sum(line.amount_minor for line in usage)
         if draft.conditional:
             plan = self.cat.plan(draft.plan)
             thresholds = [to_minor(t, self.d, self.rounding) for t in plan.progressive_billing.thresholds] \
@@ -442,9 +442,9 @@ class _Pricer:
         NOTE: a prorated line keeps its exact amount to d+6 places (``_exact_decimal``), so the total
         rounded here is exact to that precision, not beyond it.
         """
-        exact = sum((Fraction(l.exact_amount) for l in lines), Fraction(0))
+        exact = sum((Fraction(line.exact_amount) for line in lines), Fraction(0))
         rounded = self._minor(exact)
-        charged = sum(l.amount_minor for l in lines)
+        charged = sum(line.amount_minor for line in lines)
         adjustment = rounded - charged
         return Line("Rounding", LineType.ROUNDING, Decimal(1 if adjustment else 0), None, adjustment,
                     from_scaled(adjustment, self.d),
@@ -457,7 +457,7 @@ class _Pricer:
         out: list[Line] = []
         plan = self.cat.plans.get(draft.plan)
         discounts: list[Discount] = [*(plan.discounts if plan else ()), *draft.discounts]
-        subtotal = np.array([sum(l.amount_minor for l in lines)], dtype=object)
+        subtotal = np.array([sum(line.amount_minor for line in lines)], dtype=object)
         start, end = draft.period.start, draft.period.end
         for discount in discounts:
             if discount.periods is not None and draft.period_index >= discount.periods:

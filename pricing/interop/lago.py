@@ -548,7 +548,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         if issued is None:
             raise InteropError(f"{what}.issuing_date: missing")
         invoices.append(VendorInvoice(invoice_id, person, currency, issued, tuple(lines),
-                                      whole(raw.get("total_amount_cents", sum(l.amount_minor for l in lines)),
+                                      whole(raw.get("total_amount_cents", sum(line.amount_minor for line in lines)),
                                             f"{what}.total_amount_cents"), status))
     return invoices, ([f"left out {len(skipped)} invoice(s) not charged: {', '.join(skipped)}"] if skipped else [])
 

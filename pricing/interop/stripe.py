@@ -520,7 +520,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         # NOTE: period_end, not created: a renewal invoice is created minutes after the boundary it bills
         moment = raw.get("period_end") if raw.get("period_end") is not None else raw.get("created")
         invoices.append(VendorInvoice(invoice_id, person, currency, _instant(moment, f"{what}.period_end"),
-                                      tuple(lines), whole(raw.get("total", sum(l.amount_minor for l in lines)),
+                                      tuple(lines), whole(raw.get("total", sum(line.amount_minor for line in lines)),
                                                           f"{what}.total"), status))
     return invoices, ([f"left out {len(skipped)} invoice(s) not charged: {', '.join(skipped)}"] if skipped else [])
 

@@ -1028,8 +1028,8 @@ class Store:
             if done:
                 raise ReportError(f"{number} is already credited by {done[0][0]}")
             invoice = self.invoice(number)
-            reversed_lines = tuple(replace(l, amount_minor=-l.amount_minor, exact_amount=-l.exact_amount)
-                                   for l in invoice.lines)
+            reversed_lines = tuple(replace(line, amount_minor=-line.amount_minor, exact_amount=-line.exact_amount)
+                                   for line in invoice.lines)
             credit = replace(invoice, lines=reversed_lines, notes=(f"credit note for {number}: {reason}",))
             [credit_number] = self._next_numbers(prefix, 1)
             self._insert_invoices(str(month), [(credit_number, credit)], kind="credit_note", credit_for=number,
@@ -1123,14 +1123,14 @@ def _invoice_frames(month: str, numbered: list[tuple[str, Invoice]], kind: str, 
     frame = pd.DataFrame({
         "invoice_id": owners,
         "line_no": [n for _, invoice in numbered for n in range(1, len(invoice.lines) + 1)],
-        "item": [l.item for l in lines], "line_type": [l.line_type.value for l in lines],
-        "metric": [l.metric for l in lines], "quantity": [str(l.quantity) for l in lines],
-        "unit_price": [None if l.unit_price is None else str(l.unit_price) for l in lines],
-        "amount_minor": [l.amount_minor for l in lines],
-        "exact_amount": [str(l.exact_amount) for l in lines],
-        "explanation": [l.explanation for l in lines],
-        "service_start": [utc_naive(l.service_start) for l in lines],
-        "service_end": [utc_naive(l.service_end) for l in lines],
+        "item": [line.item for line in lines], "line_type": [line.line_type.value for line in lines],
+        "metric": [line.metric for line in lines], "quantity": [str(line.quantity) for line in lines],
+        "unit_price": [None if line.unit_price is None else str(line.unit_price) for line in lines],
+        "amount_minor": [line.amount_minor for line in lines],
+        "exact_amount": [str(line.exact_amount) for line in lines],
+        "explanation": [line.explanation for line in lines],
+        "service_start": [utc_naive(line.service_start) for line in lines],
+        "service_end": [utc_naive(line.service_end) for line in lines],
     }, columns=_INVOICE_LINE_COLUMNS)
     return heads, frame
 

@@ -251,8 +251,8 @@ def _line_period(line: Line, invoice: Invoice) -> tuple[datetime | None, datetim
 def _invoice_period(invoice: Invoice) -> tuple[datetime | None, datetime | None]:
     if invoice.period_start is not None and invoice.period_end is not None:
         return invoice.period_start, invoice.period_end
-    starts = [l.service_start for l in invoice.lines if l.service_start is not None]
-    ends = [l.service_end for l in invoice.lines if l.service_end is not None]
+    starts = [line.service_start for line in invoice.lines if line.service_start is not None]
+    ends = [line.service_end for line in invoice.lines if line.service_end is not None]
     return (min(starts), max(ends)) if starts and ends else (None, None)
 
 
@@ -376,18 +376,18 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
     facts_html = "".join(f"<tr><th>{_e(label)}</th><td class='{_e(label.lower().replace(' ', '-'))}'>"
                          f"{_e(value)}</td></tr>" for label, value in facts)
 
-    charges = [l for l in invoice.lines if l.line_type not in (LineType.DISCOUNT, LineType.TAX)]
+    charges = [line for line in invoice.lines if line.line_type not in (LineType.DISCOUNT, LineType.TAX)]
     rows = "".join(
         f"<tr class='line'><td>{_e(l.item)}<div class='description'>{_e(', '.join(_details(l, invoice, fmt)))}"
         f"</div></td><td>{_e(fmt.period(*_line_period(l, invoice)))}</td>"
-        f"<td class='num'>{_e(fmt.quantity(l.quantity))}</td>"
-        f"<td class='num'>{'' if l.unit_price is None else _e(fmt.price(l.unit_price))}</td>"
-        f"<td class='num'>{_e(fmt.money(l.amount_minor))}</td></tr>" for l in charges)
+        f"<td class='num'>{_e(fmt.quantity(line.quantity))}</td>"
+        f"<td class='num'>{'' if line.unit_price is None else _e(fmt.price(line.unit_price))}</td>"
+        f"<td class='num'>{_e(fmt.money(line.amount_minor))}</td></tr>" for line in charges)
 
     totals = [("subtotal", "Subtotal", invoice.subtotal_minor)]
-    totals += [("discount", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.DISCOUNT]
+    totals += [("discount", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.DISCOUNT]
     totals.append(("net", "Net", invoice.net_minor))
-    taxes = [("tax", l.item, l.amount_minor) for l in invoice.lines if l.line_type is LineType.TAX]
+    taxes = [("tax", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.TAX]
     totals += taxes or [("tax", "Tax", 0)]
     totals.append(("gross", "Total credited" if credit else "Total", invoice.total_minor))
     totals_html = "".join(f"<tr class='{kind}'><td>{_e(label)}</td><td class='num'>{_e(fmt.money(minor))}</td></tr>"

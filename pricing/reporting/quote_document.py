@@ -97,7 +97,7 @@ class Quote:
         fmt = self.format
         usage = ", ".join(f"{catalog.metrics[m].name} {_quantity(fmt, v)}" for m, v in self.usage.items()) \
             or "none given"
-        has_tax = any(l.line_type is LineType.TAX for l in self.invoice.lines)
+        has_tax = any(line.line_type is LineType.TAX for line in self.invoice.lines)
         out = [
             f"Usage expected every month: {usage}.",
             f"Term of {self.term_months} month{'s' if self.term_months != 1 else ''}; the term total is "
@@ -125,14 +125,14 @@ class Quote:
             if fee is not None and fee.source.startswith("assumption:") and fee.source not in notes:
                 notes.append(fee.source)
         out += [f"Assumption: {n.removeprefix('assumption:').strip()}" for n in notes]
-        out += [f"{l.item}: {l.explanation}" for l in self.invoice.lines if l.explanation]
+        out += [f"{line.item}: {line.explanation}" for line in self.invoice.lines if line.explanation]
         return out
 
     def shown_lines(self) -> list[Any]:
         """The lines the prospect sees: a usage line of a metric they gave no usage for, at zero, is left out."""
-        return [l for l in self.invoice.lines
-                if not (l.line_type is LineType.USAGE and l.amount_minor == 0 and l.metric is not None
-                        and l.metric not in self.usage)]
+        return [line for line in self.invoice.lines
+                if not (line.line_type is LineType.USAGE and line.amount_minor == 0 and line.metric is not None
+                        and line.metric not in self.usage)]
 
 
 def _quantity(fmt: _Format, text: str) -> str:
@@ -277,13 +277,13 @@ def render_quote_html(quote: Quote, internal: bool = False) -> str:
             parts.insert(0, f"{_quantity(fmt, quote.usage[line.metric])} expected a month")
         return ", ".join(parts)
 
-    charges = [l for l in quote.shown_lines() if l.line_type not in (LineType.DISCOUNT, LineType.TAX)]
+    charges = [line for line in quote.shown_lines() if line.line_type not in (LineType.DISCOUNT, LineType.TAX)]
     lines = "".join(
-        f"<tr class='line'><td>{_e(l.item)}<div class='explain'>{_e(describe(l))}</div></td>"
-        f"<td class='amount'>{_e(fmt.money(l.amount_minor))}</td></tr>" for l in charges)
+        f"<tr class='line'><td>{_e(line.item)}<div class='explain'>{_e(describe(line))}</div></td>"
+        f"<td class='amount'>{_e(fmt.money(line.amount_minor))}</td></tr>" for line in charges)
     totals = [("subtotal", "Subtotal", inv.subtotal_minor)]
-    totals += [("discount", l.item, l.amount_minor) for l in inv.lines if l.line_type is LineType.DISCOUNT]
-    taxes = [("tax", l.item, l.amount_minor) for l in inv.lines if l.line_type is LineType.TAX]
+    totals += [("discount", line.item, line.amount_minor) for line in inv.lines if line.line_type is LineType.DISCOUNT]
+    taxes = [("tax", line.item, line.amount_minor) for line in inv.lines if line.line_type is LineType.TAX]
     if taxes:
         totals.append(("net", "Net", inv.net_minor))
         totals += taxes

@@ -435,7 +435,7 @@ def blocked_at_free_tier(store: Store, month: str) -> pd.DataFrame:
         foregone = unblocked.total_minor - blocked.total_minor
         if foregone <= 0:
             continue
-        over = [l.explanation for l in blocked.lines if "blocked" in l.explanation]
+        over = [line.explanation for line in blocked.lines if "blocked" in line.explanation]
         rows.append({
             "customer_id": customer_id, "catalog": catalog.id, "plan": state.plan,
             **{m: usage.get(customer_id, {}).get(m, 0) for m in ("maa", "mac", "mat") if m in catalog.metrics},
