@@ -378,8 +378,8 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
 
     charges = [line for line in invoice.lines if line.line_type not in (LineType.DISCOUNT, LineType.TAX)]
     rows = "".join(
-        f"<tr class='line'><td>{_e(l.item)}<div class='description'>{_e(', '.join(_details(l, invoice, fmt)))}"
-        f"</div></td><td>{_e(fmt.period(*_line_period(l, invoice)))}</td>"
+        f"<tr class='line'><td>{_e(line.item)}<div class='description'>{_e(', '.join(_details(line, invoice, fmt)))}"
+        f"</div></td><td>{_e(fmt.period(*_line_period(line, invoice)))}</td>"
         f"<td class='num'>{_e(fmt.quantity(line.quantity))}</td>"
         f"<td class='num'>{'' if line.unit_price is None else _e(fmt.price(line.unit_price))}</td>"
         f"<td class='num'>{_e(fmt.money(line.amount_minor))}</td></tr>" for line in charges)
