@@ -146,7 +146,7 @@ def _text(value: Any) -> str | None:
 def read_customers(path: Path) -> dict[str, Customer]:
     """The customers file, every row checked; the first problem names file, row and field."""
     out: dict[str, Customer] = {}
-    for row, where, values in _rows(path, REQUIRED, OPTIONAL):
+    for _row, where, values in _rows(path, REQUIRED, OPTIONAL):
         customer_id = str(values["customer_id"])
         if customer_id in out:
             raise BookError(f"{where}: customer_id {customer_id!r} appears twice")
