@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history, _exact_sum,
-                       _percent, _rate_rows, exact_column, unchanged_plans)
+from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history,
+                                       _exact_sum, _percent, _rate_rows, exact_column, unchanged_plans)
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
 from pricing.engine.rating import RateOptions
@@ -300,7 +300,8 @@ class StreamedBacktest(CustomerCuts):
         delta = candidate - current
         out = pd.DataFrame({
             "customer_id": ids[order],
-            "plan": pd.Categorical.from_codes(self._plan[:n][order].astype(np.int64), categories=pd.Index(self.now_ids)),
+            "plan": pd.Categorical.from_codes(self._plan[:n][order].astype(np.int64),
+                                              categories=pd.Index(self.now_ids)),
             "months": self._months_seen[:n][order].astype(np.int64),
             "current_minor": current, "candidate_minor": candidate, "delta_minor": delta,
             "cheapest_current": pd.Categorical.from_codes(self._cheap_now[:n][order].astype(np.int64),

@@ -172,7 +172,8 @@ class CommitmentAnalysis:
         return PlanExpectation(
             self.option.plan, self.catalog.plans[self.option.plan].name,
             int(self.levels["weighted_total"].iloc[row]), int(counts.sum()),
-            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row], int(self.levels["level"].iloc[row]))
+            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row],
+            int(self.levels["level"].iloc[row]))
 
     def choices(self) -> list[PlanExpectation]:
         """Every plan over the same samples: the analysed plan at its best level, the others as quoted, in

@@ -48,7 +48,8 @@ class Comparison:
             "catalog": self.catalog.id,
             "catalog_version": self.catalog.version,
             "currency": self.catalog.currency,
-            "usage": {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v) for k, v in self.usage.items()},
+            "usage": {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
+                      for k, v in self.usage.items()},
             "cheapest": best.plan if best else None,
             "quotes": [inv.to_json() for inv in self.invoices],
         }

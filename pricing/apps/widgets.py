@@ -69,7 +69,8 @@ def cheapest_along(curve: pd.DataFrame, plans: list[str]) -> list[str | None]:
 
 
 def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], high: int,
-                      options: RateOptions | None = None, points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
+                      options: RateOptions | None = None,
+                      points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
     """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
 
     Each change seen between two grid points is narrowed to the unit on finer
@@ -238,7 +239,8 @@ def chart_view(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: lis
         switch_text=[f"{s.quantity:,}" for s in switches],
         switch_text_at=[("top center", "bottom center")[i % 2] for i in range(len(switches))],
         switch_hover=[f"{catalog.plans[s.before].name} \u2192 {catalog.plans[s.after].name}" for s in switches],
-        prospect_x=[] if q is None else [q], prospect_y=[] if q is None else [None if total is None else _major(total, d)],
+        prospect_x=[] if q is None else [q],
+        prospect_y=[] if q is None else [None if total is None else _major(total, d)],
         y_range=y_range, note=note)
 
 
@@ -258,7 +260,8 @@ def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switch
     traces.append(go.Scatter(
         x=view.switch_x, y=view.switch_y, mode="markers+text", name="cheapest plan changes", meta="break-even",
         marker={"symbol": "diamond", "size": 11, "color": "black"}, text=view.switch_text,
-        textposition=view.switch_text_at, customdata=view.switch_hover, hovertemplate="%{customdata} at %{x:,}<extra></extra>",
+        textposition=view.switch_text_at, customdata=view.switch_hover,
+        hovertemplate="%{customdata} at %{x:,}<extra></extra>",
         cliponaxis=False))
     traces.append(go.Scatter(
         x=view.prospect_x, y=view.prospect_y, mode="markers", name="your usage", meta="prospect",
@@ -292,7 +295,8 @@ def update_comparison_figure(figure: go.FigureWidget, catalog: Catalog, metric: 
             traces[plan_id].x = view.x
             traces[plan_id].y = view.lines.get(plan_id, [])
         marks = traces["break-even"]
-        marks.x, marks.y, marks.text, marks.customdata = view.switch_x, view.switch_y, view.switch_text, view.switch_hover
+        marks.x, marks.y = view.switch_x, view.switch_y
+        marks.text, marks.customdata = view.switch_text, view.switch_hover
         marks.textposition = view.switch_text_at
         you = traces["prospect"]
         you.x, you.y = view.prospect_x, view.prospect_y

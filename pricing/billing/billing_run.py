@@ -42,7 +42,8 @@ from pricing.engine.money import format_minor
 from pricing.engine.periods import Period, Schedule, month_name, shift_month
 from pricing.billing.rating_segments import price_drafts
 from pricing.billing.segments import Draft, Holding, drafts_needed
-from pricing.billing.subscriptions import Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle, settled_renewals
+from pricing.billing.subscriptions import (Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle,
+                                           settled_renewals)
 from pricing.yaml_files import parse_yaml
 
 if TYPE_CHECKING:
@@ -212,7 +213,8 @@ def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Inv
     closing = result.row(runs[-1], runs[-1].last)
     notes = [
         f"prepaid statement: debited from the balance; balance on {closing.day.isoformat()}"
-        f" {format_minor(closing.balance, catalog.decimals)} (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
+        f" {format_minor(closing.balance, catalog.decimals)}"
+        f" (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
     ]
     notes += [f"low-balance notice on {d.isoformat()}" for d in result.notices if start.date() <= d < end.date()]
     notes += [f"suspended on {d.isoformat()}" for d in result.suspensions if start.date() <= d < end.date()]
@@ -555,7 +557,8 @@ def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mappi
     usage = usage_by_month(store, [previous_month(month), month])
     batches, replayed = _settled_batches(known, month, usage, catalogs)
     _replayed_batches(store, known, replayed, month, usage, catalogs, batches, parsed)
-    invoices = [invoice for catalog_id, batch in batches.items() for invoice in _price_many(catalogs[catalog_id], batch)]
+    invoices = [invoice for catalog_id, batch in batches.items()
+                for invoice in _price_many(catalogs[catalog_id], batch)]
     invoices = _in_order(invoices + _statements(store, month, catalogs, parsed))
     issued = store.issue_invoices(month, invoices, prefix) if write else None
     return BillingRun(month, tuple(invoices), issued)

@@ -74,7 +74,8 @@ class Customer:
             "billing_details": self.billing_details,
             "tax_percent": None if self.tax_percent is None else str(self.tax_percent), "tax_id": self.tax_id,
             "anchor": None if self.anchor is None else (
-                self.anchor.isoformat().replace("+00:00", "Z") if isinstance(self.anchor, datetime) else str(self.anchor)),
+                self.anchor.isoformat().replace("+00:00", "Z") if isinstance(self.anchor, datetime)
+                else str(self.anchor)),
             "country": self.country, "segment": self.segment,
         }
 
@@ -104,7 +105,8 @@ def _table(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> 
     return frame, first
 
 
-def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def _rows(path: Path, required: tuple[str, ...],
+          optional: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each row's number, its "file: row N" for messages, and its cells (empty ones None; required ones set)."""
     frame, first = _table(path, required, optional)
     for offset, raw in enumerate(frame.to_dict("records")):

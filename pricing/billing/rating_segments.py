@@ -35,7 +35,8 @@ from pricing.errors import UsageError
 from pricing.engine.money import Rounding, from_scaled, to_minor
 from pricing.billing.proration import describe, exact_decimal
 from pricing.engine.rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
-from pricing.billing.segments import Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring, UsageCharge
+from pricing.billing.segments import (Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring,
+                                      UsageCharge)
 
 _RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
 
@@ -235,9 +236,11 @@ class _Pricer:
                 delta = self._full(new, after.row) - self._full(old, before.row)
                 quantity = self._quantity(new, after.row) - self._quantity(old, before.row)
                 if delta > 0:
-                    lines.append(self._charge(customer, piece, piece.after.plan, k, new, after.row, delta, abs(quantity)))
+                    lines.append(self._charge(customer, piece, piece.after.plan, k, new, after.row, delta,
+                                              abs(quantity)))
                 elif delta < 0:
-                    lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta, abs(quantity)))
+                    lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta,
+                                              abs(quantity)))
             return lines
         # another plan: every recurring line of the old plan credited, of the new one charged
         for rated, holding, bill in ((before, piece.before, self._credit), (after, piece.after, self._charge)):
@@ -347,7 +350,8 @@ class _Pricer:
         prorated = self._minor(Fraction(minimum) * part)
         shortfall = max(prorated - charged.amount_minor, 0)
         span = f"{self._exact_decimal(part * 100)}% of the period"
-        return Line(line.item, line.line_type, Decimal(1 if shortfall else 0), None, shortfall, from_scaled(shortfall, self.d),
+        return Line(line.item, line.line_type, Decimal(1 if shortfall else 0), None, shortfall,
+                    from_scaled(shortfall, self.d),
                     f"minimum {minimum} for {span} = {from_scaled(prorated, self.d)}; charged"
                     f" {from_scaled(charged.amount_minor, self.d)}", line.metric)
 
@@ -408,7 +412,8 @@ class _Pricer:
         if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
             lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
-        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(line.amount_minor for line in lines)
+        billed = sum(line.amount_minor for line in lines)
+        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + billed
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
                        period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes),
@@ -470,7 +475,8 @@ class _Pricer:
                 subtotal = subtotal + line.amount_minor
         tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
         if tax_percent:
-            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0), service_start=start, service_end=end))
+            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0),
+                               service_start=start, service_end=end))
         return out
 
 

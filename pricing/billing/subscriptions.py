@@ -154,7 +154,8 @@ class Timeline(_Strict):
     usage: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage per period: 'YYYY-MM' or 'YYYY-MM-DD' -> metric -> quantity"
     )
-    minimum_spend: Money | None = Field(None, description="contract minimum over the whole subscription, checked at termination")
+    minimum_spend: Money | None = Field(
+        None, description="contract minimum over the whole subscription, checked at termination")
     usage_to_date: dict[datetime, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage of the current period up to an instant (cumulative),"
                                           " for progressive billing")
@@ -198,7 +199,8 @@ class Timeline(_Strict):
     def _in_order(cls, value: tuple[UsageEvent, ...]) -> tuple[UsageEvent, ...]:
         for i in range(1, len(value)):
             if value[i].at < value[i - 1].at:
-                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}]; events must be in time order")
+                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}];"
+                                 " events must be in time order")
         return value
 
     @field_validator("usage")
@@ -663,7 +665,8 @@ class _Replay:
             return
         late = [k for k, e in enumerate(self.usage_events) if e.at >= end]
         if late:
-            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}] at {_iso(self.usage_events[late[0]].at)}"
+            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}]"
+                                    f" at {_iso(self.usage_events[late[0]].at)}"
                                     f" is after the subscription ended ({_iso(end)})")
 
     # -- events ---------------------------------------------------------------
@@ -849,7 +852,8 @@ class _Replay:
         if after != self.segments[-1][1]:
             self.segments.append((t, after))
         settings_now = self.cat.settings.change_invoice is ChangeInvoice.IMMEDIATELY
-        if event.type in _CHANGES and not cut_now and (event.invoice == "now" or (event.invoice is None and settings_now)):
+        invoice_now = event.invoice == "now" or (event.invoice is None and settings_now)
+        if event.type in _CHANGES and not cut_now and invoice_now:
             self._invoice_change(t, period)
 
     def _invoice_change(self, t: datetime, period: Period) -> None:
@@ -933,7 +937,8 @@ def invoices_between(catalog: Catalog, timeline: Timeline, start: date | datetim
         period = resolve_period(schedule, key) if isinstance(key, str) else schedule.period_containing(key)
         table[period.start] = value
     until = as_utc(end) if end is not None else _default_horizon(timeline, schedule)
-    issued = _priced(catalog, plan_invoices(catalog, timeline, until, lambda period, closed_at: table.get(period.start)))
+    issued = _priced(catalog,
+                     plan_invoices(catalog, timeline, until, lambda period, closed_at: table.get(period.start)))
     low = as_utc(start) if start is not None else None
     return [inv for inv in issued if low is None or inv.issued_at >= low]
 

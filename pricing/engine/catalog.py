@@ -492,7 +492,8 @@ class FlatCharge(_ChargeBase):
 
 
 Charge = Annotated[
-    PerUnitCharge | GraduatedCharge | VolumeCharge | PackageCharge | PercentageCharge | GraduatedPercentageCharge | PercentagePerTransactionCharge | FlatCharge,
+    PerUnitCharge | GraduatedCharge | VolumeCharge | PackageCharge | PercentageCharge | GraduatedPercentageCharge
+    | PercentagePerTransactionCharge | FlatCharge,
     Field(discriminator="model"),
 ]
 

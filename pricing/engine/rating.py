@@ -612,7 +612,8 @@ def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked
         exact_amount=result.amount, exact_scale=amount_scale,
         quantity=result.quantity, quantity_scale=result.quantity_scale, unit_price=result.unit_price,
         metric=charge.metric,
-        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result, model),
+        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result,
+                                            model),
         tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
         prorated=charge.prorated, recurring=metric.kind in _HELD, in_advance=charge.pay_in_advance,
     ))
@@ -705,7 +706,8 @@ def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
         amount_minor=round_scaled(exact_amount, p_scale, catalog.settings.rounding),
         exact_amount=exact_amount, exact_scale=catalog.decimals + p_scale,
         quantity=_constant(1, len(net)), quantity_scale=0, unit_price=percent / 100,
-        explain=lambda row: f"{_plain(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
+        explain=lambda row: (f"{_plain(percent)}% of the net {catalog.currency}"
+                             f" {from_minor(int(net[row]), catalog.decimals)}"))
 
 
 def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns,
@@ -804,7 +806,8 @@ def _explain_charge(catalog: Catalog, charge: Charge, row: int, quantity: Array,
                 f" (max({_plain(inc.at_least)}, {_plain(inc.quantity) + ' + ' if inc.quantity else ''}"
                 f"{_plain(inc.times)} x {inc.per_unit_of}))")
         else:
-            parts.append(f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)} included free")
+            parts.append(f"{_q(min(int(included[row]), int(quantity[row])), d)} of {_q(included[row], d)}"
+                         " included free")
     if blocked is not None and int(blocked[row]) > 0:
         parts.append(f"{_q(blocked[row], d)} past the free tier blocked, not charged (no billing details)")
     if committed is not None:

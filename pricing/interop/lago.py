@@ -42,7 +42,8 @@ from pricing.engine.catalog import (
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
-    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id,
+    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity,
+    is_catalog_id,
     major_to_minor, mapping, optional_object,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
@@ -207,9 +208,11 @@ def _charge(raw: dict[str, Any], index: int, code: str, decimals: int, origin: s
                            " (standard, graduated, volume, package, percentage, graduated_percentage can)")
     metric = slug(metric_code) or "metric"
     kind = "amount" if amount_metric else "metered"
-    known = metrics.setdefault(metric, {"name": metric_code, "kind": kind, **({"decimals": decimals} if amount_metric else {})})
+    known = metrics.setdefault(metric, {"name": metric_code, "kind": kind,
+                                        **({"decimals": decimals} if amount_metric else {})})
     if known["name"] != metric_code:
-        raise InteropError(f"{what}.billable_metric_code: {metric_code!r} and {known['name']!r} give the same metric id")
+        raise InteropError(f"{what}.billable_metric_code: {metric_code!r} and {known['name']!r}"
+                           " give the same metric id")
     if known["kind"] != kind:
         raise InteropError(f"{what}: billable metric {metric_code!r} is priced as an amount in one charge and as"
                            " a count in another")
@@ -345,7 +348,8 @@ def _ranges_out(charge: GraduatedCharge | VolumeCharge | GraduatedPercentageChar
     tiers: tuple[Tier | PercentageTier, ...] = charge.tiers
     for j, tier in enumerate(tiers):
         where_tier = f"{what}.tiers.{j}"
-        refuse_non_defaults(tier, {"up_to", "unit_price", "rate", "flat_fee", "source"}, where_tier, VENDOR, _NOT_IN_LAGO)
+        refuse_non_defaults(tier, {"up_to", "unit_price", "rate", "flat_fee", "source"}, where_tier, VENDOR,
+                            _NOT_IN_LAGO)
         if tier.up_to is not None and tier.up_to != tier.up_to.to_integral_value():
             raise InteropError(f"{where_tier}.up_to: {tier.up_to} (Lago's to_value is a whole number)")
         end = None if tier.up_to is None else int(tier.up_to)
@@ -389,7 +393,8 @@ def _charge_out(catalog: Catalog, charge: Charge, what: str) -> dict[str, Any]:
         free = 0
         if charge.included is not None:
             inc = charge.included
-            if inc.times or inc.per_unit_of or inc.at_least or inc.unlimited or inc.quantity != inc.quantity.to_integral_value():
+            if (inc.times or inc.per_unit_of or inc.at_least or inc.unlimited
+                    or inc.quantity != inc.quantity.to_integral_value()):
                 raise InteropError(f"{what}.included: Lago's free_units is a plain whole number of units")
             free = int(inc.quantity)
         model, props = "package", {"amount": plain_number(charge.package_price), "package_size": int(size),
@@ -429,7 +434,8 @@ def _charge_out(catalog: Catalog, charge: Charge, what: str) -> dict[str, Any]:
 
 
 def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
-    """Lago plans (as ``GET /api/v1/plans`` returns them) for ``catalog``, or a refusal naming what Lago cannot express."""
+    """Lago plans (as ``GET /api/v1/plans`` returns them) for ``catalog``, or a refusal naming what Lago
+    cannot express."""
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         origin, VENDOR, _NOT_IN_LAGO)
@@ -447,7 +453,8 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
         commitment: dict[str, Any] | None = None
         if plan.minimum_spend is not None:
             refuse_non_defaults(plan.minimum_spend, {"amount", "source"}, f"{what}.minimum_spend", VENDOR, _NOT_IN_LAGO)
-            commitment = {"amount_cents": _cents_out(plan.minimum_spend.amount, decimals, f"{what}.minimum_spend.amount"),
+            commitment = {"amount_cents": _cents_out(plan.minimum_spend.amount, decimals,
+                                                     f"{what}.minimum_spend.amount"),
                           "invoice_display_name": None, "taxes": []}
         thresholds = [] if plan.progressive_billing is None else [
             {"amount_cents": _cents_out(t, decimals, f"{what}.progressive_billing.thresholds.{i}"),

@@ -45,7 +45,8 @@ from pricing.interop.vendor_invoice import VendorInvoice, VendorLine
 if TYPE_CHECKING:
     from pricing.metering.store import Store
 
-MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE = "matched", "differing", "missing at vendor", "missing in engine"
+MATCHED, DIFFERING = "matched", "differing"
+MISSING_AT_VENDOR, MISSING_IN_ENGINE = "missing at vendor", "missing in engine"
 STATUSES = (MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE)
 
 # What a line bills, on either side: the key lines are paired by (with the metric)
@@ -88,7 +89,8 @@ class Row:
 
         return {"customer_id": self.customer_id, "currency": self.currency, "status": self.status,
                 "category": self.category, "metric": self.metric, "vendor_invoice": self.vendor_invoice,
-                "vendor_line": self.vendor_line, "vendor_item": self.vendor_text, "vendor_amount": money(self.vendor_minor),
+                "vendor_line": self.vendor_line, "vendor_item": self.vendor_text,
+                "vendor_amount": money(self.vendor_minor),
                 "engine_invoice": self.engine_invoice, "engine_item": self.engine_text,
                 "engine_amount": money(self.engine_minor), "difference": money(self.difference_minor),
                 "cause": self.cause}
@@ -148,7 +150,8 @@ class Reconciliation:
             out.append(f"  {t.currency}: {t.counts[MATCHED]} matched, {t.counts[DIFFERING]} differing, "
                        f"{t.counts[MISSING_AT_VENDOR]} missing at the vendor, {t.counts[MISSING_IN_ENGINE]} missing in"
                        f" the engine; vendor {format_minor(t.vendor_minor, t.decimals)}, engine"
-                       f" {format_minor(t.engine_minor, t.decimals)}; at risk {format_minor(t.at_risk_minor, t.decimals)}")
+                       f" {format_minor(t.engine_minor, t.decimals)};"
+                       f" at risk {format_minor(t.at_risk_minor, t.decimals)}")
         out.extend(f"  note: {n}" for n in self.notes)
         return out
 
@@ -247,7 +250,8 @@ def _vendor_target(line: VendorLine, catalog: Catalog | None, index: Mapping[str
         return _Target(category, metric), ""
     if not line.price_ref and not line.code:
         return _Target("other", None), "a one-off line with no price: the catalog bills nothing like it"
-    what = f"price {line.price_ref}" if vendor == "stripe" and line.price_ref else f"charge {line.price_ref or line.code}"
+    what = (f"price {line.price_ref}" if vendor == "stripe" and line.price_ref
+            else f"charge {line.price_ref or line.code}")
     return _Target("other", line.price_ref or line.code), f"{what} is not in the customer's catalog"
 
 
@@ -391,7 +395,8 @@ def _cause(category: str, v: VendorLine, e: Line, ctx: _Context, decimals: int) 
         if price:
             return price
         if v.quantity is not None and v.quantity != e.quantity:
-            return f"quantity differs: the vendor billed {plain_number(v.quantity)}, the engine {plain_number(e.quantity)}"
+            return (f"quantity differs: the vendor billed {plain_number(v.quantity)},"
+                    f" the engine {plain_number(e.quantity)}")
         return "price differs from the catalog (same quantity, another amount)"
     if category == "minimum":
         return "minimum true-up differs: it tops up the charges above it, which differ or are prorated otherwise"

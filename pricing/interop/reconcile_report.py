@@ -62,10 +62,12 @@ def page(result: Reconciliation) -> str:
     body = [
         f"<h1>{e(title)}</h1>",
         f'<p class="muted">{result.vendor_invoices} invoice(s) from {e(result.vendor.capitalize())} against the'
-        f" {result.engine_invoices} invoice(s) the pricing engine issues for the store's customers in {e(result.month)}."
+        f" {result.engine_invoices} invoice(s) the pricing engine issues for the store's customers"
+        f" in {e(result.month)}."
         " Amount at risk: the sum of the absolute differences of every line not matched.</p>",
         "<h2>Totals per currency</h2>", table_html(totals_table(result)),
-        f"<h2>Differences ({len(result.differences())})</h2>", table_html(differences_table(result, money_as_text=True)),
+        f"<h2>Differences ({len(result.differences())})</h2>",
+        table_html(differences_table(result, money_as_text=True)),
     ]
     if notes:
         body += ["<h2>Notes</h2>", f"<ul>{notes}</ul>"]

@@ -93,7 +93,8 @@ def _amount(obj: dict[str, Any], field: str, what: str, *, required: bool) -> De
         if required:
             raise InteropError(f"{what}: {field} and {field}_decimal are both missing")
         return None
-    value = number(exact, f"{what}.{field}_decimal") if exact is not None else Decimal(whole(integer, f"{what}.{field}"))
+    value = (number(exact, f"{what}.{field}_decimal") if exact is not None
+             else Decimal(whole(integer, f"{what}.{field}")))
     if exact is not None and integer is not None and Decimal(whole(integer, f"{what}.{field}")) != value:
         raise InteropError(f"{what}: {field} {integer} and {field}_decimal {exact} disagree")
     if value < 0:
@@ -129,7 +130,8 @@ def _charge(price: dict[str, Any], decimals: int, what: str) -> dict[str, Any]:
         rounding = transform.get("round")
         if rounding not in ("up", "down"):
             raise InteropError(f"{what}: transform_quantity.round must be 'up' or 'down', got {rounding!r}")
-        return {"model": "package", "package_size": catalog_quantity(Decimal(size), f"{what}: transform_quantity.divide_by"),
+        return {"model": "package",
+                "package_size": catalog_quantity(Decimal(size), f"{what}: transform_quantity.divide_by"),
                 "package_price": _major(unit, decimals, f"{what}: unit_amount_decimal"), "rounding": rounding}
     if scheme != "tiered":
         raise InteropError(f"{what}: billing_scheme {scheme!r} is not per_unit or tiered")
@@ -147,7 +149,8 @@ def _charge(price: dict[str, Any], decimals: int, what: str) -> dict[str, Any]:
         up_to = tier.get("up_to")
         entry: dict[str, Any] = {}
         if up_to not in (None, "inf"):
-            entry["up_to"] = catalog_quantity(Decimal(whole(up_to, f"{what}: tiers[{i}].up_to")), f"{what}: tiers[{i}].up_to")
+            entry["up_to"] = catalog_quantity(Decimal(whole(up_to, f"{what}: tiers[{i}].up_to")),
+                                              f"{what}: tiers[{i}].up_to")
         unit = _amount(tier, "unit_amount", f"{what}: tiers[{i}]", required=False)
         flat = _amount(tier, "flat_amount", f"{what}: tiers[{i}]", required=False)
         if unit is None and flat is None:
@@ -256,7 +259,8 @@ def import_catalog(data: Any, catalog_id: str, origin: str) -> tuple[Catalog, li
         if is_fee:
             if "recurring" in plan:
                 raise InteropError(f"{what}: a second licensed price in plan {plan_id!r} (its fee is already"
-                                   f" {plan['recurring']['source']}); name the seat or add-on metric in metadata.metric")
+                                   f" {plan['recurring']['source']});"
+                                   " name the seat or add-on metric in metadata.metric")
             unit = _amount(price, "unit_amount", what, required=True)
             assert unit is not None
             plan["recurring"] = {"amount": _major(unit, decimals, f"{what}: unit_amount_decimal"), "source": source}
@@ -324,7 +328,8 @@ def _stripe_interval(catalog: Catalog, plan_id: str, what: str) -> tuple[str, in
 
 
 def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
-    """Stripe Products and Prices (one list) for everything in ``catalog``, or a refusal naming what Stripe cannot express."""
+    """Stripe Products and Prices (one list) for everything in ``catalog``, or a refusal naming what Stripe
+    cannot express."""
     what = f"{origin}"
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},

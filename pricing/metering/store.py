@@ -492,7 +492,8 @@ class Store:
         file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])
         try:
             rejected = int(self.con.execute(
-                f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
+                f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason,"
+                " r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
             ).fetchall()[0][0])
             rows = self._count(f"SELECT count(*) FROM {source}")
@@ -766,7 +767,8 @@ class Store:
             self.con.register("_import_timelines", new_timelines)
             self.con.register("_import_ledgers", new_ledgers)
             try:
-                self.con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _import_customers)")
+                self.con.execute("DELETE FROM customers"
+                                 " WHERE customer_id IN (SELECT customer_id FROM _import_customers)")
                 self.con.execute("INSERT INTO customers BY NAME SELECT * FROM _import_customers")
                 # a customer holds one timeline or one ledger: an imported one replaces either
                 moved = "SELECT customer_id FROM _import_timelines UNION SELECT customer_id FROM _import_ledgers"
@@ -1208,5 +1210,5 @@ def open_store(path: str | Path | None) -> Store:
     return Store(path or DEFAULT_STORE)
 
 
-__all__ = ["DEFAULT_STORE", "FileReport", "ImportCounts", "IngestReport", "IssueResult", "MeterResult", "Store", "expand_paths",
-           "open_store"]
+__all__ = ["DEFAULT_STORE", "FileReport", "ImportCounts", "IngestReport", "IssueResult", "MeterResult", "Store",
+           "expand_paths", "open_store"]

@@ -28,7 +28,8 @@ from pricing.analysis.backtest import Backtest
 from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
-from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
+from pricing.reporting.notebook_runner import (ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text,
+                                               write_assets)
 from pricing.reporting.report_tables import figure_html, page_style, table_html
 
 if TYPE_CHECKING:

@@ -154,7 +154,8 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
 
     for ws, columns in ((sheet, INVOICE_COLUMNS), (detail, LINE_COLUMNS)):
         for index, (label, key) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = 48 if key == "explanation" else max(12, len(label) + 4)
+            width = 48 if key == "explanation" else max(12, len(label) + 4)
+            ws.column_dimensions[get_column_letter(index)].width = width
     if title:
         book.properties.title = title
     buffer = io.BytesIO()

@@ -337,7 +337,8 @@ h1{font-size:1.9em;margin:0 0 .1em}
 .party{flex:1}.party h2{font-size:.8em;text-transform:uppercase;letter-spacing:.06em;color:#666;margin:0 0 .3em}
 .party .name{font-weight:bold}
 table{border-collapse:collapse;width:100%}
-table.facts{width:auto;margin:.6em 0 1.2em}table.facts th{text-align:left;font-weight:normal;color:#555;padding:.1em 1.5em .1em 0}
+table.facts{width:auto;margin:.6em 0 1.2em}
+table.facts th{text-align:left;font-weight:normal;color:#555;padding:.1em 1.5em .1em 0}
 table.facts td{padding:.1em 0}
 table.lines th{font-size:.85em;color:#555;text-align:left;border-bottom:1.5px solid #1d1d1d;padding:.35em .5em}
 table.lines td{padding:.4em .5em;border-bottom:1px solid #ddd;vertical-align:top}
@@ -385,7 +386,8 @@ def render_html(invoice: Invoice, number: str | int, issued: date, seller: Selle
         f"<td class='num'>{_e(fmt.money(line.amount_minor))}</td></tr>" for line in charges)
 
     totals = [("subtotal", "Subtotal", invoice.subtotal_minor)]
-    totals += [("discount", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.DISCOUNT]
+    totals += [("discount", line.item, line.amount_minor) for line in invoice.lines
+               if line.line_type is LineType.DISCOUNT]
     totals.append(("net", "Net", invoice.net_minor))
     taxes = [("tax", line.item, line.amount_minor) for line in invoice.lines if line.line_type is LineType.TAX]
     totals += taxes or [("tax", "Tax", 0)]

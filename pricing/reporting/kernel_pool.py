@@ -129,7 +129,8 @@ class WarmKernel:
             self.shutdown()
             if isinstance(exc, Exception):
                 first = (str(exc).strip().splitlines() or [""])[0]
-                raise KernelFailure(f"kernel {self.kernel_name!r} could not start: {type(exc).__name__}: {first}") from exc
+                raise KernelFailure(f"kernel {self.kernel_name!r} could not start:"
+                                    f" {type(exc).__name__}: {first}") from exc
             raise
         self.stats.started()
         self.broken = False

@@ -428,7 +428,8 @@ def write(tables: MonthTables, folder: Path) -> Path:
     for name in TABLES:
         sink = pa.BufferOutputStream()
         table = pa.Table.from_pandas(tables[name], preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"pricing.month": tables.month.encode()})
+        metadata = {**(table.schema.metadata or {}), b"pricing.month": tables.month.encode()}
+        table = table.replace_schema_metadata(metadata)
         pq.write_table(table, sink, compression="zstd")
         atomic_write_bytes(folder / f"tenant_{name}.parquet", sink.getvalue().to_pybytes())
     return folder

@@ -282,7 +282,8 @@ def render_quote_html(quote: Quote, internal: bool = False) -> str:
         f"<tr class='line'><td>{_e(line.item)}<div class='explain'>{_e(describe(line))}</div></td>"
         f"<td class='amount'>{_e(fmt.money(line.amount_minor))}</td></tr>" for line in charges)
     totals = [("subtotal", "Subtotal", inv.subtotal_minor)]
-    totals += [("discount", line.item, line.amount_minor) for line in inv.lines if line.line_type is LineType.DISCOUNT]
+    totals += [("discount", line.item, line.amount_minor) for line in inv.lines
+               if line.line_type is LineType.DISCOUNT]
     taxes = [("tax", line.item, line.amount_minor) for line in inv.lines if line.line_type is LineType.TAX]
     if taxes:
         totals.append(("net", "Net", inv.net_minor))
@@ -318,7 +319,8 @@ def render_quote_html(quote: Quote, internal: bool = False) -> str:
 <h2>Monthly charges</h2>
 <table class="lines"><tr><th>Item</th><th class="amount">Amount</th></tr>{lines}</table>
 <table class="totals">{totals_html}
-<tr class="total"><td>Monthly total ({tax_label})</td><td class="amount monthly-total">{_e(fmt.money(quote.monthly_minor))}</td></tr>
+<tr class="total"><td>Monthly total ({tax_label})</td>
+<td class="amount monthly-total">{_e(fmt.money(quote.monthly_minor))}</td></tr>
 <tr class="total"><td>Term total ({quote.term_months} months)</td>
 <td class="amount term-total">{_e(fmt.money(quote.term_total_minor))}</td></tr></table>
 <h2>Other plans at this usage</h2>

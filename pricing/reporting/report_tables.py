@@ -49,7 +49,8 @@ CATEGORY = {
     "commitment": "commitments", "minimum": "commitments", "proration": "prorations",
     "credit": "credits", "rounding": "rounding", "discount": "discounts", "tax": "tax",
 }
-CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts", "tax"]
+CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts",
+                  "tax"]
 MRR_TYPES = frozenset({"recurring", "addon", "feature", "commitment"})
 
 
@@ -65,7 +66,8 @@ def check_month(store: Store, month: str) -> None:
 
 def check_billed(store: Store, month: str) -> None:
     if store.invoices(month).empty:
-        raise ReportError(f"month {month} has no invoices in {store.path}: bill it first (pricing demo runs the whole chain)")
+        raise ReportError(f"month {month} has no invoices in {store.path}: bill it first"
+                          " (pricing demo runs the whole chain)")
 
 
 def check_customer(store: Store, customer: str) -> None:
@@ -465,7 +467,8 @@ def prepaid_balances(store: Store, month: str, factor: int = 2) -> pd.DataFrame:
         days = result.runway.days
         rows.append({
             "customer_id": customer_id, "plan": last.plan, "status": last.status, "currency": result.currency,
-            "decimals": result.decimals, "balance_minor": result.balance, "balance": _money(result.balance, result.decimals),
+            "decimals": result.decimals, "balance_minor": result.balance,
+            "balance": _money(result.balance, result.decimals),
             "daily_debit_minor": result.runway.daily_debit,
             "daily_debit": _money(result.runway.daily_debit, result.decimals),
             "days_left": days, "notice_threshold_days": threshold,
@@ -551,7 +554,8 @@ def tenant_daily_usage(store: Store, month: str, customer: str, tenant: str) -> 
             daily = _by_day(hits.group_by("day").aggregate(daily=hits.account_id.nunique()).to_pandas())
             first = hits.group_by("account_id").aggregate(day=hits.day.min())
             new = _by_day(first.group_by("day").aggregate(new=first.count()).to_pandas())
-            frame = days.merge(daily, on="day", how="left").merge(new, on="day", how="left").fillna({"daily": 0, "new": 0})
+            frame = (days.merge(daily, on="day", how="left").merge(new, on="day", how="left")
+                     .fillna({"daily": 0, "new": 0}))
             frame["daily"] = frame["daily"].astype("int64")
             frame["to_date"] = frame["new"].astype("int64").cumsum()
             frame = frame.drop(columns="new")
@@ -564,7 +568,8 @@ def tenant_daily_usage(store: Store, month: str, customer: str, tenant: str) -> 
 
 
 def tenant_metrics(store: Store, month: str, customer: str, tenant: str) -> dict[str, int]:
-    frame = _fetch(store, "SELECT metric, value FROM tenant_metrics WHERE month = ? AND customer_id = ? AND tenant_id = ?",
+    frame = _fetch(store,
+                   "SELECT metric, value FROM tenant_metrics WHERE month = ? AND customer_id = ? AND tenant_id = ?",
                    [month, customer, tenant])
     return {str(m): int(v) for m, v in zip(frame["metric"], frame["value"])}
 
@@ -689,12 +694,15 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
                     price = _price(tier.unit_price, cur) + (f" per {unit}" if own_unit else "")
                 tiers.append(f"{span} at {price}{fee}")
                 low = tier.up_to or low
-            how = "all units at the tier reached" if isinstance(charge, VolumeCharge) else "each tier prices its own units"
+            how = ("all units at the tier reached" if isinstance(charge, VolumeCharge)
+                   else "each tier prices its own units")
             text = "; ".join(tiers) + ("" if own_unit else f" per {unit}") + f" ({how})"
         elif isinstance(charge, PackageCharge):
-            text = f"{_price(charge.package_price, cur)} per block of {_qty(charge.package_size)} {unit}s (a started block counts)"
+            text = (f"{_price(charge.package_price, cur)} per block of {_qty(charge.package_size)} {unit}s"
+                    " (a started block counts)")
         elif isinstance(charge, PercentageCharge):
-            text = f"{charge.rate}% of the amount" + (f" plus {_price(charge.fixed_fee, cur)}" if charge.fixed_fee else "")
+            text = (f"{charge.rate}% of the amount"
+                    + (f" plus {_price(charge.fixed_fee, cur)}" if charge.fixed_fee else ""))
         elif isinstance(charge, FlatCharge):
             text = f"{_price(charge.fee, cur)} per {catalog.interval.value} while switched on"
         else:  # pragma: no cover - every model is listed above
@@ -707,7 +715,8 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
                          " usage past it at the price above")
         out.append(sentence + ".")
     for limit in plan.limits:
-        out.append(f"At most {_qty(limit.maximum)} {catalog.metrics[limit.metric].name}: more makes the plan unavailable.")
+        out.append(f"At most {_qty(limit.maximum)} {catalog.metrics[limit.metric].name}:"
+                   " more makes the plan unavailable.")
     if plan.minimum_spend:
         out.append(f"A minimum spend of {_price(plan.minimum_spend.amount, cur)} per {catalog.interval.value}:"
                    " a shortfall is billed as a true-up.")
@@ -719,8 +728,9 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
     rules = catalog.account_rules
     if rules and rules.cap_usage_at_included and (not rules.plans_without_billing_details
                                                   or plan_id in rules.plans_without_billing_details):
+        most = rules.max_tenants_without_billing_details
         out.append("Without billing details, usage past the free tier is blocked and not charged"
-                   + (f"; at most {rules.max_tenants_without_billing_details} tenants." if rules.max_tenants_without_billing_details else "."))
+                   + (f"; at most {most} tenants." if most else "."))
     return out
 
 
@@ -763,7 +773,8 @@ def report_inputs(store: Store, month: str, customer: str | None = None, tenant:
 
 
 __all__ = [
-    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "page_style", "ReportMeta", "blocked_at_free_tier", "check_billed", "check_customer",
+    "CATEGORY", "CATEGORY_ORDER", "MRR_TYPES", "page_style", "ReportMeta", "blocked_at_free_tier", "check_billed",
+    "check_customer",
     "check_month", "check_tenant", "commitment_utilisation", "customer_invoice_lines", "customer_plan", "customer_row",
     "included_use", "metric_totals", "mrr_bridge", "mrr_by_customer", "mrr_movements", "plan_rules",
     "prepaid_balances", "register", "register_lines", "register_totals", "report_inputs", "report_meta",

@@ -160,7 +160,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                              f" --store {args.store}`")
         if current.id not in catalogs:
             raise UsageError(f"no customer of the store is on catalog {current.id!r}")
-        # NOTE: streamed a month at a time (pricing.analysis.backtest_stream): memory holds running sums, not the history
+        # NOTE: streamed a month at a time (pricing.analysis.backtest_stream): memory holds running sums,
+        # not the history
         history = store_history(store, current, months)
         if args.format == "xlsx":  # before minutes of rating, not after
             check_xlsx_size(len(history.customer_ids))

@@ -49,7 +49,8 @@ def cmd_bill(args: argparse.Namespace) -> int:
     text = args.period.strip()
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
         raise SubscriptionError(f"--period {text!r}: expected YYYY-MM or YYYY-MM-DD")
-    when = resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7 else _day("--period", text)
+    when = (resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7
+            else _day("--period", text))
     if len(timelines) > 1:
         issued = issued_in_period_consolidated(catalog, timelines, when)
     else:

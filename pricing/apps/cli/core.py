@@ -196,7 +196,8 @@ def render_comparison(comparison: Comparison) -> str:
     catalog = comparison.catalog
     usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
                       for k, v in comparison.usage.items()) or "no usage"
-    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value}; usage: {usage}", ""]
+    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value};"
+           f" usage: {usage}", ""]
     width = max(len(inv.plan) for inv in comparison.invoices)
     for inv in comparison.invoices:
         mark = "*" if comparison.cheapest is inv else " "

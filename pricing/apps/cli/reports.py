@@ -392,7 +392,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
     try:
         from pricing.reporting.quote_document import write_quote_report
     except ImportError:
-        raise ReportError("quote documents are not available in this version (pricing.reporting.quote_document is missing)") from None
+        raise ReportError("quote documents are not available in this version"
+                          " (pricing.reporting.quote_document is missing)") from None
     discount: Decimal | None = None
     if args.discount is not None:
         try:

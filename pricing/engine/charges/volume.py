@@ -11,7 +11,8 @@ import numpy as np
 
 from pricing.engine.catalog import TierBounds, VolumeCharge
 from pricing.engine.money import plain_number, scaled_int
-from pricing.engine.charges.base import Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds, tier_row, unscaled
+from pricing.engine.charges.base import (Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds,
+                                         tier_row, unscaled)
 from pricing.engine.charges.graduated import tier_sentence, tier_term
 
 
@@ -38,7 +39,8 @@ class Volume(ChargeModel[VolumeCharge, VolumeResult]):
         # a tier priced per unit is a tier of one-scaled-unit blocks at the scaled unit price;
         # a block price applies to whole blocks, so it is lifted by 10**qscale
         sizes = [block_size(t, self.qscale) for t in tiers]
-        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale) for t, s in zip(tiers, sizes)]
+        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale)
+                  for t, s in zip(tiers, sizes)]
         flats = [scaled_int(t.flat_fee, pscale) * 10**self.qscale for t in tiers]
         # bounds and sizes are compared with and divide the quantities: past int64 they need Python ints too
         billable = exact(billable, max(prices), max(flats) + max(finite, default=0) + max(s or 0 for s in sizes))
