@@ -44,6 +44,7 @@ class _Strictness:
         for key_node, _ in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue  # merged keys may be overridden, as YAML says
+            # the ignores in this class: a mixin, typed alone, calls into the SafeLoader it is mixed into
             key = self.construct_object(key_node, deep=False)  # type: ignore[attr-defined]
             try:
                 first = seen.get(key)
@@ -139,7 +140,7 @@ def _expanded_size(root: Node) -> int:
 
 def _load(text: str) -> Any:
     fast = _FastStrictLoader is not None and len(text) <= _FAST_MAX_CHARS
-    loader = _FastStrictLoader(text) if fast else _StrictLoader(text)  # type: ignore[misc]
+    loader = _FastStrictLoader(text) if fast else _StrictLoader(text)  # type: ignore[misc]  # _Strictness has no __init__
     try:
         root = loader.get_single_node()
         if root is None:

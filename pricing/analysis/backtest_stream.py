@@ -286,6 +286,7 @@ class StreamedBacktest(CustomerCuts):
         codes = sorted(self._plans)
         n = len(self._ids)
         plans = pd.Categorical.from_codes(codes, categories=pd.Index(self.now_ids))
+        # the ignore: each value is a [current, candidate] pair, which mypy cannot count
         return self._revenue(list(plans), [tuple(self._plans[c]) for c in codes],  # type: ignore[misc]
                              [int(self._on_plan[:n, c].sum()) for c in codes], "plan")
 

@@ -227,7 +227,8 @@ class _Pricer:
         before = self.rows.get(_Rows.key(piece.before)) if piece.before else None
         after = self.rows.get(_Rows.key(piece.after)) if piece.after else None
         lines: list[Line] = []
-        same_plan = before is not None and after is not None and piece.before.plan == piece.after.plan  # type: ignore[union-attr]
+        same_plan = (before is not None and after is not None and piece.before is not None and piece.after is not None
+                     and piece.before.plan == piece.after.plan)
         if same_plan:
             assert before is not None and after is not None and piece.after is not None
             for k, (old, new) in enumerate(zip(before.lines, after.lines)):

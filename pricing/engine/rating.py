@@ -333,6 +333,7 @@ def _join_lines(parts: list[LineColumns]) -> LineColumns:
         amount_minor=np.concatenate([p.amount_minor for p in parts]),
         exact_amount=np.concatenate([p.exact_amount for p in parts]),
         quantity=np.concatenate([p.quantity for p in parts]),
+        # the ignores: each part's explain/tiers is set when the first one's is (all come from one rating)
         explain=None if first.explain is None else
         (lambda row: parts[row // CHUNK_ROWS].explain(row % CHUNK_ROWS)),  # type: ignore[misc]
         tiers=None if first.tiers is None else

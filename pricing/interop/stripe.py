@@ -110,8 +110,8 @@ def _metric_name(price: dict[str, Any], product: dict[str, Any] | None, what: st
     metadata = price.get("metadata") or {}
     for candidate in (metadata.get("metric"), price.get("lookup_key"), price.get("nickname"),
                       (product or {}).get("name")):
-        if isinstance(candidate, str) and slug(candidate):
-            return slug(candidate)  # type: ignore[return-value]
+        if isinstance(candidate, str) and (name := slug(candidate)):
+            return name
     raise InteropError(f"{what}: no metric name (set metadata.metric, lookup_key or a nickname)")
 
 
@@ -304,7 +304,7 @@ _NOT_IN_STRIPE = {
 
 def _minor_text(major: Decimal, decimals: int, what: str) -> str:
     minor = major_to_minor(major, decimals)
-    places = max(0, -minor.normalize().as_tuple().exponent)  # type: ignore[operator]
+    places = max(0, -minor.normalize().as_tuple().exponent)  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
     if places > MAX_MINOR_DECIMALS:
         raise InteropError(f"{what}: {plain_number(major)} has more than {MAX_MINOR_DECIMALS} decimal places of a"
                            " minor unit (Stripe's limit)")

@@ -216,7 +216,7 @@ def _percent(raw: Decimal | str | None, what: str) -> Decimal | None:
         raise ReportError(f"{what}: {raw!r} is not a percentage") from None
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
         raise ReportError(f"{what}: must be between 0 and 100 percent, got {raw}")
-    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+    if value.as_tuple().exponent < -6:  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
         raise ReportError(f"{what}: {raw} has more than 6 decimal places")
     return value
 

@@ -15,7 +15,7 @@ credits, minimum true-ups, discounts and tax are left out).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -425,15 +425,15 @@ def blocked_at_free_tier(store: Store, month: str) -> pd.DataFrame:
 
     usage = _usage_rows(store, month)
     rows: list[dict[str, Any]] = []
-    usage_only = dict(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False)
+    usage_only = RateOptions(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False)
     for customer_id, catalog, state in _states(store, month):
         rules = catalog.account_rules
         if state.billing_details or rules is None or not rules.cap_usage_at_included:
             continue
         row: dict[str, Any] = {m: Decimal(v) for m, v in {**state.quantities, **state.commitments}.items()}
         row.update({m: v for m, v in usage.get(customer_id, {}).items() if m in catalog.metrics})
-        blocked = rate_one(catalog, state.plan, row, RateOptions(billing_details=False, **usage_only))  # type: ignore[arg-type]
-        unblocked = rate_one(catalog, state.plan, row, RateOptions(billing_details=True, **usage_only))  # type: ignore[arg-type]
+        blocked = rate_one(catalog, state.plan, row, replace(usage_only, billing_details=False))
+        unblocked = rate_one(catalog, state.plan, row, replace(usage_only, billing_details=True))
         foregone = unblocked.total_minor - blocked.total_minor
         if foregone <= 0:
             continue
@@ -721,7 +721,7 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
         out.append(f"A minimum spend of {_price(plan.minimum_spend.amount, cur)} per {catalog.interval.value}:"
                    " a shortfall is billed as a true-up.")
     for d in plan.discounts:
-        what = f"{d.percent}% off" if d.percent is not None else f"{_price(d.amount, cur)} off"  # type: ignore[arg-type]
+        what = f"{d.percent}% off" if d.percent is not None else f"{_price(d.amount or Decimal(0), cur)} off"
         out.append(f"{d.name}: {what} the subtotal" + (f" for the first {d.periods} periods." if d.periods else "."))
     if plan.requires_billing_details:
         out.append("Needs billing details on the account.")

@@ -80,8 +80,8 @@ def _day(flag: str, text: str) -> date:
         raise SubscriptionError(f"{flag} {text!r}: expected a date YYYY-MM-DD") from None
 
 
-def _when(moment: object) -> str:
-    return "" if moment is None else moment.isoformat().replace("+00:00", "Z").replace("T00:00:00Z", "")  # type: ignore[attr-defined]
+def _when(moment: date | None) -> str:  # a datetime is a date
+    return "" if moment is None else moment.isoformat().replace("+00:00", "Z").replace("T00:00:00Z", "")
 
 
 def render_issued(issued: IssuedInvoice) -> list[str]:

@@ -108,7 +108,8 @@ def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, 
         raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
     if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
         raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
-    if value != 0 and (value.adjusted() < -places or -value.normalize().as_tuple().exponent > places):  # type: ignore[operator]
+    exponent = value.normalize().as_tuple().exponent
+    if value != 0 and (value.adjusted() < -places or -exponent > places):  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
         raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
     return value
 
