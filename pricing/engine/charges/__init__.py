@@ -69,7 +69,7 @@ def price_scale(charge: Charge) -> int:
     return model_for(charge, 0).price_scale()
 
 
-def apply_model(charge: Any, billable: Array, qscale: int, pscale: int, settings: Settings) -> ModelResult:
+def apply_model(charge: Charge, billable: Array, qscale: int, pscale: int, settings: Settings) -> ModelResult:
     """Price ``billable`` with the charge's model (kept for callers that hold no model)."""
     return model_for(charge, qscale, settings).price(billable, pscale)
 
