@@ -44,6 +44,7 @@ class _Strictness:
         for key_node, _ in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue  # merged keys may be overridden, as YAML says
+            # the ignores in this class: a mixin, typed alone, calls into the SafeLoader it is mixed into
             key = self.construct_object(key_node, deep=False)  # type: ignore[attr-defined]
             try:
                 first = seen.get(key)
@@ -52,11 +53,11 @@ class _Strictness:
             if first is not None:
                 raise _Refused(f"duplicate key {key!r} (first given on line {first})", key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)  # type: ignore[misc,no-any-return]
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         try:
-            return super().construct_yaml_int(node)  # type: ignore[misc,no-any-return]
+            return super().construct_yaml_int(node)  # type: ignore[misc]
         except ValueError:  # Python refuses int("1" * 5000): too many digits to convert safely
             raise _Refused("integer too long to read", node.start_mark) from None
 
@@ -66,24 +67,25 @@ class _StrictLoader(_Strictness, yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refused(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+# the mixin's method is typed on _Strictness, which types-PyYAML cannot relate to the loader class
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)  # type: ignore[type-var]
 
 # NOTE: libyaml parses about 7x faster (a month-end run reads every customer's timeline), but
 # composes nested nodes by recursion in C: it only reads texts short enough that nesting cannot
 # exhaust the C stack, and nesting is then checked on the composed tree.
 _FAST_MAX_CHARS = 16_384
 _CLoader = getattr(yaml, "CSafeLoader", None)
-_FastStrictLoader: type | None = None
+_FastStrictLoader: type[Any] | None = None  # built at run time from CSafeLoader, which has no stub
 if _CLoader is not None:
     _FastStrictLoader = type("_FastStrictLoader", (_Strictness, _CLoader), {})
     _FastStrictLoader.add_constructor("tag:yaml.org,2002:int", _FastStrictLoader.construct_yaml_int)
@@ -138,7 +140,7 @@ def _expanded_size(root: Node) -> int:
 
 def _load(text: str) -> Any:
     fast = _FastStrictLoader is not None and len(text) <= _FAST_MAX_CHARS
-    loader = _FastStrictLoader(text) if fast else _StrictLoader(text)  # type: ignore[misc]
+    loader = _FastStrictLoader(text) if fast else _StrictLoader(text)  # type: ignore[misc]  # _Strictness has no __init__
     try:
         root = loader.get_single_node()
         if root is None:

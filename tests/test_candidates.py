@@ -80,3 +80,14 @@ def test_scaled_quantities_round_to_whole_units(quasr):
     assert moved.plans["payg"].charges[1].included.quantity == 3
     moved = scale_parameter(quasr, "startup.maa.included", "-10")
     assert moved.plans["startup"].charges[0].included.quantity == 2250
+
+
+def test_a_per_transaction_charge_offers_its_rate_and_fixed_fee():
+    # It used to fall through to the tiered branch and fail on a missing .tiers (found by mypy).
+    payments = load_catalog("tests/fixtures/events/payments_catalog.yaml")
+    params = parameter_map(payments)
+    assert params["online.card_volume.rate"].value == Decimal("2.9")
+    assert params["online.card_volume.fixed_fee"].value == Decimal("0.30")
+    # 2.9 % moved up 10 %: 2.9 * 1.1 = 3.19
+    moved = parameter_map(scale_parameter(payments, "online.card_volume.rate", 10))
+    assert moved["online.card_volume.rate"].value == Decimal("3.19")

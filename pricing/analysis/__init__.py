@@ -43,4 +43,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "PolicyComparison": "policies",
     "compare_policies": "policies",
 })
-__all__ = ["Backtest", "BreakEven", "CommitmentAnalysis", "Comparison", "Forecast", "PolicyComparison", "StreamedBacktest", "analyse_commitment", "apply_overrides", "backtest", "backtest_streamed", "break_even", "compare", "compare_policies", "cost_curve", "forecast", "history_from_store", "price_parameters", "sensitivity", "synthetic_history"]
+__all__ = ["Backtest", "BreakEven", "CommitmentAnalysis", "Comparison", "Forecast", "PolicyComparison",
+           "StreamedBacktest", "analyse_commitment", "apply_overrides", "backtest", "backtest_streamed", "break_even",
+           "compare", "compare_policies", "cost_curve", "forecast", "history_from_store", "price_parameters",
+           "sensitivity", "synthetic_history"]

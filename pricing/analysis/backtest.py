@@ -97,8 +97,8 @@ def unchanged_plans(current: Catalog, candidate: Catalog) -> frozenset[str]:
     return frozenset(p for p, plan in candidate.plans.items() if p in current.plans and current.plans[p] == plan)
 
 
-def _names(codes: np.ndarray, plan_ids: Sequence[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=list(plan_ids))
+def _names(codes: np.ndarray, plan_ids: Sequence[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(plan_ids)))
 
 
 class CustomerCuts:
@@ -457,7 +457,7 @@ class Tornado:
         high = pd.to_numeric(out["high_delta_minor"], errors="coerce").fillna(0)
         out["swing_minor"] = (high - low).abs().astype(np.int64)
         out["revenue_minor"] = self.revenue
-        out["percent"] = self.percent
+        out["percent"] = pd.Series(self.percent, index=out.index, dtype=object)
         return out.sort_values(["swing_minor", "key"], ascending=[False, True]).reset_index(drop=True)
 
 

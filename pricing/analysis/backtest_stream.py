@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history, _exact_sum,
-                       _percent, _rate_rows, exact_column, unchanged_plans)
+from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history,
+                                       _exact_sum, _percent, _rate_rows, exact_column, unchanged_plans)
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
 from pricing.engine.rating import RateOptions
@@ -285,7 +285,8 @@ class StreamedBacktest(CustomerCuts):
         """Revenue today and under the candidate per plan the customers are billed on."""
         codes = sorted(self._plans)
         n = len(self._ids)
-        plans = pd.Categorical.from_codes(codes, categories=self.now_ids)
+        plans = pd.Categorical.from_codes(codes, categories=pd.Index(self.now_ids))
+        # the ignore: each value is a [current, candidate] pair, which mypy cannot count
         return self._revenue(list(plans), [tuple(self._plans[c]) for c in codes],  # type: ignore[misc]
                              [int(self._on_plan[:n, c].sum()) for c in codes], "plan")
 
@@ -300,13 +301,14 @@ class StreamedBacktest(CustomerCuts):
         delta = candidate - current
         out = pd.DataFrame({
             "customer_id": ids[order],
-            "plan": pd.Categorical.from_codes(self._plan[:n][order].astype(np.int64), categories=self.now_ids),
+            "plan": pd.Categorical.from_codes(self._plan[:n][order].astype(np.int64),
+                                              categories=pd.Index(self.now_ids)),
             "months": self._months_seen[:n][order].astype(np.int64),
             "current_minor": current, "candidate_minor": candidate, "delta_minor": delta,
             "cheapest_current": pd.Categorical.from_codes(self._cheap_now[:n][order].astype(np.int64),
-                                                          categories=self.now_ids),
+                                                          categories=pd.Index(self.now_ids)),
             "cheapest_candidate": pd.Categorical.from_codes(self._cheap_new[:n][order].astype(np.int64),
-                                                            categories=self.new_ids),
+                                                            categories=pd.Index(self.new_ids)),
             "switched_months": self._switched[:n][order].astype(np.int64),
         })
         out["delta_percent"] = _percent(out["delta_minor"], out["current_minor"])
@@ -393,7 +395,7 @@ class StoreHistory:
             positions = np.asarray(arrays["position"], dtype=np.int64)
             frame = pd.DataFrame({
                 "customer_id": pd.Categorical.from_codes(np.arange(n), dtype=id_dtype),
-                "month": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[month]),
+                "month": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([month])),
                 "plan": self.plans,
             })
             for name in self.metrics:

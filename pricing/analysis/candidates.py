@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from pricing.engine.catalog import Catalog, catalog_to_data, parse_catalog
+from pricing.engine.catalog import (
+    Catalog,
+    FlatCharge,
+    GraduatedPercentageCharge,
+    PackageCharge,
+    PercentageCharge,
+    PercentagePerTransactionCharge,
+    PerUnitCharge,
+    Plan,
+    catalog_to_data,
+    parse_catalog,
+)
 from pricing.errors import CatalogError
 
 PARAMETER_KINDS = (
@@ -50,7 +61,7 @@ class PriceParameter:
         return self.key.replace("_", " ")
 
 
-def _charge_ids(plan: Any) -> list[str]:
+def _charge_ids(plan: Plan) -> list[str]:
     """A charge's id within its plan: its metric, or ``metric#i`` when a plan charges a metric twice."""
     metrics = [c.metric for c in plan.charges]
     return [m if metrics.count(m) == 1 else f"{m}#{i}" for i, m in enumerate(metrics)]
@@ -77,30 +88,37 @@ def price_parameters(catalog: Catalog, plans: Iterable[str] | None = None) -> li
             base: tuple[str | int, ...] = ("charges", i)
             d = catalog.metrics[charge.metric].decimals
             m = charge.metric
-            model = charge.model
-            if model == "per_unit":
+            if isinstance(charge, PerUnitCharge):
                 add(f"{cid}.unit_price", "unit_price", charge.unit_price, base + ("unit_price",), m)
-            elif model == "package":
+            elif isinstance(charge, PackageCharge):
                 add(f"{cid}.package_price", "package_price", charge.package_price, base + ("package_price",), m)
                 add(f"{cid}.package_size", "package_size", charge.package_size, base + ("package_size",), m, d)
-            elif model == "flat":
+            elif isinstance(charge, FlatCharge):
                 add(f"{cid}.fee", "fee", charge.fee, base + ("fee",), m)
-            elif model == "percentage":
+            elif isinstance(charge, PercentageCharge | PercentagePerTransactionCharge):
+                # NOTE: a per-transaction charge has the same two levers (it had none here: it fell
+                # through to the tiered branch and failed on a missing .tiers, found by mypy).
                 add(f"{cid}.rate", "rate", charge.rate, base + ("rate",), m)
                 if charge.fixed_fee:
                     add(f"{cid}.fixed_fee", "fixed_fee", charge.fixed_fee, base + ("fixed_fee",), m)
-            else:  # graduated, volume, graduated_percentage
+            elif isinstance(charge, GraduatedPercentageCharge):
+                for t, percentage_tier in enumerate(charge.tiers):
+                    tp = base + ("tiers", t)
+                    if percentage_tier.up_to is not None:
+                        add(f"{cid}.tiers.{t}.up_to", "tier_up_to", percentage_tier.up_to, tp + ("up_to",), m, d)
+                    add(f"{cid}.tiers.{t}.rate", "tier_rate", percentage_tier.rate, tp + ("rate",), m)
+                    if percentage_tier.flat_fee:
+                        add(f"{cid}.tiers.{t}.flat_fee", "tier_flat_fee", percentage_tier.flat_fee,
+                            tp + ("flat_fee",), m)
+            else:  # graduated, volume
                 for t, tier in enumerate(charge.tiers):
                     tp = base + ("tiers", t)
                     if tier.up_to is not None:
                         add(f"{cid}.tiers.{t}.up_to", "tier_up_to", tier.up_to, tp + ("up_to",), m, d)
-                    if model == "graduated_percentage":
-                        add(f"{cid}.tiers.{t}.rate", "tier_rate", tier.rate, tp + ("rate",), m)
-                    else:
-                        add(f"{cid}.tiers.{t}.unit_price", "tier_unit_price", tier.unit_price, tp + ("unit_price",), m)
-                        if tier.block_size is not None:
-                            add(f"{cid}.tiers.{t}.block_size", "tier_block_size", tier.block_size,
-                                tp + ("block_size",), m, d)
+                    add(f"{cid}.tiers.{t}.unit_price", "tier_unit_price", tier.unit_price, tp + ("unit_price",), m)
+                    if tier.block_size is not None:
+                        add(f"{cid}.tiers.{t}.block_size", "tier_block_size", tier.block_size,
+                            tp + ("block_size",), m, d)
                     if tier.flat_fee:
                         add(f"{cid}.tiers.{t}.flat_fee", "tier_flat_fee", tier.flat_fee, tp + ("flat_fee",), m)
             inc = charge.included

@@ -172,7 +172,8 @@ class CommitmentAnalysis:
         return PlanExpectation(
             self.option.plan, self.catalog.plans[self.option.plan].name,
             int(self.levels["weighted_total"].iloc[row]), int(counts.sum()),
-            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row], int(self.levels["level"].iloc[row]))
+            bool(self.levels["eligible"].iloc[row]), self.levels["reason"].iloc[row],
+            int(self.levels["level"].iloc[row]))
 
     def choices(self) -> list[PlanExpectation]:
         """Every plan over the same samples: the analysed plan at its best level, the others as quoted, in
@@ -279,7 +280,7 @@ def analyse_commitment(
     frame = pd.DataFrame(table)
     rated = rate(catalog, frame, [plan_id], options).plans[plan_id]
     costs = rated.total_minor.reshape(n_levels, n_samples)
-    level_eligible = rated.eligible.reshape(n_levels, n_samples).all(axis=1)
+    level_eligible = np.asarray(rated.eligible.reshape(n_levels, n_samples).all(axis=1))
     reasons = rated.reason.reshape(n_levels, n_samples)
     level_reason = [None if ok else next(r for r in row if r is not None) for ok, row in zip(level_eligible, reasons)]
     others = _other_plans(catalog, option, frame.head(n_samples).drop(columns=[option.commitment_metric]),

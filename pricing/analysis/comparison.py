@@ -48,7 +48,8 @@ class Comparison:
             "catalog": self.catalog.id,
             "catalog_version": self.catalog.version,
             "currency": self.catalog.currency,
-            "usage": {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v) for k, v in self.usage.items()},
+            "usage": {k: [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
+                      for k, v in self.usage.items()},
             "cheapest": best.plan if best else None,
             "quotes": [inv.to_json() for inv in self.invoices],
         }
@@ -159,7 +160,7 @@ def break_even(
     for q, s in zip(points, signs):
         if s == 0:
             continue
-        if last_sign != 0 and s != last_sign:
+        if last_sign != 0 and last_q is not None and s != last_sign:
             # the flip lies in (last_q, q]; bisect on integers
             lo, hi = int(last_q), int(q)
             while hi - lo > 1:

@@ -181,7 +181,8 @@ class PolicyComparison:
     @cached_property
     def _keyed(self) -> dict[str, dict[_InvoiceKey, Invoice]]:
         """Every run's invoices (and the baseline's, under ""), keyed once for all the tables."""
-        return {"": _invoice_keys(self.baseline.invoices), **{run.label: _invoice_keys(run.invoices) for run in self.runs}}
+        return {"": _invoice_keys(self.baseline.invoices),
+                **{run.label: _invoice_keys(run.invoices) for run in self.runs}}
 
     def _pairs(self, run: PolicyRun) -> tuple[dict[_InvoiceKey, Invoice], dict[_InvoiceKey, Invoice]]:
         return self._keyed[""], self._keyed[run.label]
@@ -204,7 +205,8 @@ class PolicyComparison:
                 rows.append({"combination": run.label, "customer_id": key[0], "issued_at": key[1],
                              "period_start": key[2], "currency": some.currency, "baseline_minor": old,
                              "variant_minor": new, "delta_minor": new - old,
-                             "only_in": "" if key in base and key in other else ("baseline" if key in base else "variant")})
+                             "only_in": "" if key in base and key in other
+                             else ("baseline" if key in base else "variant")})
         return pd.DataFrame(rows, columns=["combination", "customer_id", "issued_at", "period_start", "currency",
                                            "baseline_minor", "variant_minor", "delta_minor", "only_in"])
 
@@ -328,7 +330,7 @@ BillMonth = Callable[..., Any]
 def compare_policies(store: Store, month: str, vary: Mapping[str, Sequence[str]],
                      bill: BillMonth | None = None) -> PolicyComparison:
     """Bill ``month`` with every catalog's own settings, then under each combination of ``vary``."""
-    from pricing.billing.billing_run import bill_month  # noqa: PLC0415 (billing pulls in the rating engine)
+    from pricing.billing.billing_run import bill_month  # billing pulls in the rating engine
 
     bill = bill or bill_month
     ids = sorted({str(c) for c in store.customers()["catalog"].dropna()})

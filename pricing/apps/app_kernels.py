@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.utils import ApiPath
 from tornado import web
 from traitlets import Integer
 
 DEFAULT_MAX_KERNELS = 8
 
 
-class CappedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
+class CappedKernelManager(AsyncMappingKernelManager):
     """jupyter_server's kernel manager with a cap on the kernels running or starting."""
 
     max_kernels = Integer(
@@ -32,8 +33,9 @@ class CappedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._starting: set[str] = set()
 
-    async def start_kernel(self, *, kernel_id: str | None = None, path: str | None = None,
-                           **kwargs: Any) -> str:
+    # jupyter_server's own override narrows MultiKernelManager's (*args, **kwargs) to these keywords too
+    async def start_kernel(self, *, kernel_id: str | None = None,  # type: ignore[override]
+                           path: ApiPath | None = None, **kwargs: Any) -> str:
         if kernel_id is not None and kernel_id in self:  # an existing kernel: nothing starts
             return str(await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs))
         # NOTE: the id is chosen here so that a kernel still starting is counted once, whether

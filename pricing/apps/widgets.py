@@ -19,7 +19,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import numpy as np
@@ -35,6 +35,9 @@ from pricing.errors import PricingError
 from pricing.analysis.forecast import Forecast, forecast
 from pricing.engine.money import format_money, from_minor
 from pricing.engine.rating import RateOptions, cheapest_positions
+
+if TYPE_CHECKING:
+    from pricing.analysis.backtest_stream import StreamedBacktest
 
 CURVE_POINTS = 241
 # NOTE: a change between two curve points is narrowed on a grid this fine per round (2 rounds for gaps up to ~4,000)
@@ -66,7 +69,8 @@ def cheapest_along(curve: pd.DataFrame, plans: list[str]) -> list[str | None]:
 
 
 def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], high: int,
-                      options: RateOptions | None = None, points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
+                      options: RateOptions | None = None,
+                      points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
     """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
 
     Each change seen between two grid points is narrowed to the unit on finer
@@ -89,8 +93,9 @@ def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], h
 
     remember(curve, best)
     # (lo, hi, before, after): ``before`` is cheapest at lo, something else at hi
-    pending = [(int(quantities[i - 1]), int(quantities[i]), best[i - 1], best[i]) for i in range(1, len(best))
-               if best[i - 1] is not None and best[i] is not None and best[i - 1] != best[i]]
+    pending = [(int(lo), int(hi), before, after)
+               for lo, hi, before, after in zip(quantities[:-1], quantities[1:], best[:-1], best[1:])
+               if before is not None and after is not None and before != after]
     done: list[tuple[int, str, str]] = []
     while pending:
         probes = {lo: _probe_grid(lo, hi) for lo, hi, _, _ in pending if hi - lo > 1}
@@ -234,7 +239,8 @@ def chart_view(catalog: Catalog, metric: str, curve: pd.DataFrame, switches: lis
         switch_text=[f"{s.quantity:,}" for s in switches],
         switch_text_at=[("top center", "bottom center")[i % 2] for i in range(len(switches))],
         switch_hover=[f"{catalog.plans[s.before].name} \u2192 {catalog.plans[s.after].name}" for s in switches],
-        prospect_x=[] if q is None else [q], prospect_y=[] if q is None else [None if total is None else _major(total, d)],
+        prospect_x=[] if q is None else [q],
+        prospect_y=[] if q is None else [None if total is None else _major(total, d)],
         y_range=y_range, note=note)
 
 
@@ -254,7 +260,8 @@ def comparison_figure(catalog: Catalog, metric: str, curve: pd.DataFrame, switch
     traces.append(go.Scatter(
         x=view.switch_x, y=view.switch_y, mode="markers+text", name="cheapest plan changes", meta="break-even",
         marker={"symbol": "diamond", "size": 11, "color": "black"}, text=view.switch_text,
-        textposition=view.switch_text_at, customdata=view.switch_hover, hovertemplate="%{customdata} at %{x:,}<extra></extra>",
+        textposition=view.switch_text_at, customdata=view.switch_hover,
+        hovertemplate="%{customdata} at %{x:,}<extra></extra>",
         cliponaxis=False))
     traces.append(go.Scatter(
         x=view.prospect_x, y=view.prospect_y, mode="markers", name="your usage", meta="prospect",
@@ -288,7 +295,8 @@ def update_comparison_figure(figure: go.FigureWidget, catalog: Catalog, metric: 
             traces[plan_id].x = view.x
             traces[plan_id].y = view.lines.get(plan_id, [])
         marks = traces["break-even"]
-        marks.x, marks.y, marks.text, marks.customdata = view.switch_x, view.switch_y, view.switch_text, view.switch_hover
+        marks.x, marks.y = view.switch_x, view.switch_y
+        marks.text, marks.customdata = view.switch_text, view.switch_hover
         marks.textposition = view.switch_text_at
         you = traces["prospect"]
         you.x, you.y = view.prospect_x, view.prospect_y
@@ -547,6 +555,7 @@ class PlanComparisonApp:
         outlook = forecast(catalog, usage, growth, term, options=options)
         rows = plan_rows(comparison, outlook)
         metric = self.chart_metric.value
+        switches: list[Switch]
         if metric is None:
             curve, switches = pd.DataFrame(), []
         else:
@@ -699,7 +708,7 @@ class CommitmentPanel:
 # --- price tuning ----------------------------------------------------------------------
 
 
-def revenue_figure(result: Backtest) -> go.Figure:
+def revenue_figure(result: Backtest | StreamedBacktest) -> go.Figure:
     """Revenue today and under the candidate, per month (bars)."""
     d = result.current.decimals
     months = result.by_month()
@@ -710,7 +719,7 @@ def revenue_figure(result: Backtest) -> go.Figure:
     return fig
 
 
-def delta_histogram_figure(result: Backtest, bins: int = 40) -> go.Figure:
+def delta_histogram_figure(result: Backtest | StreamedBacktest, bins: int = 40) -> go.Figure:
     """How per-customer bills change over the history: who pays more, who pays less, by how much."""
     d = result.current.decimals
     hist = result.histogram(bins)

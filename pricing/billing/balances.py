@@ -328,7 +328,8 @@ def parse_ledger(data: Any, origin: str = "<ledger>") -> Ledger:
         if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(events, list):
             raw = events[loc[1]] if isinstance(events[loc[1]], dict) else {}
             rest = ".".join(str(p) for p in loc[2:])
-            where = f"events[{loc[1]}] ({raw.get('type', '?')} on {raw.get('date', '?')})" + (f": {rest}" if rest else "")
+            where = (f"events[{loc[1]}] ({raw.get('type', '?')} on {raw.get('date', '?')})"
+                     + (f": {rest}" if rest else ""))
         raise SubscriptionError(f"{origin}: {where}: {message}") from None
 
 
@@ -355,8 +356,8 @@ class DailyPrices:
         self.known: dict[Holding, Fraction] = dict(known or {})
         self.schedule = Schedule(catalog.interval)  # daily prices use calendar periods
         terms = catalog.prepaid
-        self.convention = (DayCount.THIRTY_DAY_MONTH if terms is not None and terms.daily_price == "interval_price_over_30"
-                           else DayCount.ACTUAL_DAYS)
+        over_30 = terms is not None and terms.daily_price == "interval_price_over_30"
+        self.convention = DayCount.THIRTY_DAY_MONTH if over_30 else DayCount.ACTUAL_DAYS
         # day -> the runs of equal shares of its period: (first day, last day, share)
         self._shares_on: dict[date, tuple[tuple[date, date, Fraction], ...]] = {}
         self._rounded: dict[tuple[int, int, int, int], int] = {}
@@ -448,7 +449,8 @@ class _Account:
         if catalog.prepaid is None:
             raise SubscriptionError(f"{ledger.origin}: catalog {catalog.id!r} has no prepaid terms")
         if ledger.catalog != catalog.id:
-            raise SubscriptionError(f"{ledger.origin}: the ledger is for catalog {ledger.catalog!r}, not {catalog.id!r}")
+            raise SubscriptionError(f"{ledger.origin}: the ledger is for catalog {ledger.catalog!r},"
+                                    f" not {catalog.id!r}")
         self.cat = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
@@ -651,7 +653,8 @@ def simulate_ledger(catalog: Catalog, ledger: Ledger, until: date, runway: bool 
     """
     account = _Account(catalog, ledger, prices)
     if until < ledger.start:
-        raise SubscriptionError(f"{ledger.origin}: --until {until.isoformat()} is before the start {ledger.start.isoformat()}")
+        raise SubscriptionError(f"{ledger.origin}: --until {until.isoformat()} is before the start"
+                                f" {ledger.start.isoformat()}")
     if (until - ledger.start).days > MAX_SIMULATED_DAYS:
         # NOTE: a horizon of centuries is a typo, not a question
         raise SubscriptionError(

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,8 @@ from pricing.engine.money import format_minor
 from pricing.engine.periods import Period, Schedule, month_name, shift_month
 from pricing.billing.rating_segments import price_drafts
 from pricing.billing.segments import Draft, Holding, drafts_needed
-from pricing.billing.subscriptions import Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle, settled_renewals
+from pricing.billing.subscriptions import (Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle,
+                                           settled_renewals)
 from pricing.yaml_files import parse_yaml
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
                     usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]]:
     """The timeline's drafts up to the end of ``month``, and which of them are issued in
     ``(start of month, start of next month]``."""
-    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
     drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage), since=start)
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
 
@@ -143,7 +144,7 @@ def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled | Ended,
     """:func:`timeline_drafts` for a subscription settled (or ended) before ``month``, None if it is
     not: its renewals from the settled state, without the timeline (``metrics``: the catalog's
     metered metrics, when the caller has them)."""
-    start, end = (moment.replace(tzinfo=timezone.utc) for moment in month_bounds(month))
+    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
     if isinstance(settled, Ended):
         return ([], []) if settled.ended_at <= start else None  # its final invoice was issued before
     drafts = settled_renewals(catalog, customer_id, settled, start, end,
@@ -212,14 +213,15 @@ def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Inv
     closing = result.row(runs[-1], runs[-1].last)
     notes = [
         f"prepaid statement: debited from the balance; balance on {closing.day.isoformat()}"
-        f" {format_minor(closing.balance, catalog.decimals)} (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
+        f" {format_minor(closing.balance, catalog.decimals)}"
+        f" (credit limit {format_minor(closing.credit_limit, catalog.decimals)})",
     ]
     notes += [f"low-balance notice on {d.isoformat()}" for d in result.notices if start.date() <= d < end.date()]
     notes += [f"suspended on {d.isoformat()}" for d in result.suspensions if start.date() <= d < end.date()]
     return Invoice(
         catalog=catalog.id, plan=closing.plan, currency=catalog.currency, decimals=catalog.decimals,
         lines=tuple(lines), period_start=start, period_end=end, customer_id=result.customer_id,
-        notes=tuple(notes), issued_at=end.replace(tzinfo=timezone.utc),
+        notes=tuple(notes), issued_at=end.replace(tzinfo=UTC),
     )
 
 
@@ -347,13 +349,13 @@ def _settled_row(customer_id: str, sha: str, catalog: Catalog, fingerprint: str,
 def _settled_of(row: Any) -> Settled | Ended | None:
     """A cached row (an itertuples record) back as the state :func:`settle` returned."""
     if row.ended_at is not None:
-        return Ended(row.ended_at.replace(tzinfo=timezone.utc))
+        return Ended(row.ended_at.replace(tzinfo=UTC))
     if row.settled_from is None:
         return None
     week_of = row.week_of.date() if isinstance(row.week_of, datetime) else row.week_of
     tax = row.tax_percent
     return Settled(
-        row.settled_from.replace(tzinfo=timezone.utc),
+        row.settled_from.replace(tzinfo=UTC),
         _holding(row.plan, row.quantities, bool(row.billing_details)),
         _schedule(row.interval, int(row.anchor_day), int(row.anchor_month), int(row.interval_count), row.anchor_time,
                   week_of),
@@ -395,7 +397,7 @@ ParsedInputs = dict[tuple[str, str, str], Any]
 def _parse(customer_id: str, text: str, parsed: ParsedInputs | None = None) -> Timeline:
     key = ("timeline", customer_id, text)
     if parsed is not None and key in parsed:
-        return parsed[key]  # type: ignore[no-any-return]
+        return parsed[key]
     origin = f"timeline of {customer_id}"
     timeline = parse_timeline(parse_yaml(text, origin, SubscriptionError), origin)
     if parsed is not None:
@@ -418,15 +420,15 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
     known = _Subscriptions({}, {}, {})
     cached = store.settled_subscriptions()
     for row in cached.itertuples(index=False):
-        customer_id = row.customer_id
+        customer_id, catalog_id = str(row.customer_id), str(row.catalog)
         if shas.get(customer_id) != row.timeline_sha:
             continue
         try:
-            if row.catalog_fingerprint != fingerprint(row.catalog):
+            if row.catalog_fingerprint != fingerprint(catalog_id):
                 continue
         except PricingError:
             continue  # the catalog is gone: read the timeline again, the replay reports it
-        known.catalog_of[customer_id] = row.catalog
+        known.catalog_of[customer_id] = catalog_id
         settled = _settled_of(row)
         if settled is not None:
             known.settled[customer_id] = settled
@@ -555,7 +557,8 @@ def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mappi
     usage = usage_by_month(store, [previous_month(month), month])
     batches, replayed = _settled_batches(known, month, usage, catalogs)
     _replayed_batches(store, known, replayed, month, usage, catalogs, batches, parsed)
-    invoices = [invoice for catalog_id, batch in batches.items() for invoice in _price_many(catalogs[catalog_id], batch)]
+    invoices = [invoice for catalog_id, batch in batches.items()
+                for invoice in _price_many(catalogs[catalog_id], batch)]
     invoices = _in_order(invoices + _statements(store, month, catalogs, parsed))
     issued = store.issue_invoices(month, invoices, prefix) if write else None
     return BillingRun(month, tuple(invoices), issued)

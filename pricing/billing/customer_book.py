@@ -74,7 +74,8 @@ class Customer:
             "billing_details": self.billing_details,
             "tax_percent": None if self.tax_percent is None else str(self.tax_percent), "tax_id": self.tax_id,
             "anchor": None if self.anchor is None else (
-                self.anchor.isoformat().replace("+00:00", "Z") if isinstance(self.anchor, datetime) else str(self.anchor)),
+                self.anchor.isoformat().replace("+00:00", "Z") if isinstance(self.anchor, datetime)
+                else str(self.anchor)),
             "country": self.country, "segment": self.segment,
         }
 
@@ -104,12 +105,13 @@ def _table(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> 
     return frame, first
 
 
-def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def _rows(path: Path, required: tuple[str, ...],
+          optional: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Each row's number, its "file: row N" for messages, and its cells (empty ones None; required ones set)."""
     frame, first = _table(path, required, optional)
     for offset, raw in enumerate(frame.to_dict("records")):
         where = f"{path}: row {first + offset}"
-        values = {k: _text(v) for k, v in raw.items()}
+        values: dict[str, Any] = {str(k): _text(v) for k, v in raw.items()}
         for column in required:
             if values.get(column) is None:
                 raise BookError(f"{where}: {column} is empty")
@@ -146,7 +148,7 @@ def _text(value: Any) -> str | None:
 def read_customers(path: Path) -> dict[str, Customer]:
     """The customers file, every row checked; the first problem names file, row and field."""
     out: dict[str, Customer] = {}
-    for row, where, values in _rows(path, REQUIRED, OPTIONAL):
+    for _row, where, values in _rows(path, REQUIRED, OPTIONAL):
         customer_id = str(values["customer_id"])
         if customer_id in out:
             raise BookError(f"{where}: customer_id {customer_id!r} appears twice")

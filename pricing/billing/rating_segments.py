@@ -35,7 +35,8 @@ from pricing.errors import UsageError
 from pricing.engine.money import Rounding, from_scaled, to_minor
 from pricing.billing.proration import describe, exact_decimal
 from pricing.engine.rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
-from pricing.billing.segments import Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring, UsageCharge
+from pricing.billing.segments import (Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring,
+                                      UsageCharge)
 
 _RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
 
@@ -199,7 +200,7 @@ class _Pricer:
     def _recurring(self, customer: str, key: _RowKey, piece: Recurring) -> list[Line]:
         rated = self.rows.get(key)
         out: list[Line] = []
-        self._last_lots: list[tuple[int, _Lot]] = []
+        self._last_lots = []
         advance = not piece.arrears
         for k, col in enumerate(rated.lines):
             if not col.recurring:
@@ -226,7 +227,8 @@ class _Pricer:
         before = self.rows.get(_Rows.key(piece.before)) if piece.before else None
         after = self.rows.get(_Rows.key(piece.after)) if piece.after else None
         lines: list[Line] = []
-        same_plan = before is not None and after is not None and piece.before.plan == piece.after.plan  # type: ignore[union-attr]
+        same_plan = (before is not None and after is not None and piece.before is not None and piece.after is not None
+                     and piece.before.plan == piece.after.plan)
         if same_plan:
             assert before is not None and after is not None and piece.after is not None
             for k, (old, new) in enumerate(zip(before.lines, after.lines)):
@@ -235,9 +237,11 @@ class _Pricer:
                 delta = self._full(new, after.row) - self._full(old, before.row)
                 quantity = self._quantity(new, after.row) - self._quantity(old, before.row)
                 if delta > 0:
-                    lines.append(self._charge(customer, piece, piece.after.plan, k, new, after.row, delta, abs(quantity)))
+                    lines.append(self._charge(customer, piece, piece.after.plan, k, new, after.row, delta,
+                                              abs(quantity)))
                 elif delta < 0:
-                    lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta, abs(quantity)))
+                    lines.append(self._credit(customer, piece, piece.after.plan, k, new, after.row, -delta,
+                                              abs(quantity)))
             return lines
         # another plan: every recurring line of the old plan credited, of the new one charged
         for rated, holding, bill in ((before, piece.before, self._credit), (after, piece.after, self._charge)):
@@ -301,7 +305,8 @@ class _Pricer:
             if col.recurring:
                 continue
             if col.in_advance:
-                if not isinstance(piece.usage.get(col.metric), (list, tuple)) and col.amount_minor[rated.row]:
+                if (col.metric is None or not isinstance(piece.usage.get(col.metric), (list, tuple))) and \
+                        col.amount_minor[rated.row]:
                     raise UsageError(
                         f"charge {col.item!r} is paid in advance per event: its usage of {col.metric!r} for"
                         f" {piece.start:%Y-%m-%d} .. {piece.end:%Y-%m-%d} must come as usage_events, not a total")
@@ -346,7 +351,8 @@ class _Pricer:
         prorated = self._minor(Fraction(minimum) * part)
         shortfall = max(prorated - charged.amount_minor, 0)
         span = f"{self._exact_decimal(part * 100)}% of the period"
-        return Line(line.item, line.line_type, Decimal(1 if shortfall else 0), None, shortfall, from_scaled(shortfall, self.d),
+        return Line(line.item, line.line_type, Decimal(1 if shortfall else 0), None, shortfall,
+                    from_scaled(shortfall, self.d),
                     f"minimum {minimum} for {span} = {from_scaled(prorated, self.d)}; charged"
                     f" {from_scaled(charged.amount_minor, self.d)}", line.metric)
 
@@ -382,6 +388,7 @@ class _Pricer:
         eligible, reason = True, None
         for placed in draft.pieces:
             piece = placed.piece
+            new: list[Line] | None
             if isinstance(piece, Recurring):
                 new = self.recurring(draft.customer_id, piece)
             elif isinstance(piece, Change):
@@ -398,15 +405,16 @@ class _Pricer:
             elif isinstance(piece, Minimum):
                 new = self.minimum(draft.customer_id, piece, placed.spend_period)
             else:
-                new = self.contract_minimum(draft.customer_id, piece, sum(l.amount_minor for l in lines))
+                new = self.contract_minimum(draft.customer_id, piece, sum(line.amount_minor for line in lines))
             if placed.spend_period is not None:
                 key = (draft.customer_id, placed.spend_period)
-                self.spend[key] = self.spend.get(key, 0) + sum(l.amount_minor for l in new)
+                self.spend[key] = self.spend.get(key, 0) + sum(line.amount_minor for line in new)
             lines.extend(new)
         if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
             lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
-        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + sum(l.amount_minor for l in lines)
+        billed = sum(line.amount_minor for line in lines)
+        self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + billed
         return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
                        period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes),
@@ -417,7 +425,7 @@ class _Pricer:
         threshold (None otherwise); every usage invoice of the period deducts what was billed before."""
         key = (draft.customer_id, period)
         billed, crossed = self.progressive.get(key, (0, 0))
-        amount = sum(l.amount_minor for l in usage)
+        amount = sum(line.amount_minor for line in usage)
         if draft.conditional:
             plan = self.cat.plan(draft.plan)
             thresholds = [to_minor(t, self.d, self.rounding) for t in plan.progressive_billing.thresholds] \
@@ -440,9 +448,9 @@ class _Pricer:
         NOTE: a prorated line keeps its exact amount to d+6 places (``_exact_decimal``), so the total
         rounded here is exact to that precision, not beyond it.
         """
-        exact = sum((Fraction(l.exact_amount) for l in lines), Fraction(0))
+        exact = sum((Fraction(line.exact_amount) for line in lines), Fraction(0))
         rounded = self._minor(exact)
-        charged = sum(l.amount_minor for l in lines)
+        charged = sum(line.amount_minor for line in lines)
         adjustment = rounded - charged
         return Line("Rounding", LineType.ROUNDING, Decimal(1 if adjustment else 0), None, adjustment,
                     from_scaled(adjustment, self.d),
@@ -455,7 +463,7 @@ class _Pricer:
         out: list[Line] = []
         plan = self.cat.plans.get(draft.plan)
         discounts: list[Discount] = [*(plan.discounts if plan else ()), *draft.discounts]
-        subtotal = np.array([sum(l.amount_minor for l in lines)], dtype=object)
+        subtotal = np.array([sum(line.amount_minor for line in lines)], dtype=object)
         start, end = draft.period.start, draft.period.end
         for discount in discounts:
             if discount.periods is not None and draft.period_index >= discount.periods:
@@ -468,7 +476,8 @@ class _Pricer:
                 subtotal = subtotal + line.amount_minor
         tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
         if tax_percent:
-            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0), service_start=start, service_end=end))
+            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0),
+                               service_start=start, service_end=end))
         return out
 
 

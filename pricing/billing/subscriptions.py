@@ -154,7 +154,8 @@ class Timeline(_Strict):
     usage: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage per period: 'YYYY-MM' or 'YYYY-MM-DD' -> metric -> quantity"
     )
-    minimum_spend: Money | None = Field(None, description="contract minimum over the whole subscription, checked at termination")
+    minimum_spend: Money | None = Field(
+        None, description="contract minimum over the whole subscription, checked at termination")
     usage_to_date: dict[datetime, dict[str, Any]] = Field(
         default_factory=dict, description="metered usage of the current period up to an instant (cumulative),"
                                           " for progressive billing")
@@ -198,7 +199,8 @@ class Timeline(_Strict):
     def _in_order(cls, value: tuple[UsageEvent, ...]) -> tuple[UsageEvent, ...]:
         for i in range(1, len(value)):
             if value[i].at < value[i - 1].at:
-                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}]; events must be in time order")
+                raise ValueError(f"usage_events[{i}] is earlier than usage_events[{i - 1}];"
+                                 " events must be in time order")
         return value
 
     @field_validator("usage")
@@ -530,7 +532,7 @@ class _Replay:
             if listed:
                 earlier.append(event.value)
             else:
-                earlier[:] = [so_far + event.value]
+                earlier[:] = [sum(earlier, Decimal(0)) + event.value]
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:
@@ -656,12 +658,15 @@ class _Replay:
     def _no_events_after(self, i: int) -> None:
         if i < len(self.tl.events):
             assert self.state is not None
-            end = self.state.ended_at or self.billing_start
-            raise self.fail(i, f"the subscription ended at {_iso(end)}; no event can follow")
+            ended = self.state.ended_at or self.billing_start
+            raise self.fail(i, f"the subscription ended at {_iso(ended)}; no event can follow")
         end = self.state.ended_at if self.state is not None else None
-        late = [k for k, e in enumerate(self.usage_events) if end is not None and e.at >= end]
+        if end is None:
+            return
+        late = [k for k, e in enumerate(self.usage_events) if e.at >= end]
         if late:
-            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}] at {_iso(self.usage_events[late[0]].at)}"
+            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}]"
+                                    f" at {_iso(self.usage_events[late[0]].at)}"
                                     f" is after the subscription ended ({_iso(end)})")
 
     # -- events ---------------------------------------------------------------
@@ -689,7 +694,7 @@ class _Replay:
             raise self.fail(index, f"{name!r} is a {metric.kind.value} metric, not a {wanted} item")
 
     def _check_plan(self, index: int, plan_id: str, action: str, state: _State | None = None) -> None:
-        from pricing.engine.rating import limit_problem  # noqa: PLC0415 (rating imports pandas; only load when billing)
+        from pricing.engine.rating import limit_problem  # rating imports pandas; only load when billing
 
         state = state or self.state
         assert state is not None
@@ -712,7 +717,7 @@ class _Replay:
 
     def apply(self, index: int, period: Period | None) -> None:
         """Apply one event; with a period, record what it changes (without one: trial or boundary, no cost)."""
-        from pricing.engine.rating import limit_problem  # noqa: PLC0415
+        from pricing.engine.rating import limit_problem
 
         state = self.state
         assert state is not None
@@ -720,7 +725,7 @@ class _Replay:
         before = self._copy(state)
         t = event.at
         kind = event.type
-        why = kind
+        why: str = kind
         if state.ended_at is not None:
             raise self.fail(index, f"the subscription ended at {_iso(state.ended_at)}")
         if kind in ("add", "remove"):
@@ -847,7 +852,8 @@ class _Replay:
         if after != self.segments[-1][1]:
             self.segments.append((t, after))
         settings_now = self.cat.settings.change_invoice is ChangeInvoice.IMMEDIATELY
-        if event.type in _CHANGES and not cut_now and (event.invoice == "now" or (event.invoice is None and settings_now)):
+        invoice_now = event.invoice == "now" or (event.invoice is None and settings_now)
+        if event.type in _CHANGES and not cut_now and invoice_now:
             self._invoice_change(t, period)
 
     def _invoice_change(self, t: datetime, period: Period) -> None:
@@ -909,7 +915,7 @@ def plan_invoices(catalog: Catalog, timeline: Timeline, until: datetime, usage: 
 
 
 def _priced(catalog: Catalog, drafts: list[Draft]) -> list[IssuedInvoice]:
-    from pricing.billing.rating_segments import price_drafts  # noqa: PLC0415 (rating imports pandas; only load when billing)
+    from pricing.billing.rating_segments import price_drafts  # rating imports pandas; only load when billing
 
     invoices = price_drafts(catalog, drafts)
     return [IssuedInvoice(d.issued_at, d.kind, d.period, d.closes, inv) for d, inv in zip(drafts, invoices)
@@ -931,7 +937,8 @@ def invoices_between(catalog: Catalog, timeline: Timeline, start: date | datetim
         period = resolve_period(schedule, key) if isinstance(key, str) else schedule.period_containing(key)
         table[period.start] = value
     until = as_utc(end) if end is not None else _default_horizon(timeline, schedule)
-    issued = _priced(catalog, plan_invoices(catalog, timeline, until, lambda period, closed_at: table.get(period.start)))
+    issued = _priced(catalog,
+                     plan_invoices(catalog, timeline, until, lambda period, closed_at: table.get(period.start)))
     low = as_utc(start) if start is not None else None
     return [inv for inv in issued if low is None or inv.issued_at >= low]
 
@@ -992,7 +999,7 @@ def issued_in_period(catalog: Catalog, timeline: Timeline, at: date | datetime |
         raise SubscriptionError(
             f"{timeline.origin}: no invoice is issued in the period {target.label()}"
             f" (the subscription bills from {_iso(timeline.events[0].at + timedelta(days=timeline.trial_days))})")
-    from pricing.billing.rating_segments import price_drafts  # noqa: PLC0415
+    from pricing.billing.rating_segments import price_drafts
 
     priced = price_drafts(catalog, drafts[: mine[-1] + 1])
     issued = [i for i in mine if priced[i] is not None]

@@ -13,7 +13,8 @@ from pricing._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from pricing.engine.money import Rounding, format_money, from_minor, to_minor
-    from pricing.engine.catalog import Catalog, Charge, Plan, Settings, bundled_catalog_ids, json_schema, load_catalog, parse_catalog
+    from pricing.engine.catalog import (Catalog, Charge, Plan, Settings, bundled_catalog_ids, json_schema, load_catalog,
+                                        parse_catalog)
     from pricing.engine.rating import RateOptions, RatedTable, UsageColumns, rate, rate_one, usage_columns
     from pricing.engine.invoice import Invoice, Line, LineType
     from pricing.engine.periods import Period, Schedule, add_months
@@ -44,4 +45,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Schedule": "periods",
     "add_months": "periods",
 })
-__all__ = ["Catalog", "Charge", "Invoice", "Line", "LineType", "Period", "Plan", "RateOptions", "RatedTable", "Rounding", "Schedule", "Settings", "UsageColumns", "add_months", "bundled_catalog_ids", "format_money", "from_minor", "json_schema", "load_catalog", "parse_catalog", "rate", "rate_one", "to_minor", "usage_columns"]
+__all__ = ["Catalog", "Charge", "Invoice", "Line", "LineType", "Period", "Plan", "RateOptions", "RatedTable",
+           "Rounding", "Schedule", "Settings", "UsageColumns", "add_months", "bundled_catalog_ids", "format_money",
+           "from_minor", "json_schema", "load_catalog", "parse_catalog", "rate", "rate_one", "to_minor",
+           "usage_columns"]

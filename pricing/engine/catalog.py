@@ -20,7 +20,7 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -492,8 +492,8 @@ class FlatCharge(_ChargeBase):
 
 
 Charge = Annotated[
-    Union[PerUnitCharge, GraduatedCharge, VolumeCharge, PackageCharge, PercentageCharge,
-          GraduatedPercentageCharge, PercentagePerTransactionCharge, FlatCharge],
+    PerUnitCharge | GraduatedCharge | VolumeCharge | PackageCharge | PercentageCharge | GraduatedPercentageCharge
+    | PercentagePerTransactionCharge | FlatCharge,
     Field(discriminator="model"),
 ]
 

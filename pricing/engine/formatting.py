@@ -77,7 +77,7 @@ class LocaleFormat:
 
     def money(self, minor: int) -> str:
         """An amount of minor units: '€1,234.50'."""
-        from babel.numbers import format_currency  # noqa: PLC0415 - see the module's docstring
+        from babel.numbers import format_currency
 
         # NOTE: no quantization by Babel: the amount already has the catalog's minor unit, which may
         # differ from CLDR's digits for the currency (a catalog's minor_unit); rounding would change it.
@@ -86,25 +86,25 @@ class LocaleFormat:
 
     def price(self, value: Decimal) -> str:
         """A unit price, keeping its sub-minor digits: '$0.0035'."""
-        from babel.numbers import format_currency  # noqa: PLC0415
+        from babel.numbers import format_currency
 
         return format_currency(value, self.currency, locale=self.locale, decimal_quantization=False)
 
     def quantity(self, value: Decimal) -> str:
         """A quantity with the locale's separators: '1,500.5' (en_US), '1.500,5' (de_DE)."""
-        from babel.numbers import format_decimal  # noqa: PLC0415
+        from babel.numbers import format_decimal
 
         return format_decimal(value, locale=self.locale, decimal_quantization=False)
 
     def day(self, value: date) -> str:
         """A date in the locale's medium form: 'Apr 1, 2026'."""
-        from babel.dates import format_date  # noqa: PLC0415
+        from babel.dates import format_date
 
         return format_date(value, format="medium", locale=self.locale)
 
     def period(self, start: datetime | None, end: datetime | None) -> str:
         """A service window ``[start, end)`` as the dates it covers, in the locale's interval form; '' without one."""
-        from babel.dates import format_interval  # noqa: PLC0415
+        from babel.dates import format_interval
 
         if start is None or end is None:
             return ""

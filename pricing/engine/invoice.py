@@ -90,11 +90,11 @@ class Invoice:
     @property
     def net_minor(self) -> int:
         """Charges after discounts, before tax."""
-        return sum(l.amount_minor for l in self.lines if l.line_type is not LineType.TAX)
+        return sum(line.amount_minor for line in self.lines if line.line_type is not LineType.TAX)
 
     @property
     def discount_minor(self) -> int:
-        return sum(l.amount_minor for l in self.lines if l.line_type is LineType.DISCOUNT)
+        return sum(line.amount_minor for line in self.lines if line.line_type is LineType.DISCOUNT)
 
     @property
     def subtotal_minor(self) -> int:
@@ -103,12 +103,12 @@ class Invoice:
 
     @property
     def tax_minor(self) -> int:
-        return sum(l.amount_minor for l in self.lines if l.line_type is LineType.TAX)
+        return sum(line.amount_minor for line in self.lines if line.line_type is LineType.TAX)
 
     @property
     def total_minor(self) -> int:
         """The amount due: the sum of every line."""
-        return sum(l.amount_minor for l in self.lines)
+        return sum(line.amount_minor for line in self.lines)
 
     def total(self) -> Decimal:
         return from_minor(self.total_minor, self.decimals)

@@ -48,7 +48,7 @@ def minor_unit_of(currency: str) -> int:
     digits (ISO 3) and ALL, IRR, LAK, LBP, MGA, MMK, RSD, SOS, SYP, YER with 0 (ISO 2). A catalog billing
     in one of those by ISO's unit sets ``minor_unit``.
     """
-    from babel.numbers import get_currency_precision, is_currency  # noqa: PLC0415 - 9 ms, only when asked
+    from babel.numbers import get_currency_precision, is_currency
 
     # NOTE: Babel answers 2 (CLDR's DEFAULT) for a code it does not know; a typo must not pass as cents
     if not is_currency(currency):

@@ -148,7 +148,8 @@ class Schedule:
         """The schedule for an anchor spec and the first billed instant."""
         first = as_utc(first_billed).date()
         # only several-week periods need a phase week
-        monday = first - timedelta(days=first.weekday()) if interval is Interval.WEEK and count > 1 else date(2024, 1, 1)
+        weekly = interval is Interval.WEEK and count > 1
+        monday = first - timedelta(days=first.weekday()) if weekly else date(2024, 1, 1)
         if anchor == "calendar":
             # NOTE: several months per period keep the calendar phase (Jan, Jul for 6 months)
             return cls(interval, 1, 1, count)

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from pricing.engine.catalog import Catalog, Discount, MetricKind, Plan, RoundingScope
+from pricing.engine.catalog import Catalog, Charge, Discount, MetricKind, Plan, RoundingScope
 from pricing.engine.charges import ChargeModel, ModelResult, exact, model_in
+from pricing.engine.charges.percentage_per_transaction import PercentagePerTransaction
 from pricing.errors import UsageError
 from pricing.engine.formatting import grouped_number, grouped_scaled
 from pricing.engine.invoice import Invoice, Line, LineType
@@ -199,16 +201,19 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
                 f"unknown metric {unknown[0]!r} for catalog {catalog.id!r}"
                 f" (metrics: {', '.join(catalog.metrics)})"
             )
-        values, lists = {}, {}
+        values: dict[str, Array] = {}
+        lists: dict[str, tuple[Array | None, ...]] = {}
         for name, raw in usage.items():
             decimals = catalog.metrics[name].decimals
             if _is_list(raw):
-                lists[name] = (_transaction_list(name, raw, decimals, ""),)
-                values[name] = _sum_transactions(name, lists[name], decimals)
+                amounts = _transaction_list(name, raw, decimals, "")
+                lists[name] = (amounts,)
+                values[name] = _sum_transactions(name, (amounts,), decimals)
             else:
                 values[name] = np.array([parse_quantity(name, raw, decimals)], dtype=np.int64)
         return UsageColumns(pd.RangeIndex(1), values, frozenset(values), lists)
-    values, lists = {}, {}
+    values = {}
+    lists = {}
     for name in usage.columns:
         if name not in catalog.metrics:
             continue
@@ -329,6 +334,7 @@ def _join_lines(parts: list[LineColumns]) -> LineColumns:
         amount_minor=np.concatenate([p.amount_minor for p in parts]),
         exact_amount=np.concatenate([p.exact_amount for p in parts]),
         quantity=np.concatenate([p.quantity for p in parts]),
+        # the ignores: each part's explain/tiers is set when the first one's is (all come from one rating)
         explain=None if first.explain is None else
         (lambda row: parts[row // CHUNK_ROWS].explain(row % CHUNK_ROWS)),  # type: ignore[misc]
         tiers=None if first.tiers is None else
@@ -498,7 +504,8 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
             item="Minimum spend true-up", line_type=LineType.MINIMUM, amount_minor=shortfall,
             exact_amount=shortfall, exact_scale=catalog.decimals, quantity=(shortfall > 0).astype(np.int64),
             quantity_scale=0, unit_price=None,
-            explain=lambda row, m=minimum, s=subtotal: _explain_minimum(catalog, m, int(s[row])),
+            explain=lambda row, m=minimum, s=subtotal: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
+                _explain_minimum(catalog, m, int(s[row]))),
         ))
         subtotal = _add(subtotal, shortfall)
     if options.invoice_rounding and catalog.settings.rounding_scope is RoundingScope.INVOICE and lines:
@@ -539,7 +546,7 @@ def _add(left: Array, right: Array) -> Array:
     return left.astype(object) + right.astype(object)
 
 
-def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | None:
+def _included(catalog: Catalog, charge: Charge, usage: UsageColumns) -> Array | None:
     """Free units per row: max(at_least, quantity + times x other metric), in the charge metric's scale."""
     inc = charge.included
     if inc is None:
@@ -559,7 +566,7 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
     return np.maximum(base, scaled_int(inc.at_least, d))
 
 
-def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
+def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
     metric = catalog.metrics[charge.metric]
     qscale = metric.decimals
     model = model_in(catalog, charge)
@@ -589,14 +596,14 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
             amount_minor=round_scaled(c_exact, c_amount_scale - catalog.decimals, rounding),
             exact_amount=c_exact, exact_scale=c_amount_scale, quantity=committed, quantity_scale=c_scale,
             unit_price=commitment.unit_price, metric=charge.metric,
-            explain=lambda row, cov=covered: (
+            explain=lambda row, cov=covered: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
                 f"{grouped_scaled(committed[row], c_scale)} committed at {commitment.unit_price},"
                 " charged whatever the usage;"
                 f" {grouped_scaled(cov[row], qscale)} of the usage fell within it"),
             prorated=charge.prorated, recurring=True,
         ))
         billable = np.maximum(billable - committed * 10**qscale // 10**c_scale, 0)
-    if getattr(model, "needs_transactions", False):
+    if isinstance(model, PercentagePerTransaction):
         result = model.price_transactions(_transactions_of(usage, charge.metric, quantity), pscale)
     else:
         result = model.price(billable, pscale)
@@ -608,7 +615,8 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
         exact_amount=result.amount, exact_scale=amount_scale,
         quantity=result.quantity, quantity_scale=result.quantity_scale, unit_price=result.unit_price,
         metric=charge.metric,
-        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result, model),
+        explain=lambda row: _explain_charge(catalog, charge, row, quantity, included, committed, blocked, result,
+                                            model),
         tiers=(lambda row: model.tiers(result, row)) if model.tiered else None,
         prorated=charge.prorated, recurring=metric.kind in _HELD, in_advance=charge.pay_in_advance,
     ))
@@ -631,8 +639,9 @@ def _transactions_of(usage: UsageColumns, metric: str, totals: Array) -> tuple[A
     return tuple(out)
 
 
-def _charge_minimum_line(catalog: Catalog, charge: Any, charged: LineColumns, recurring: bool) -> LineColumns:
+def _charge_minimum_line(catalog: Catalog, charge: Charge, charged: LineColumns, recurring: bool) -> LineColumns:
     """A charge's spending minimum (Lago): the shortfall of the charge's line below it."""
+    assert charge.min_amount is not None, "called only for a charge with a min_amount"
     minimum = to_minor(charge.min_amount, catalog.decimals, catalog.settings.rounding)
     shortfall = np.maximum(minimum - charged.amount_minor, 0)
     return LineColumns(
@@ -672,15 +681,16 @@ def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
 
 def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
     d = catalog.decimals
-    if discount.percent is not None:
-        p_scale = decimal_places(discount.percent) + 2
-        rate = scaled_int(discount.percent / 100, p_scale)
+    percent = discount.percent
+    if percent is not None:
+        p_scale = decimal_places(percent) + 2
+        rate = scaled_int(percent / 100, p_scale)
         exact_amount = -(exact(subtotal, rate) * rate)
         amount = round_scaled(exact_amount, p_scale, catalog.settings.rounding)
         return LineColumns(
             item=discount.name, line_type=LineType.DISCOUNT, amount_minor=amount, exact_amount=exact_amount,
             exact_scale=d + p_scale, quantity=_constant(1, len(subtotal)), quantity_scale=0,
-            unit_price=None, explain=lambda row: f"{grouped_number(discount.percent)}% off "
+            unit_price=None, explain=lambda row: f"{grouped_number(percent)}% off "
             f"{catalog.currency} {from_minor(int(subtotal[row]), d)}")
     off = to_minor(discount.amount or Decimal(0), d, catalog.settings.rounding)
     amount = -np.minimum(np.maximum(subtotal, 0), off)
@@ -699,7 +709,8 @@ def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
         amount_minor=round_scaled(exact_amount, p_scale, catalog.settings.rounding),
         exact_amount=exact_amount, exact_scale=catalog.decimals + p_scale,
         quantity=_constant(1, len(net)), quantity_scale=0, unit_price=percent / 100,
-        explain=lambda row: f"{grouped_number(percent)}% of the net {catalog.currency} {from_minor(int(net[row]), catalog.decimals)}")
+        explain=lambda row: (f"{grouped_number(percent)}% of the net {catalog.currency}"
+                             f" {from_minor(int(net[row]), catalog.decimals)}"))
 
 
 def _eligibility(catalog: Catalog, plan_id: str, plan: Plan, usage: UsageColumns,
@@ -735,8 +746,9 @@ def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[t
         d = catalog.metrics[limit.metric].decimals
         values = _metric(usage, limit.metric)
         out.append((values > scaled_int(limit.maximum, d),
-                    lambda row, l=limit, v=values, d=d: f"{l.metric} {grouped_scaled(v[row], d)} exceeds "
-                    f"{plan.name}'s maximum of {grouped_number(l.maximum)}"))
+                    lambda row, lim=limit, v=values, d=d: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
+                        f"{lim.metric} {grouped_scaled(v[row], d)} exceeds"
+                        f" {plan.name}'s maximum of {grouped_number(lim.maximum)}")))
     return out
 
 
@@ -752,7 +764,7 @@ def limit_problem(catalog: Catalog, plan_id: str, quantities: Mapping[str, Any])
     return None
 
 
-def included_units(catalog: Catalog, charge: Any,
+def included_units(catalog: Catalog, charge: Charge,
                    usage: UsageColumns | pd.DataFrame | Mapping[str, Any]) -> Array | None:
     """Free units of a charge per usage row (scaled by the metric's decimals); None without an allowance.
 

@@ -75,6 +75,12 @@ def mapping(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
+def optional_object(obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """``obj[field]`` when it is a JSON object, else an empty one (vendors omit or null optional objects)."""
+    value = obj.get(field)
+    return value if isinstance(value, dict) else {}
+
+
 def text(obj: Mapping[str, Any], field: str, what: str, *, required: bool = True) -> str | None:
     value = obj.get(field)
     if value is None:

@@ -19,19 +19,32 @@ free amount or per-transaction bounds it is ``percentage_per_transaction``. Ever
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
 from pricing.engine.catalog import (
-    Catalog, GraduatedCharge, GraduatedPercentageCharge, Interval, MetricKind, PackageCharge, PackageRounding,
-    PercentageCharge, PercentagePerTransactionCharge, PerUnitCharge, VolumeCharge,
+    Catalog,
+    Charge,
+    GraduatedCharge,
+    GraduatedPercentageCharge,
+    Interval,
+    MetricKind,
+    PackageCharge,
+    PackageRounding,
+    PercentageCharge,
+    PercentagePerTransactionCharge,
+    PercentageTier,
+    PerUnitCharge,
+    Tier,
+    VolumeCharge,
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
-    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity, is_catalog_id,
-    major_to_minor, mapping,
+    InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity,
+    is_catalog_id,
+    major_to_minor, mapping, optional_object,
     minor_to_major, minor_unit, number, refuse_non_defaults, slug, text, vendor_id, whole,
 )
 from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -195,9 +208,11 @@ def _charge(raw: dict[str, Any], index: int, code: str, decimals: int, origin: s
                            " (standard, graduated, volume, package, percentage, graduated_percentage can)")
     metric = slug(metric_code) or "metric"
     kind = "amount" if amount_metric else "metered"
-    known = metrics.setdefault(metric, {"name": metric_code, "kind": kind, **({"decimals": decimals} if amount_metric else {})})
+    known = metrics.setdefault(metric, {"name": metric_code, "kind": kind,
+                                        **({"decimals": decimals} if amount_metric else {})})
     if known["name"] != metric_code:
-        raise InteropError(f"{what}.billable_metric_code: {metric_code!r} and {known['name']!r} give the same metric id")
+        raise InteropError(f"{what}.billable_metric_code: {metric_code!r} and {known['name']!r}"
+                           " give the same metric id")
     if known["kind"] != kind:
         raise InteropError(f"{what}: billable metric {metric_code!r} is priced as an amount in one charge and as"
                            " a count in another")
@@ -327,12 +342,14 @@ def _cents_out(amount: Decimal, decimals: int, what: str) -> int:
     return int(minor)
 
 
-def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
+def _ranges_out(charge: GraduatedCharge | VolumeCharge | GraduatedPercentageCharge, what: str) -> list[dict[str, Any]]:
     out = []
     start = 0
-    for j, tier in enumerate(charge.tiers):
+    tiers: tuple[Tier | PercentageTier, ...] = charge.tiers
+    for j, tier in enumerate(tiers):
         where_tier = f"{what}.tiers.{j}"
-        refuse_non_defaults(tier, {"up_to", "unit_price", "rate", "flat_fee", "source"}, where_tier, VENDOR, _NOT_IN_LAGO)
+        refuse_non_defaults(tier, {"up_to", "unit_price", "rate", "flat_fee", "source"}, where_tier, VENDOR,
+                            _NOT_IN_LAGO)
         if tier.up_to is not None and tier.up_to != tier.up_to.to_integral_value():
             raise InteropError(f"{where_tier}.up_to: {tier.up_to} (Lago's to_value is a whole number)")
         end = None if tier.up_to is None else int(tier.up_to)
@@ -340,7 +357,7 @@ def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
             raise InteropError(f"{where_tier}.up_to: {end} leaves a range from {start} to {end} (Lago's to_value must"
                                " be above its from_value)")
         entry: dict[str, Any] = {"from_value": start, "to_value": end}
-        if isinstance(charge, GraduatedPercentageCharge):
+        if isinstance(tier, PercentageTier):
             entry["rate"] = plain_number(tier.rate)
         else:
             entry["per_unit_amount"] = plain_number(tier.unit_price)
@@ -350,7 +367,7 @@ def _ranges_out(charge: Any, what: str) -> list[dict[str, Any]]:
     return out
 
 
-def _charge_out(catalog: Catalog, charge: Any, what: str) -> dict[str, Any]:
+def _charge_out(catalog: Catalog, charge: Charge, what: str) -> dict[str, Any]:
     refuse_non_defaults(charge, {"metric", "name", "kind", "source", "model", "unit_price", "tiers", "package_size",
                                  "package_price", "rounding", "included", "rate", "fixed_fee", "free_transactions",
                                  "free_amount", "min_fee", "max_fee", "prorated", "min_amount", "pay_in_advance"},
@@ -376,7 +393,8 @@ def _charge_out(catalog: Catalog, charge: Any, what: str) -> dict[str, Any]:
         free = 0
         if charge.included is not None:
             inc = charge.included
-            if inc.times or inc.per_unit_of or inc.at_least or inc.unlimited or inc.quantity != inc.quantity.to_integral_value():
+            if (inc.times or inc.per_unit_of or inc.at_least or inc.unlimited
+                    or inc.quantity != inc.quantity.to_integral_value()):
                 raise InteropError(f"{what}.included: Lago's free_units is a plain whole number of units")
             free = int(inc.quantity)
         model, props = "package", {"amount": plain_number(charge.package_price), "package_size": int(size),
@@ -416,7 +434,8 @@ def _charge_out(catalog: Catalog, charge: Any, what: str) -> dict[str, Any]:
 
 
 def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
-    """Lago plans (as ``GET /api/v1/plans`` returns them) for ``catalog``, or a refusal naming what Lago cannot express."""
+    """Lago plans (as ``GET /api/v1/plans`` returns them) for ``catalog``, or a refusal naming what Lago
+    cannot express."""
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
                         origin, VENDOR, _NOT_IN_LAGO)
@@ -431,10 +450,11 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
         if plan.recurring is not None:
             refuse_non_defaults(plan.recurring, {"amount", "source"}, f"{what}.recurring", VENDOR, _NOT_IN_LAGO)
             amount = _cents_out(plan.recurring.amount, decimals, f"{what}.recurring.amount")
-        commitment = None
+        commitment: dict[str, Any] | None = None
         if plan.minimum_spend is not None:
             refuse_non_defaults(plan.minimum_spend, {"amount", "source"}, f"{what}.minimum_spend", VENDOR, _NOT_IN_LAGO)
-            commitment = {"amount_cents": _cents_out(plan.minimum_spend.amount, decimals, f"{what}.minimum_spend.amount"),
+            commitment = {"amount_cents": _cents_out(plan.minimum_spend.amount, decimals,
+                                                     f"{what}.minimum_spend.amount"),
                           "invoice_display_name": None, "taxes": []}
         thresholds = [] if plan.progressive_billing is None else [
             {"amount_cents": _cents_out(t, decimals, f"{what}.progressive_billing.thresholds.{i}"),
@@ -477,11 +497,11 @@ def _moment(value: Any, what: str) -> datetime | None:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise InteropError(f"{what}: {value!r} is not an ISO date or time") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _fee(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
-    item = raw.get("item") if isinstance(raw.get("item"), dict) else {}
+    item = optional_object(raw, "item")
     kind = str(item.get("type") or "")
     role = _ROLES.get(kind, "other")
     if kind == "charge" and raw.get("lago_true_up_parent_fee_id"):
@@ -535,7 +555,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         if issued is None:
             raise InteropError(f"{what}.issuing_date: missing")
         invoices.append(VendorInvoice(invoice_id, person, currency, issued, tuple(lines),
-                                      whole(raw.get("total_amount_cents", sum(l.amount_minor for l in lines)),
+                                      whole(raw.get("total_amount_cents", sum(line.amount_minor for line in lines)),
                                             f"{what}.total_amount_cents"), status))
     return invoices, ([f"left out {len(skipped)} invoice(s) not charged: {', '.join(skipped)}"] if skipped else [])
 

@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,8 @@ from pricing.interop.vendor_invoice import VendorInvoice, VendorLine
 if TYPE_CHECKING:
     from pricing.metering.store import Store
 
-MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE = "matched", "differing", "missing at vendor", "missing in engine"
+MATCHED, DIFFERING = "matched", "differing"
+MISSING_AT_VENDOR, MISSING_IN_ENGINE = "missing at vendor", "missing in engine"
 STATUSES = (MATCHED, DIFFERING, MISSING_AT_VENDOR, MISSING_IN_ENGINE)
 
 # What a line bills, on either side: the key lines are paired by (with the metric)
@@ -88,7 +89,8 @@ class Row:
 
         return {"customer_id": self.customer_id, "currency": self.currency, "status": self.status,
                 "category": self.category, "metric": self.metric, "vendor_invoice": self.vendor_invoice,
-                "vendor_line": self.vendor_line, "vendor_item": self.vendor_text, "vendor_amount": money(self.vendor_minor),
+                "vendor_line": self.vendor_line, "vendor_item": self.vendor_text,
+                "vendor_amount": money(self.vendor_minor),
                 "engine_invoice": self.engine_invoice, "engine_item": self.engine_text,
                 "engine_amount": money(self.engine_minor), "difference": money(self.difference_minor),
                 "cause": self.cause}
@@ -148,7 +150,8 @@ class Reconciliation:
             out.append(f"  {t.currency}: {t.counts[MATCHED]} matched, {t.counts[DIFFERING]} differing, "
                        f"{t.counts[MISSING_AT_VENDOR]} missing at the vendor, {t.counts[MISSING_IN_ENGINE]} missing in"
                        f" the engine; vendor {format_minor(t.vendor_minor, t.decimals)}, engine"
-                       f" {format_minor(t.engine_minor, t.decimals)}; at risk {format_minor(t.at_risk_minor, t.decimals)}")
+                       f" {format_minor(t.engine_minor, t.decimals)};"
+                       f" at risk {format_minor(t.at_risk_minor, t.decimals)}")
         out.extend(f"  note: {n}" for n in self.notes)
         return out
 
@@ -247,7 +250,8 @@ def _vendor_target(line: VendorLine, catalog: Catalog | None, index: Mapping[str
         return _Target(category, metric), ""
     if not line.price_ref and not line.code:
         return _Target("other", None), "a one-off line with no price: the catalog bills nothing like it"
-    what = f"price {line.price_ref}" if vendor == "stripe" and line.price_ref else f"charge {line.price_ref or line.code}"
+    what = (f"price {line.price_ref}" if vendor == "stripe" and line.price_ref
+            else f"charge {line.price_ref or line.code}")
     return _Target("other", line.price_ref or line.code), f"{what} is not in the customer's catalog"
 
 
@@ -391,7 +395,8 @@ def _cause(category: str, v: VendorLine, e: Line, ctx: _Context, decimals: int) 
         if price:
             return price
         if v.quantity is not None and v.quantity != e.quantity:
-            return f"quantity differs: the vendor billed {plain_number(v.quantity)}, the engine {plain_number(e.quantity)}"
+            return (f"quantity differs: the vendor billed {plain_number(v.quantity)},"
+                    f" the engine {plain_number(e.quantity)}")
         return "price differs from the catalog (same quantity, another amount)"
     if category == "minimum":
         return "minimum true-up differs: it tops up the charges above it, which differ or are prorated otherwise"
@@ -421,7 +426,7 @@ def _engine_text(line: Line) -> str:
 def _month_window(month: str) -> tuple[datetime, datetime]:
     try:
         year, number = (int(part) for part in month.split("-"))
-        start = datetime(year, number, 1, tzinfo=timezone.utc)
+        start = datetime(year, number, 1, tzinfo=UTC)
     except ValueError:
         raise ReportError(f"--month {month!r}: expected YYYY-MM") from None
     end = datetime.combine(add_months(start.date(), 1), start.timetz())
@@ -431,7 +436,7 @@ def _month_window(month: str) -> tuple[datetime, datetime]:
 def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorInvoice],
               customer_key: CustomerKey, notes: Iterable[str] = ()) -> Reconciliation:
     """Compare the vendor's invoices of ``month`` with the engine's for the store's customers."""
-    from pricing.billing.billing_run import bill_month  # noqa: PLC0415 - the billing run imports the whole engine
+    from pricing.billing.billing_run import bill_month  # the billing run imports the whole engine
 
     start, end = _month_window(month)
     notes = list(notes)
@@ -481,9 +486,10 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
         raise ReportError(f"none of the {len(in_month)} {vendor} invoice(s) of {month} belongs to a customer of the"
                           f" store by {customer_key.describe()} (e.g. {example!r}); map them with --customer-key")
     engine_by_customer: dict[tuple[str, str], list[tuple[Invoice, Line]]] = defaultdict(list)
-    for invoice in run.invoices:
-        for line in invoice.lines:
-            engine_by_customer[(str(invoice.customer_id), invoice.currency)].append((invoice, line))
+    for engine_invoice in run.invoices:
+        for engine_line in engine_invoice.lines:
+            engine_by_customer[(str(engine_invoice.customer_id), engine_invoice.currency)].append(
+                (engine_invoice, engine_line))
     for key in sorted(set(vendor_by_customer) | set(engine_by_customer)):
         customer_id, currency = key
         catalog = catalog_for(customer_id)
@@ -501,11 +507,12 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
                 unplaced[line.line_id] = why
             groups_v[(target.category, target.metric)].append((line, invoice.invoice_id, line.description))
         groups_e: dict[tuple[str, str | None], list[tuple[Line, str, str]]] = defaultdict(list)
-        for invoice, line in engine_entries:
-            category = _ENGINE_CATEGORY[line.line_type]
-            label = f"{invoice.plan} {invoice.issued_at:%Y-%m-%d}" if invoice.issued_at else invoice.plan
-            groups_e[(category, line.metric if category not in ("discount", "tax") else None)].append(
-                (line, label, _engine_text(line)))
+        for engine_invoice, engine_line in engine_entries:
+            category = _ENGINE_CATEGORY[engine_line.line_type]
+            label = (f"{engine_invoice.plan} {engine_invoice.issued_at:%Y-%m-%d}" if engine_invoice.issued_at
+                     else engine_invoice.plan)
+            groups_e[(category, engine_line.metric if category not in ("discount", "tax") else None)].append(
+                (engine_line, label, _engine_text(engine_line)))
         for group in sorted(set(groups_v) | set(groups_e), key=lambda g: (g[0], g[1] or "")):
             category, metric = group
             pairs, vendor_only, engine_only = _pair(groups_v.get(group, []), groups_e.get(group, []))
@@ -531,7 +538,7 @@ def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorIn
 
 
 def _decimals(currency: str) -> int:
-    from pricing.engine.money import minor_unit_of  # noqa: PLC0415
+    from pricing.engine.money import minor_unit_of
 
     try:
         return minor_unit_of(currency)

@@ -69,7 +69,7 @@ def write(result: Reconciliation, folder: Path) -> list[Path]:
     """``reconciliation.html`` and ``reconciliation_differences.xlsx`` in ``folder``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        from pricing.errors import ReportError  # noqa: PLC0415
+        from pricing.errors import ReportError
 
         raise ReportError(f"--output {folder}: is a file, not a folder")
     page_path = atomic_write_text(folder / PAGE_FILE, page(result))

@@ -21,17 +21,24 @@ address, ``https://api.stripe.com/v1/prices/<id>``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 from typing import Any
 
 from pricing.engine.catalog import (
-    Catalog, GraduatedCharge, Interval, PackageCharge, PackageRounding, PerUnitCharge, VolumeCharge,
+    Catalog,
+    Charge,
+    GraduatedCharge,
+    Interval,
+    PackageCharge,
+    PackageRounding,
+    PerUnitCharge,
+    VolumeCharge,
 )
 from pricing.engine.money import plain_number
 from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_quantity, major_to_minor, mapping,
-    minor_to_major, minor_unit,
+    minor_to_major, minor_unit, optional_object,
     number, refuse_non_defaults, slug, text, unique, vendor_id, whole,
 )
 from pricing.interop.vendor_invoice import VendorCustomer, VendorInvoice, VendorLine
@@ -86,7 +93,8 @@ def _amount(obj: dict[str, Any], field: str, what: str, *, required: bool) -> De
         if required:
             raise InteropError(f"{what}: {field} and {field}_decimal are both missing")
         return None
-    value = number(exact, f"{what}.{field}_decimal") if exact is not None else Decimal(whole(integer, f"{what}.{field}"))
+    value = (number(exact, f"{what}.{field}_decimal") if exact is not None
+             else Decimal(whole(integer, f"{what}.{field}")))
     if exact is not None and integer is not None and Decimal(whole(integer, f"{what}.{field}")) != value:
         raise InteropError(f"{what}: {field} {integer} and {field}_decimal {exact} disagree")
     if value < 0:
@@ -102,8 +110,8 @@ def _metric_name(price: dict[str, Any], product: dict[str, Any] | None, what: st
     metadata = price.get("metadata") or {}
     for candidate in (metadata.get("metric"), price.get("lookup_key"), price.get("nickname"),
                       (product or {}).get("name")):
-        if isinstance(candidate, str) and slug(candidate):
-            return slug(candidate)  # type: ignore[return-value]
+        if isinstance(candidate, str) and (name := slug(candidate)):
+            return name
     raise InteropError(f"{what}: no metric name (set metadata.metric, lookup_key or a nickname)")
 
 
@@ -122,7 +130,8 @@ def _charge(price: dict[str, Any], decimals: int, what: str) -> dict[str, Any]:
         rounding = transform.get("round")
         if rounding not in ("up", "down"):
             raise InteropError(f"{what}: transform_quantity.round must be 'up' or 'down', got {rounding!r}")
-        return {"model": "package", "package_size": catalog_quantity(Decimal(size), f"{what}: transform_quantity.divide_by"),
+        return {"model": "package",
+                "package_size": catalog_quantity(Decimal(size), f"{what}: transform_quantity.divide_by"),
                 "package_price": _major(unit, decimals, f"{what}: unit_amount_decimal"), "rounding": rounding}
     if scheme != "tiered":
         raise InteropError(f"{what}: billing_scheme {scheme!r} is not per_unit or tiered")
@@ -140,7 +149,8 @@ def _charge(price: dict[str, Any], decimals: int, what: str) -> dict[str, Any]:
         up_to = tier.get("up_to")
         entry: dict[str, Any] = {}
         if up_to not in (None, "inf"):
-            entry["up_to"] = catalog_quantity(Decimal(whole(up_to, f"{what}: tiers[{i}].up_to")), f"{what}: tiers[{i}].up_to")
+            entry["up_to"] = catalog_quantity(Decimal(whole(up_to, f"{what}: tiers[{i}].up_to")),
+                                              f"{what}: tiers[{i}].up_to")
         unit = _amount(tier, "unit_amount", f"{what}: tiers[{i}]", required=False)
         flat = _amount(tier, "flat_amount", f"{what}: tiers[{i}]", required=False)
         if unit is None and flat is None:
@@ -249,7 +259,8 @@ def import_catalog(data: Any, catalog_id: str, origin: str) -> tuple[Catalog, li
         if is_fee:
             if "recurring" in plan:
                 raise InteropError(f"{what}: a second licensed price in plan {plan_id!r} (its fee is already"
-                                   f" {plan['recurring']['source']}); name the seat or add-on metric in metadata.metric")
+                                   f" {plan['recurring']['source']});"
+                                   " name the seat or add-on metric in metadata.metric")
             unit = _amount(price, "unit_amount", what, required=True)
             assert unit is not None
             plan["recurring"] = {"amount": _major(unit, decimals, f"{what}: unit_amount_decimal"), "source": source}
@@ -293,7 +304,7 @@ _NOT_IN_STRIPE = {
 
 def _minor_text(major: Decimal, decimals: int, what: str) -> str:
     minor = major_to_minor(major, decimals)
-    places = max(0, -minor.normalize().as_tuple().exponent)  # type: ignore[operator]
+    places = max(0, -minor.normalize().as_tuple().exponent)  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
     if places > MAX_MINOR_DECIMALS:
         raise InteropError(f"{what}: {plain_number(major)} has more than {MAX_MINOR_DECIMALS} decimal places of a"
                            " minor unit (Stripe's limit)")
@@ -317,7 +328,8 @@ def _stripe_interval(catalog: Catalog, plan_id: str, what: str) -> tuple[str, in
 
 
 def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
-    """Stripe Products and Prices (one list) for everything in ``catalog``, or a refusal naming what Stripe cannot express."""
+    """Stripe Products and Prices (one list) for everything in ``catalog``, or a refusal naming what Stripe
+    cannot express."""
     what = f"{origin}"
     refuse_non_defaults(catalog, {"id", "name", "version", "vendor", "description", "currency", "interval",
                                   "interval_count", "settings", "metrics", "plans", "sources", "sample_usage"},
@@ -389,7 +401,7 @@ def _per_unit(amount: Decimal, decimals: int, what: str) -> dict[str, Any]:
             "unit_amount_decimal": minor, "tiers_mode": None, "transform_quantity": None}
 
 
-def _charge_fields(catalog: Catalog, charge: Any, decimals: int, what: str) -> dict[str, Any]:
+def _charge_fields(catalog: Catalog, charge: Charge, decimals: int, what: str) -> dict[str, Any]:
     if isinstance(charge, PerUnitCharge):
         return _per_unit(charge.unit_price, decimals, f"{what}.unit_price")
     if isinstance(charge, PackageCharge):
@@ -429,7 +441,7 @@ SKIPPED_STATUSES = ("draft", "void")  # not (or no longer) charged
 def _instant(value: Any, what: str) -> datetime:
     seconds = whole(value, what)
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise InteropError(f"{what}: {seconds} is not a time Stripe could have written") from None
 
@@ -437,11 +449,11 @@ def _instant(value: Any, what: str) -> datetime:
 def _line(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
     line_id = str(raw.get("id") or what)
     price = raw.get("price")
-    pricing = raw.get("pricing") if isinstance(raw.get("pricing"), dict) else {}
-    details = pricing.get("price_details") if isinstance(pricing.get("price_details"), dict) else {}
+    pricing = optional_object(raw, "pricing")
+    details = optional_object(pricing, "price_details")
     price_id = price.get("id") if isinstance(price, dict) else price if isinstance(price, str) else details.get("price")
-    parent = raw.get("parent") if isinstance(raw.get("parent"), dict) else {}
-    item = parent.get("subscription_item_details") if isinstance(parent.get("subscription_item_details"), dict) else {}
+    parent = optional_object(raw, "parent")
+    item = optional_object(parent, "subscription_item_details")
     proration = bool(raw.get("proration") or item.get("proration"))
     unit: Decimal | None = None
     code = None
@@ -452,7 +464,7 @@ def _line(raw: dict[str, Any], decimals: int, what: str) -> VendorLine:
             unit = None if minor is None else minor_to_major(minor, decimals)
     usage_type = ((price or {}).get("recurring") or {}).get("usage_type") if isinstance(price, dict) else None
     role = "proration" if proration else ("usage" if usage_type == "metered" else "fee" if price_id else "other")
-    period = raw.get("period") if isinstance(raw.get("period"), dict) else {}
+    period = optional_object(raw, "period")
     quantity = raw.get("quantity")
     return VendorLine(
         line_id=line_id, role=role, amount_minor=whole(raw.get("amount"), f"{what}.amount"),
@@ -513,7 +525,7 @@ def read_invoices(data: Any, origin: str) -> tuple[list[VendorInvoice], list[str
         # NOTE: period_end, not created: a renewal invoice is created minutes after the boundary it bills
         moment = raw.get("period_end") if raw.get("period_end") is not None else raw.get("created")
         invoices.append(VendorInvoice(invoice_id, person, currency, _instant(moment, f"{what}.period_end"),
-                                      tuple(lines), whole(raw.get("total", sum(l.amount_minor for l in lines)),
+                                      tuple(lines), whole(raw.get("total", sum(line.amount_minor for line in lines)),
                                                           f"{what}.total"), status))
     return invoices, ([f"left out {len(skipped)} invoice(s) not charged: {', '.join(skipped)}"] if skipped else [])
 

@@ -28,4 +28,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "generate_book": "sample_data",
     "write_events": "sample_data",
 })
-__all__ = ["DEFAULT_STORE", "EVENT_COLUMNS", "MeterResult", "Store", "generate_book", "meter_events", "month_bounds", "open_store", "write_events"]
+__all__ = ["DEFAULT_STORE", "EVENT_COLUMNS", "MeterResult", "Store", "generate_book", "meter_events", "month_bounds",
+           "open_store", "write_events"]

@@ -29,7 +29,7 @@ raw values are kept beside them in the store's ``rejects`` table.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Final, Literal
 
@@ -172,7 +172,7 @@ def _sql_timestamp(moment: datetime) -> str:
 
 def plausible_window(now: datetime | None = None) -> tuple[str, str]:
     """SQL literals of the first and last plausible event time, for an ingest at ``now``."""
-    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return _sql_timestamp(EARLIEST_TIMESTAMP), _sql_timestamp(moment + FUTURE_TOLERANCE)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import ibis
@@ -105,7 +105,7 @@ def _in_month(events: ir.Table, month: str | None) -> ir.Table:
         # NOTE: a zoned column (Parquet written with UTC instants) is compared with zoned bounds,
         # whatever the session's zone, and read as it is: converting every event to a plain
         # timestamp first costs about a sixth of the query's CPU.
-        start, end = start.replace(tzinfo=timezone.utc), end.replace(tzinfo=timezone.utc)
+        start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
     return events.filter(
         (events.timestamp >= ibis.literal(start)) & (events.timestamp < ibis.literal(end))
     )
@@ -241,10 +241,10 @@ class MeterResult:
 
 def _wide_rows(frame: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
-    for record in frame.itertuples(index=False):
-        key = tuple(getattr(record, k) for k in keys)
-        row = rows.setdefault(key, {**dict(zip(keys, key)), "catalog": record.catalog})
-        row[record.metric] = int(record.value)
+    for record in frame.to_dict("records"):
+        key = tuple(record[k] for k in keys)
+        row = rows.setdefault(key, {**dict(zip(keys, key)), "catalog": record["catalog"]})
+        row[record["metric"]] = int(record["value"])
     return [rows[k] for k in sorted(rows)]
 
 

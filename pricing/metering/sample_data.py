@@ -471,9 +471,10 @@ def _ledger(c: _CustomerDraw) -> tuple[str, str]:
     if role.story == "upgrade":
         m = c.story_moment().date()
         events.append((m, '{date: "%s", type: change_plan, plan: %s}' % (m.isoformat(), role.target)))
-    if role.story == "steady" and rng.random() < 0.05 and (m := c.moment(datetime.combine(start, datetime.min.time()))):
-        events.append((m.date(), '{date: "%s", type: deactivate}' % m.date().isoformat()))
-        back = m.date() + timedelta(days=int(rng.integers(2, 10)))
+    if role.story == "steady" and rng.random() < 0.05 and (
+            deactivated := c.moment(datetime.combine(start, datetime.min.time()))):
+        events.append((deactivated.date(), '{date: "%s", type: deactivate}' % deactivated.date().isoformat()))
+        back = deactivated.date() + timedelta(days=int(rng.integers(2, 10)))
         if back < end:
             events.append((back, '{date: "%s", type: activate}' % back.isoformat()))
     events.sort(key=lambda item: item[0])
@@ -568,7 +569,8 @@ def _plan_month(book: Book, month_index: int) -> _Groups:
         rows["tenant_label"].append(label)
         rows["client"].append(np.full(idx.size, client))
         for key, values in (("base", base), ("pool", pool), ("active", active), ("calls", calls), ("failure", failure)):
-            rows[key].append(np.broadcast_to(values, (n,))[idx].astype(float if key in {"calls", "failure"} else np.int64))
+            kind = float if key in {"calls", "failure"} else np.int64
+            rows[key].append(np.broadcast_to(values, (n,))[idx].astype(kind))
         rows["first_day"].append(first[idx])
         rows["last_day"].append(last[idx])
 
@@ -644,7 +646,8 @@ def month_events(book: Book, month_index: int, chunk_events: int = CHUNK_EVENTS)
     method_arr, endpoint_arr = pa.array(methods), pa.array(endpoints)
     catalogs = book.profiles["catalog"].to_numpy()
     customer_ids = pa.array(book.profiles["customer_id"].to_numpy().astype(str))
-    start_ms = int(start.timestamp() * 1000) if start.tzinfo else int((start - datetime(1970, 1, 1)).total_seconds() * 1000)
+    start_ms = (int(start.timestamp() * 1000) if start.tzinfo
+                else int((start - datetime(1970, 1, 1)).total_seconds() * 1000))
     for chunk_no, chunk in enumerate(_chunks(groups, chunk_events)):
         rng = np.random.default_rng([book.seed, 0xE7E, month_index, chunk_no])
         g = {k: getattr(groups, k)[chunk] for k in _Groups.__dataclass_fields__}
@@ -742,7 +745,7 @@ def write_events(
                 else:
                     pacsv.write_csv(empty, tmp)
             else:
-                writer, closing = None, writer
+                closing, writer = writer, None
                 closing.close()
             tmp.replace(path)
         except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind
@@ -808,7 +811,8 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
             level = target * rng.uniform(0.5, 1.2, rows)
             level = np.round(level, -2) if np.median(target) >= 1_000 else np.ceil(level)
             values = np.where(rng.random(rows) < 0.3, level, 0)
-        elif metric.unit in {"user", "account", "member"} and metric.kind is MetricKind.COUNT and name != "tenant_members":
+        elif (metric.unit in {"user", "account", "member"} and metric.kind is MetricKind.COUNT
+              and name != "tenant_members"):
             values = np.floor(base * rng.uniform(1.5, 4, rows))
         else:
             values = rng.geometric(0.35, rows) - 1
@@ -817,7 +821,7 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
 
 
 __all__ = [
-    "Book", "DEFAULT_END_MONTH", "ROLES", "Role", "generate_book", "generate_usage_table", "month_events", "write_book_files",
-    "write_events",
+    "Book", "DEFAULT_END_MONTH", "ROLES", "Role", "generate_book", "generate_usage_table", "month_events",
+    "write_book_files", "write_events",
 ]
 

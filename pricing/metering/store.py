@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,7 +273,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found: list[Path] = []
+            found: list[str] = []
             unreadable: list[str] = []
             for p in sorted(path.rglob("*")):
                 relative = p.relative_to(path)
@@ -431,7 +431,7 @@ class Store:
             paths = [paths]
         files = expand_paths(paths)
         known = dict(self.con.execute("SELECT sha256, path FROM ingested_files").fetchall())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             return self._ingest_files(files, known, now)
         except duckdb.Error as exc:  # the commit itself failed (a full disk): rolled back
@@ -489,12 +489,13 @@ class Store:
             clean, reason, raw = validation_sql(types, now)
         except PricingError as exc:
             raise MeteringError(f"{path}: {exc}") from None
-        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])  # type: ignore[index]
+        file_id = int(self.con.execute("SELECT nextval('file_ids')").fetchall()[0][0])
         try:
             rejected = int(self.con.execute(
-                f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason, r.* EXCLUDE (reason, _row)"
+                f"INSERT INTO rejects SELECT {file_id}, {_sql_string(str(path))}, _row, r.reason,"
+                " r.* EXCLUDE (reason, _row)"
                 f" FROM (SELECT _row, {reason} AS reason, {raw} FROM {source}) AS r WHERE r.reason IS NOT NULL"
-            ).fetchall()[0][0])  # type: ignore[index]
+            ).fetchall()[0][0])
             rows = self._count(f"SELECT count(*) FROM {source}")
             checked = f"(SELECT {clean}, _row FROM {source} WHERE ({reason}) IS NULL)"
             accepted = self._insert_new_by_id(checked, file_id) if EVENT_ID in types else 0
@@ -517,7 +518,7 @@ class Store:
         self.con.execute(
             "INSERT INTO ingested_files (file_id, path, sha256, format, ingested_at, \"rows\", accepted, rejected,"
             " duplicates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, str(path), digest, file_format(path), datetime.now(timezone.utc).replace(tzinfo=None),
+            [file_id, str(path), digest, file_format(path), datetime.now(UTC).replace(tzinfo=None),
              rows, accepted, rejected, duplicates],
         )
         self.con.execute("DROP TABLE IF EXISTS _staged_csv")
@@ -527,7 +528,7 @@ class Store:
 
     def _count(self, sql: str, parameters: list[Any] | None = None) -> int:
         """The first value of a statement's result (a count, or the rows a DML statement changed)."""
-        return int(self.con.execute(sql, parameters or []).fetchall()[0][0])  # type: ignore[index]
+        return int(self.con.execute(sql, parameters or []).fetchall()[0][0])
 
     def _time_span(self, source: str, types: Mapping[str, str], now: datetime) -> tuple[Any, Any]:
         """First and last plausible event time in a file: one column read, no other check.
@@ -537,7 +538,7 @@ class Store:
         """
         ts = timestamp_sql(types["timestamp"])
         earliest, latest = plausible_window(now)
-        return tuple(self.con.execute(  # type: ignore[return-value]
+        return tuple(self.con.execute(
             f"SELECT min({ts}), max({ts}) FROM {source} WHERE {ts} BETWEEN {earliest} AND {latest}"
         ).fetchall()[0])
 
@@ -624,12 +625,12 @@ class Store:
 
     def event_count(self, month: str | None = None) -> int:
         if month is None:
-            return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])  # type: ignore[index]
+            return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         start, end = month_bounds(month)
         return int(
             self.con.execute(
                 'SELECT count(*) FROM events WHERE "timestamp" >= ? AND "timestamp" < ?', [start, end]
-            ).fetchall()[0][0]  # type: ignore[index]
+            ).fetchall()[0][0]
         )
 
     def files(self) -> pd.DataFrame:
@@ -766,7 +767,8 @@ class Store:
             self.con.register("_import_timelines", new_timelines)
             self.con.register("_import_ledgers", new_ledgers)
             try:
-                self.con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _import_customers)")
+                self.con.execute("DELETE FROM customers"
+                                 " WHERE customer_id IN (SELECT customer_id FROM _import_customers)")
                 self.con.execute("INSERT INTO customers BY NAME SELECT * FROM _import_customers")
                 # a customer holds one timeline or one ledger: an imported one replaces either
                 moved = "SELECT customer_id FROM _import_timelines UNION SELECT customer_id FROM _import_ledgers"
@@ -784,7 +786,7 @@ class Store:
         rows = self.con.execute("SELECT * FROM customers WHERE customer_id = ?", [customer_id]).df()
         if rows.empty:
             raise ReportError(f"no customer {customer_id!r} in {self.path}")
-        record = {k: (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+        record = {str(k): (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
         record["timeline_yaml"] = self.timelines().get(customer_id)
         record["ledger_yaml"] = self.ledgers().get(customer_id)
         return record
@@ -867,7 +869,7 @@ class Store:
                 self.con.unregister("_customers")
             self.con.execute(
                 "INSERT INTO metered_months VALUES (?, ?)",
-                [month, datetime.now(timezone.utc).replace(tzinfo=None)],
+                [month, datetime.now(UTC).replace(tzinfo=None)],
             )
 
     def _ensure_metered(self, month: str) -> None:
@@ -1028,8 +1030,8 @@ class Store:
             if done:
                 raise ReportError(f"{number} is already credited by {done[0][0]}")
             invoice = self.invoice(number)
-            reversed_lines = tuple(replace(l, amount_minor=-l.amount_minor, exact_amount=-l.exact_amount)
-                                   for l in invoice.lines)
+            reversed_lines = tuple(replace(line, amount_minor=-line.amount_minor, exact_amount=-line.exact_amount)
+                                   for line in invoice.lines)
             credit = replace(invoice, lines=reversed_lines, notes=(f"credit note for {number}: {reason}",))
             [credit_number] = self._next_numbers(prefix, 1)
             self._insert_invoices(str(month), [(credit_number, credit)], kind="credit_note", credit_for=number,
@@ -1038,7 +1040,7 @@ class Store:
 
     def invoice(self, number: str) -> Invoice:
         """One stored invoice (or credit note) by number, as an Invoice object."""
-        from pricing.engine.invoice import Invoice, Line, LineType  # noqa: PLC0415
+        from pricing.engine.invoice import Invoice, Line, LineType
 
         heads = self.con.execute('SELECT * FROM invoices WHERE "number" = ?', [number]).df()
         if heads.empty:
@@ -1123,14 +1125,14 @@ def _invoice_frames(month: str, numbered: list[tuple[str, Invoice]], kind: str, 
     frame = pd.DataFrame({
         "invoice_id": owners,
         "line_no": [n for _, invoice in numbered for n in range(1, len(invoice.lines) + 1)],
-        "item": [l.item for l in lines], "line_type": [l.line_type.value for l in lines],
-        "metric": [l.metric for l in lines], "quantity": [str(l.quantity) for l in lines],
-        "unit_price": [None if l.unit_price is None else str(l.unit_price) for l in lines],
-        "amount_minor": [l.amount_minor for l in lines],
-        "exact_amount": [str(l.exact_amount) for l in lines],
-        "explanation": [l.explanation for l in lines],
-        "service_start": [utc_naive(l.service_start) for l in lines],
-        "service_end": [utc_naive(l.service_end) for l in lines],
+        "item": [line.item for line in lines], "line_type": [line.line_type.value for line in lines],
+        "metric": [line.metric for line in lines], "quantity": [str(line.quantity) for line in lines],
+        "unit_price": [None if line.unit_price is None else str(line.unit_price) for line in lines],
+        "amount_minor": [line.amount_minor for line in lines],
+        "exact_amount": [str(line.exact_amount) for line in lines],
+        "explanation": [line.explanation for line in lines],
+        "service_start": [utc_naive(line.service_start) for line in lines],
+        "service_end": [utc_naive(line.service_end) for line in lines],
     }, columns=_INVOICE_LINE_COLUMNS)
     return heads, frame
 
@@ -1161,13 +1163,13 @@ def _utc(moment: Any) -> datetime | None:
     if moment is None or pd.isna(moment):
         return None
     value = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def _naive(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -1208,5 +1210,5 @@ def open_store(path: str | Path | None) -> Store:
     return Store(path or DEFAULT_STORE)
 
 
-__all__ = ["DEFAULT_STORE", "FileReport", "ImportCounts", "IngestReport", "IssueResult", "MeterResult", "Store", "expand_paths",
-           "open_store"]
+__all__ = ["DEFAULT_STORE", "FileReport", "ImportCounts", "IngestReport", "IssueResult", "MeterResult", "Store",
+           "expand_paths", "open_store"]

@@ -33,4 +33,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "run_notebook": "notebook_runner",
     "MonthTables": "month_tables",
 })
-__all__ = ["MonthTables", "Quote", "Seller", "build_quote", "load_seller", "notebooks_dir", "render_html", "run_notebook", "write_documents", "write_index", "write_quote_report", "write_register_xlsx"]
+__all__ = ["MonthTables", "Quote", "Seller", "build_quote", "load_seller", "notebooks_dir", "render_html",
+           "run_notebook", "write_documents", "write_index", "write_quote_report", "write_register_xlsx"]

@@ -18,18 +18,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from pricing.analysis.backtest import CustomerCuts
+from pricing.analysis.backtest import Backtest
 from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
-from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
+from pricing.reporting.notebook_runner import (ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text,
+                                               write_assets)
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.report_tables import figure_html, table_html
+
+if TYPE_CHECKING:
+    from pricing.analysis.backtest_stream import StreamedBacktest
 
 PAGE_FILE = "backtest.html"
 XLSX_FILE = "backtest_customers.xlsx"
@@ -40,7 +44,7 @@ NO_PLAN = "none eligible"
 class BacktestReport:
     """What the page and the table are made of: the backtest, its tornado and the customers' names."""
 
-    result: CustomerCuts  # pricing.analysis.backtest.Backtest, or the streamed pricing.analysis.backtest_stream.StreamedBacktest
+    result: Backtest | StreamedBacktest  # in memory, or streamed from the store (both are CustomerCuts)
     tornado: pd.DataFrame | None  # pricing.analysis.backtest.sensitivity() of the current catalog; None: not computed
     names: Mapping[str, str]  # customer id -> name
     months: Sequence[str]

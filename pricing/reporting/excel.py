@@ -88,7 +88,8 @@ def _append(sheet: Any, values: list[Any]) -> list[Any]:
     """
     from openpyxl.cell.cell import Cell
 
-    cells = [Cell(sheet, value=value) for value in values]
+    # openpyxl's append() places a cell made without row and column; types-openpyxl requires them
+    cells = [Cell(sheet, value=value) for value in values]  # type: ignore[call-arg]
     sheet.append(cells)
     for cell, value in zip(cells, values):
         if isinstance(value, str):
@@ -104,9 +105,11 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet), "a new workbook opens on one worksheet"
     sheet.title = "Invoices"
     bold = Font(bold=True)
     sheet.append([label for label, _ in INVOICE_COLUMNS])
@@ -131,7 +134,7 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
         for cell, (_, key) in zip(cells, INVOICE_COLUMNS):
             cell.font = bold
             if key in MONEY:
-                cell.number_format = currency_format(currency, decimals)
+                cell.number_format = currency_format(str(currency), decimals)
     sheet.freeze_panes = "A2"
 
     detail = book.create_sheet("Lines")
@@ -139,10 +142,9 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
     for cell in detail[1]:
         cell.font = bold
     for _, row in lines.iterrows():
-        values = []
-        for _, key in LINE_COLUMNS:
-            values.append(_quantity(row[key]) if key in {"quantity", "unit_price"} else _cell(row[key]))
-        cells = _append(detail, values)
+        line_values = [_quantity(row[key]) if key in {"quantity", "unit_price"} else _cell(row[key])
+                       for _, key in LINE_COLUMNS]
+        cells = _append(detail, line_values)
         fmt = currency_format(str(row["currency"]), int(row["decimals"]))
         keys = [k for _, k in LINE_COLUMNS]
         cells[keys.index("amount")].number_format = fmt
@@ -152,7 +154,8 @@ def workbook_bytes(reg: pd.DataFrame, lines: pd.DataFrame, title: str = "") -> b
 
     for ws, columns in ((sheet, INVOICE_COLUMNS), (detail, LINE_COLUMNS)):
         for index, (label, key) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = 48 if key == "explanation" else max(12, len(label) + 4)
+            width = 48 if key == "explanation" else max(12, len(label) + 4)
+            ws.column_dimensions[get_column_letter(index)].width = width
     if title:
         book.properties.title = title
     buffer = io.BytesIO()
@@ -182,9 +185,12 @@ def tables_workbook_bytes(sheets: Sequence[TableSheet], title: str = "") -> byte
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     book = Workbook()
-    book.remove(book.active)
+    first = book.active
+    assert isinstance(first, Worksheet), "a new workbook opens on one worksheet"
+    book.remove(first)
     for table in sheets:
         sheet = book.create_sheet(table.name[:31])  # Excel's limit on sheet names
         frame = table.frame

@@ -30,7 +30,7 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 @cache
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: templates from the package folder, autoescaped, strict about names."""
-    import jinja2  # noqa: PLC0415 - 30 ms, paid by the commands that write a page, not by every import
+    import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

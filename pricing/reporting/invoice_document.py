@@ -18,8 +18,8 @@ What a customer sees and what stays inside:
   catalog sources, assumptions and seed files, which are for us, not for them.
 
 Every text from outside (seller file, buyer record, item names, the number)
-is HTML-escaped by the page's template (``templates/invoice.html.j2``). The labels are English whatever the locale; the locale
-governs numbers, currencies and dates.
+is HTML-escaped by the page's template (``templates/invoice.html.j2``). The labels are English
+whatever the locale; the locale governs numbers, currencies and dates.
 
 Files are written atomically: both documents go to temporary files in the
 output folder and are renamed into place only once both are complete, so a
@@ -207,8 +207,8 @@ def _line_period(line: Line, invoice: Invoice) -> tuple[datetime | None, datetim
 def _invoice_period(invoice: Invoice) -> tuple[datetime | None, datetime | None]:
     if invoice.period_start is not None and invoice.period_end is not None:
         return invoice.period_start, invoice.period_end
-    starts = [l.service_start for l in invoice.lines if l.service_start is not None]
-    ends = [l.service_end for l in invoice.lines if l.service_end is not None]
+    starts = [line.service_start for line in invoice.lines if line.service_start is not None]
+    ends = [line.service_end for line in invoice.lines if line.service_end is not None]
     return (min(starts), max(ends)) if starts and ends else (None, None)
 
 

@@ -129,7 +129,8 @@ class WarmKernel:
             self.shutdown()
             if isinstance(exc, Exception):
                 first = (str(exc).strip().splitlines() or [""])[0]
-                raise KernelFailure(f"kernel {self.kernel_name!r} could not start: {type(exc).__name__}: {first}") from exc
+                raise KernelFailure(f"kernel {self.kernel_name!r} could not start:"
+                                    f" {type(exc).__name__}: {first}") from exc
             raise
         self.stats.started()
         self.broken = False
@@ -277,10 +278,10 @@ class KernelPool:
             if attempt > 1:
                 self.stats.add(retries=1)
             try:
-                kernel[0] = self._kernel(kernel[0])
+                running = kernel[0] = self._kernel(kernel[0])
                 self.stats.add(tasks=1)
                 result = fn(item)
-                kernel[0].runs += 1
+                running.runs += 1
                 return Outcome(item, result, "", attempt)
             except KernelFailure as exc:
                 if kernel[0] is not None:
@@ -299,7 +300,7 @@ class KernelPool:
         return Outcome(item, None, error, self.retries + 1)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T],
-            on_done: Callable[[Outcome[T]], None] | None = None) -> list[Outcome[T]]:
+            on_done: Callable[[Outcome[T]], object] | None = None) -> list[Outcome[T]]:
         """Run ``fn`` on every item; outcomes in completion order. Ctrl-C stops after the pages under way."""
         todo: queue.Queue[T] = queue.Queue()
         count = 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -100,7 +100,7 @@ class TenantView:
 
         catalogs = ((self.catalog.id, self.catalog.name, self.catalog.version),) if self.catalog_id else ()
         return ReportMeta(self.month, catalogs, _py(self.first_event), _py(self.last_event), self.events,
-                          made_at or datetime.now(timezone.utc).replace(microsecond=0))
+                          made_at or datetime.now(UTC).replace(microsecond=0))
 
     def top_accounts(self, kind: str) -> pd.DataFrame:
         """The busiest accounts of one kind (as reports.top_accounts)."""
@@ -191,7 +191,8 @@ class MonthTables:
                              "share_of_included_used", "tenant_share_of_customer"]]
 
         lines = self._part("lines", customer).copy()
-        lines["amount"] = [from_minor(int(v), int(d)) for v, d in zip(lines["amount_minor"], lines["decimals"])]
+        amounts = [from_minor(int(v), int(d)) for v, d in zip(lines["amount_minor"], lines["decimals"])]
+        lines["amount"] = pd.Series(amounts, index=lines.index, dtype=object)
         lines = lines[INVOICE_LINE_VIEW]
 
         head = row.iloc[0]
@@ -233,7 +234,8 @@ class MonthTables:
 
 def _event_where(month: str, customer: str | None) -> tuple[str, list[Any]]:
     start, end = _bounds(month)
-    where, params = '"timestamp" >= ? AND "timestamp" < ?', [start, end]
+    where = '"timestamp" >= ? AND "timestamp" < ?'
+    params: list[Any] = [start, end]
     if customer is not None:
         where += " AND customer_id = ?"
         params.append(customer)
@@ -354,19 +356,19 @@ def _included(store: Store, month: str, customers: pd.DataFrame) -> pd.DataFrame
     plans = customers.dropna(subset=["catalog"]).groupby(["catalog", "plan"], sort=False)["customer_id"]
     for (catalog_id, plan_id), ids in plans:
         catalog = _catalog(str(catalog_id))
-        plan = catalog.plans.get(plan_id)
+        plan = catalog.plans.get(str(plan_id))
         if plan is None:
             continue
-        ids = [str(c) for c in ids]
-        frame = usage.reindex(ids).fillna(0).astype("int64")
+        customer_ids = [str(c) for c in ids]
+        frame = usage.reindex(customer_ids).fillna(0).astype("int64")
         frame = frame[[m for m in metric_cols if m in catalog.metrics]]
         for charge in plan.charges:
             if charge.included is None:
                 continue
             free = None if charge.included.unlimited else included_units(catalog, charge, frame.reset_index(drop=True))
             scale = 10 ** catalog.metrics[charge.metric].decimals
-            used = frame[charge.metric].tolist() if charge.metric in frame.columns else [0] * len(ids)
-            for position, customer_id in enumerate(ids):
+            used = frame[charge.metric].tolist() if charge.metric in frame.columns else [0] * len(customer_ids)
+            for position, customer_id in enumerate(customer_ids):
                 included = None if free is None else int(free[position]) // scale
                 rows.append({
                     "customer_id": customer_id, "metric": charge.metric, "charge": charge.label,
@@ -426,7 +428,8 @@ def write(tables: MonthTables, folder: Path) -> Path:
     for name in TABLES:
         sink = pa.BufferOutputStream()
         table = pa.Table.from_pandas(tables[name], preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"pricing.month": tables.month.encode()})
+        metadata = {**(table.schema.metadata or {}), b"pricing.month": tables.month.encode()}
+        table = table.replace_schema_metadata(metadata)
         pq.write_table(table, sink, compression="zstd")
         atomic_write_bytes(folder / f"tenant_{name}.parquet", sink.getvalue().to_pybytes())
     return folder

@@ -506,7 +506,8 @@ def run_notebook(
 
 
 __all__ = [
-    "ASSETS_DIR", "DEFAULT_KERNEL", "DEFAULT_TIMEOUT", "assets_href", "atomic_write_bytes", "atomic_write_text", "check_parameters",
+    "ASSETS_DIR", "DEFAULT_KERNEL", "DEFAULT_TIMEOUT", "assets_href", "atomic_write_bytes", "atomic_write_text",
+    "check_parameters",
     "clean_partials", "declared_parameters", "ensure_kernel", "fingerprint", "is_current", "notebook_path",
     "notebook_to_html", "notebooks_dir", "plain_value", "record", "run_notebook", "safe_name", "sidecar_path",
     "write_assets",

@@ -42,7 +42,8 @@ class PoliciesReport:
         s = self.c.summary()
         return pd.DataFrame({
             "Settings": s["combination"], "Currency": s["currency"],
-            "Total with the catalogs' own settings": [self.money(v, c) for v, c in zip(s["baseline_minor"], s["currency"])],
+            "Total with the catalogs' own settings": [self.money(v, c)
+                                                      for v, c in zip(s["baseline_minor"], s["currency"])],
             "Total": [self.money(v, c) for v, c in zip(s["total_minor"], s["currency"])],
             "Difference": [self.money(v, c) for v, c in zip(s["delta_minor"], s["currency"])],
             "Invoices changed": s["invoices_changed"], "Customers changed": s["customers_changed"],
@@ -56,7 +57,7 @@ class PoliciesReport:
         changes = self.c.invoice_changes()
         if changes.empty:
             return pd.DataFrame(columns=["Customer", "Name", "Settings", "Currency", "Difference"])
-        per = changes.groupby(["customer_id", "combination", "currency"], as_index=False)["delta_minor"].sum()
+        per = changes.groupby(["customer_id", "combination", "currency"])["delta_minor"].sum().reset_index()
         per["size"] = [abs(int(v)) for v in per["delta_minor"]]
         per = per.sort_values(["size", "customer_id"], ascending=[False, True]).head(self.top)
         return pd.DataFrame({
@@ -78,7 +79,8 @@ class PoliciesReport:
             for combo in dict.fromkeys(mine["combination"]):
                 values = [float(from_minor(int(v), d)) for v in mine[mine["combination"] == combo]["delta_minor"]]
                 fig.add_trace(go.Box(y=values, name=combo, boxpoints="all", jitter=0.4, pointpos=0))
-            fig.update_layout(title=f"Per-invoice difference to the catalogs' own settings ({currency}), changed invoices",
+            fig.update_layout(title=f"Per-invoice difference to the catalogs' own settings ({currency}),"
+                                    " changed invoices",
                               yaxis_title=currency, showlegend=False, height=460, margin={"b": 160})
             out.append(figure_html(fig, f"policies-{n}"))
         return out

@@ -99,7 +99,7 @@ class Quote:
         fmt = self.format
         usage = ", ".join(f"{catalog.metrics[m].name} {_quantity(fmt, v)}" for m, v in self.usage.items()) \
             or "none given"
-        has_tax = any(l.line_type is LineType.TAX for l in self.invoice.lines)
+        has_tax = any(line.line_type is LineType.TAX for line in self.invoice.lines)
         out = [
             f"Usage expected every month: {usage}.",
             f"Term of {self.term_months} month{'s' if self.term_months != 1 else ''}; the term total is "
@@ -127,14 +127,14 @@ class Quote:
             if fee is not None and fee.source.startswith("assumption:") and fee.source not in notes:
                 notes.append(fee.source)
         out += [f"Assumption: {n.removeprefix('assumption:').strip()}" for n in notes]
-        out += [f"{l.item}: {l.explanation}" for l in self.invoice.lines if l.explanation]
+        out += [f"{line.item}: {line.explanation}" for line in self.invoice.lines if line.explanation]
         return out
 
     def shown_lines(self) -> list[Line]:
         """The lines the prospect sees: a usage line of a metric they gave no usage for, at zero, is left out."""
-        return [l for l in self.invoice.lines
-                if not (l.line_type is LineType.USAGE and l.amount_minor == 0 and l.metric is not None
-                        and l.metric not in self.usage)]
+        return [line for line in self.invoice.lines
+                if not (line.line_type is LineType.USAGE and line.amount_minor == 0 and line.metric is not None
+                        and line.metric not in self.usage)]
 
 
 def _quantity(fmt: LocaleFormat, text: str) -> str:
@@ -191,9 +191,10 @@ def build_quote(prospect: str, catalog: str | Catalog, usage: Mapping[str, Any],
         if not invoice.eligible:
             raise ReportError(f"plan {plan!r} cannot be quoted for this usage: {invoice.reason}")
     else:
-        invoice = comparison.cheapest
-        if invoice is None:
+        cheapest = comparison.cheapest
+        if cheapest is None:
             raise ReportError(f"no plan of catalog {cat.id!r} is eligible for this usage")
+        invoice = cheapest
     today = issued or date.today()
     alternatives = tuple((inv.plan, inv.total_minor, inv.eligible) for inv in comparison.invoices)
     prefix = seller.quote_prefix if seller is not None else DEFAULT_QUOTE_PREFIX
@@ -217,7 +218,7 @@ def _percent(raw: Decimal | str | None, what: str) -> Decimal | None:
         raise ReportError(f"{what}: {raw!r} is not a percentage") from None
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
         raise ReportError(f"{what}: must be between 0 and 100 percent, got {raw}")
-    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+    if value.as_tuple().exponent < -6:  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
         raise ReportError(f"{what}: {raw} has more than 6 decimal places")
     return value
 

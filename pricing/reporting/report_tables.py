@@ -15,16 +15,17 @@ credits, minimum true-ups, discounts and tax are left out).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 from markupsafe import Markup
 
 from pricing.engine.catalog import (
     Catalog,
+    Charge,
     FlatCharge,
     GraduatedCharge,
     GraduatedPercentageCharge,
@@ -51,7 +52,8 @@ CATEGORY = {
     "commitment": "commitments", "minimum": "commitments", "proration": "prorations",
     "credit": "credits", "rounding": "rounding", "discount": "discounts", "tax": "tax",
 }
-CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts", "tax"]
+CATEGORY_ORDER = ["recurring", "usage", "add-ons", "commitments", "prorations", "credits", "rounding", "discounts",
+                  "tax"]
 MRR_TYPES = frozenset({"recurring", "addon", "feature", "commitment"})
 
 
@@ -67,7 +69,8 @@ def check_month(store: Store, month: str) -> None:
 
 def check_billed(store: Store, month: str) -> None:
     if store.invoices(month).empty:
-        raise ReportError(f"month {month} has no invoices in {store.path}: bill it first (pricing demo runs the whole chain)")
+        raise ReportError(f"month {month} has no invoices in {store.path}: bill it first"
+                          " (pricing demo runs the whole chain)")
 
 
 def check_customer(store: Store, customer: str) -> None:
@@ -93,6 +96,12 @@ def _money(minor: Any, decimals: Any) -> Decimal:
     return from_minor(int(minor), int(decimals))
 
 
+def _money_column(frame: pd.DataFrame, minor_column: str, decimals_column: str = "decimals") -> pd.Series[Any]:
+    """Exact amounts (``Decimal``) beside a column of minor units, row by row."""
+    amounts = [_money(v, d) for v, d in zip(frame[minor_column], frame[decimals_column])]
+    return pd.Series(amounts, index=frame.index, dtype=object)
+
+
 def _bounds(month: str) -> tuple[datetime, datetime]:
     try:
         return month_bounds(month)
@@ -109,7 +118,7 @@ def _names(store: Store) -> pd.DataFrame:
 
 
 def _month_end_utc(month: str) -> datetime:
-    return _bounds(month)[1].replace(tzinfo=timezone.utc) - timedelta(microseconds=1)
+    return _bounds(month)[1].replace(tzinfo=UTC) - timedelta(microseconds=1)
 
 
 # --- what every report states ---------------------------------------------------------------
@@ -136,7 +145,8 @@ class ReportMeta:
 def _event_filter(month: str, customer: str | None, tenant: str | None) -> tuple[list[str], list[Any]]:
     """SQL conditions (and their parameters) selecting one month's events, optionally one customer/tenant."""
     start, end = _bounds(month)
-    where, params = ['"timestamp" >= ?', '"timestamp" < ?'], [start, end]
+    where = ['"timestamp" >= ?', '"timestamp" < ?']
+    params: list[Any] = [start, end]
     if customer is not None:
         where.append("customer_id = ?")
         params.append(customer)
@@ -160,7 +170,7 @@ def report_meta(store: Store, month: str, customer: str | None = None, tenant: s
         (c.id, c.name, c.version) for c in (load_catalog(i) for i in sorted(customers["catalog"].dropna().unique()))
     )
     return ReportMeta(month, catalogs, row[0], row[1], int(row[2]),
-                      made_at or datetime.now(timezone.utc).replace(microsecond=0))
+                      made_at or datetime.now(UTC).replace(microsecond=0))
 
 
 # --- the invoice register ----------------------------------------------------------------------
@@ -180,7 +190,7 @@ def register(store: Store, month: str) -> pd.DataFrame:
                  "net_minor", "tax_minor", "total_minor"]].copy()
     out = out.rename(columns={"total_minor": "gross_minor"})
     for column in ("subtotal", "discount", "net", "tax", "gross"):
-        out[column] = [_money(v, d) for v, d in zip(out[f"{column}_minor"], out["decimals"])]
+        out[column] = _money_column(out, f"{column}_minor")
     return out.reset_index(drop=True)
 
 
@@ -204,7 +214,7 @@ def register_lines(store: Store, month: str) -> pd.DataFrame:
     heads = store.invoices(month)[["invoice_id", "customer_id", "catalog", "plan", "currency", "decimals"]]
     lines = store.invoice_lines(month).merge(heads, on="invoice_id", how="left")
     lines["category"] = lines["line_type"].map(CATEGORY).fillna(lines["line_type"])
-    lines["amount"] = [_money(v, d) for v, d in zip(lines["amount_minor"], lines["decimals"])]
+    lines["amount"] = _money_column(lines, "amount_minor")
     return lines.reset_index(drop=True)
 
 
@@ -222,7 +232,7 @@ def revenue_by(lines: pd.DataFrame, keys: Iterable[str] = ("currency", "catalog"
     if "category" in keys:
         grouped["_order"] = grouped["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
         grouped = grouped.sort_values([k if k != "category" else "_order" for k in keys]).drop(columns="_order")
-    grouped["amount"] = [_money(v, d) for v, d in zip(grouped["amount_minor"], grouped["decimals"])]
+    grouped["amount"] = _money_column(grouped, "amount_minor")
     return grouped.reset_index(drop=True)
 
 
@@ -294,6 +304,19 @@ def mrr_movements(store: Store, month: str, previous: str) -> pd.DataFrame:
     return both.sort_values(["currency", "customer_id"]).reset_index(drop=True)
 
 
+class MrrBridgeRow(TypedDict):
+    """One currency's line of the MRR bridge, in integers of the minor unit."""
+
+    currency: str
+    decimals: int
+    opening: int
+    new: int
+    expansion: int
+    contraction: int
+    churn: int
+    closing: int
+
+
 def mrr_bridge(store: Store, month: str, previous: str | None = None) -> pd.DataFrame:
     """Per currency: opening MRR, new, expansion, contraction, churn and closing MRR.
 
@@ -303,16 +326,16 @@ def mrr_bridge(store: Store, month: str, previous: str | None = None) -> pd.Data
 
     previous = previous or previous_month(month)
     moves = mrr_movements(store, month, previous)
-    rows = []
+    rows: list[MrrBridgeRow] = []
     for currency, group in moves.groupby("currency", sort=True):
         change = group.groupby("movement")["change_minor"].sum()
-        row = {
-            "currency": currency, "decimals": int(group["decimals"].iloc[0]),
-            "opening": int(group["mrr_before"].sum()),
-            "new": int(change.get("new", 0)), "expansion": int(change.get("expansion", 0)),
-            "contraction": int(-change.get("contraction", 0)), "churn": int(-change.get("churn", 0)),
-            "closing": int(group["mrr_now"].sum()),
-        }
+        row = MrrBridgeRow(
+            currency=str(currency), decimals=int(group["decimals"].iloc[0]),
+            opening=int(group["mrr_before"].sum()),
+            new=int(change.get("new", 0)), expansion=int(change.get("expansion", 0)),
+            contraction=int(-change.get("contraction", 0)), churn=int(-change.get("churn", 0)),
+            closing=int(group["mrr_now"].sum()),
+        )
         assert row["opening"] + row["new"] + row["expansion"] - row["contraction"] - row["churn"] == row["closing"]
         rows.append(row)
     return pd.DataFrame(rows, columns=["currency", "decimals", "opening", "new", "expansion", "contraction",
@@ -332,7 +355,7 @@ def top_customers(reg: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     per["share"] = (per["gross_minor"] / totals.where(totals != 0)).fillna(0.0)
     per = per.sort_values(["currency", "gross_minor", "customer_id"], ascending=[True, False, True])
     top = per.groupby("currency", sort=True).head(n).reset_index(drop=True)
-    top["gross"] = [_money(v, d) for v, d in zip(top["gross_minor"], top["decimals"])]
+    top["gross"] = _money_column(top, "gross_minor")
     return top
 
 
@@ -398,20 +421,20 @@ def blocked_at_free_tier(store: Store, month: str) -> pd.DataFrame:
     from pricing.engine.rating import RateOptions, rate_one
 
     usage = _usage_rows(store, month)
-    rows = []
-    usage_only = dict(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False)
+    rows: list[dict[str, Any]] = []
+    usage_only = RateOptions(charge_kinds=frozenset({"usage"}), include_recurring=False, include_minimum=False)
     for customer_id, catalog, state in _states(store, month):
         rules = catalog.account_rules
         if state.billing_details or rules is None or not rules.cap_usage_at_included:
             continue
         row: dict[str, Any] = {m: Decimal(v) for m, v in {**state.quantities, **state.commitments}.items()}
         row.update({m: v for m, v in usage.get(customer_id, {}).items() if m in catalog.metrics})
-        blocked = rate_one(catalog, state.plan, row, RateOptions(billing_details=False, **usage_only))  # type: ignore[arg-type]
-        unblocked = rate_one(catalog, state.plan, row, RateOptions(billing_details=True, **usage_only))  # type: ignore[arg-type]
+        blocked = rate_one(catalog, state.plan, row, replace(usage_only, billing_details=False))
+        unblocked = rate_one(catalog, state.plan, row, replace(usage_only, billing_details=True))
         foregone = unblocked.total_minor - blocked.total_minor
         if foregone <= 0:
             continue
-        over = [l.explanation for l in blocked.lines if "blocked" in l.explanation]
+        over = [line.explanation for line in blocked.lines if "blocked" in line.explanation]
         rows.append({
             "customer_id": customer_id, "catalog": catalog.id, "plan": state.plan,
             **{m: usage.get(customer_id, {}).get(m, 0) for m in ("maa", "mac", "mat") if m in catalog.metrics},
@@ -441,7 +464,8 @@ def prepaid_balances(store: Store, month: str, factor: int = 2) -> pd.DataFrame:
         days = result.runway.days
         rows.append({
             "customer_id": customer_id, "plan": last.plan, "status": last.status, "currency": result.currency,
-            "decimals": result.decimals, "balance_minor": result.balance, "balance": _money(result.balance, result.decimals),
+            "decimals": result.decimals, "balance_minor": result.balance,
+            "balance": _money(result.balance, result.decimals),
             "daily_debit_minor": result.runway.daily_debit,
             "daily_debit": _money(result.runway.daily_debit, result.decimals),
             "days_left": days, "notice_threshold_days": threshold,
@@ -470,7 +494,7 @@ def tenants_of(store: Store, month: str, customer: str | None = None) -> pd.Data
 def customer_row(store: Store, customer: str) -> dict[str, Any]:
     check_customer(store, customer)
     frame = store.customers()
-    return frame[frame["customer_id"] == customer].iloc[0].to_dict()
+    return {str(key): value for key, value in frame[frame["customer_id"] == customer].iloc[0].to_dict().items()}
 
 
 def customer_plan(store: Store, month: str, customer: str) -> tuple[Catalog, str]:
@@ -527,7 +551,8 @@ def tenant_daily_usage(store: Store, month: str, customer: str, tenant: str) -> 
             daily = _by_day(hits.group_by("day").aggregate(daily=hits.account_id.nunique()).to_pandas())
             first = hits.group_by("account_id").aggregate(day=hits.day.min())
             new = _by_day(first.group_by("day").aggregate(new=first.count()).to_pandas())
-            frame = days.merge(daily, on="day", how="left").merge(new, on="day", how="left").fillna({"daily": 0, "new": 0})
+            frame = (days.merge(daily, on="day", how="left").merge(new, on="day", how="left")
+                     .fillna({"daily": 0, "new": 0}))
             frame["daily"] = frame["daily"].astype("int64")
             frame["to_date"] = frame["new"].astype("int64").cumsum()
             frame = frame.drop(columns="new")
@@ -540,7 +565,8 @@ def tenant_daily_usage(store: Store, month: str, customer: str, tenant: str) -> 
 
 
 def tenant_metrics(store: Store, month: str, customer: str, tenant: str) -> dict[str, int]:
-    frame = _fetch(store, "SELECT metric, value FROM tenant_metrics WHERE month = ? AND customer_id = ? AND tenant_id = ?",
+    frame = _fetch(store,
+                   "SELECT metric, value FROM tenant_metrics WHERE month = ? AND customer_id = ? AND tenant_id = ?",
                    [month, customer, tenant])
     return {str(m): int(v) for m, v in zip(frame["metric"], frame["value"])}
 
@@ -602,7 +628,7 @@ def customer_invoice_lines(store: Store, month: str, customer: str) -> pd.DataFr
 # --- plan rules in words -------------------------------------------------------------------------------------
 
 
-def _included_words(charge: Any, catalog: Catalog) -> str:
+def _included_words(charge: Charge, catalog: Catalog) -> str:
     inc = charge.included
     if inc is None:
         return ""
@@ -651,7 +677,8 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
                     price = price_text(tier.unit_price, cur) + (f" per {unit}" if own_unit else "")
                 tiers.append(f"{span} at {price}{fee}")
                 low = tier.up_to or low
-            how = "all units at the tier reached" if isinstance(charge, VolumeCharge) else "each tier prices its own units"
+            how = ("all units at the tier reached" if isinstance(charge, VolumeCharge)
+                   else "each tier prices its own units")
             text = "; ".join(tiers) + ("" if own_unit else f" per {unit}") + f" ({how})"
         elif isinstance(charge, PackageCharge):
             text = (f"{price_text(charge.package_price, cur)} per block of {grouped_number(charge.package_size)}"
@@ -678,16 +705,16 @@ def plan_rules(catalog: Catalog, plan_id: str) -> list[str]:
         out.append(f"A minimum spend of {price_text(plan.minimum_spend.amount, cur)} per {catalog.interval.value}:"
                    " a shortfall is billed as a true-up.")
     for d in plan.discounts:
-        what = (f"{d.percent}% off" if d.percent is not None
-                else f"{price_text(d.amount, cur)} off")  # type: ignore[arg-type]
+        what = f"{d.percent}% off" if d.percent is not None else f"{price_text(d.amount or Decimal(0), cur)} off"
         out.append(f"{d.name}: {what} the subtotal" + (f" for the first {d.periods} periods." if d.periods else "."))
     if plan.requires_billing_details:
         out.append("Needs billing details on the account.")
     rules = catalog.account_rules
     if rules and rules.cap_usage_at_included and (not rules.plans_without_billing_details
                                                   or plan_id in rules.plans_without_billing_details):
+        most = rules.max_tenants_without_billing_details
         out.append("Without billing details, usage past the free tier is blocked and not charged"
-                   + (f"; at most {rules.max_tenants_without_billing_details} tenants." if rules.max_tenants_without_billing_details else "."))
+                   + (f"; at most {most} tenants." if most else "."))
     return out
 
 
@@ -812,5 +839,5 @@ def with_money(frame: pd.DataFrame, columns: Iterable[str], decimals_column: str
     """A copy with integer minor-unit ``columns`` turned into exact Decimal amounts (for display)."""
     out = frame.copy()
     for column in columns:
-        out[column] = [_money(v, d) for v, d in zip(out[column], out[decimals_column])]
+        out[column] = _money_column(out, column, decimals_column)
     return out

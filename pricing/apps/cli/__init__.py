@@ -36,7 +36,7 @@ COMMAND_MODULES = (
 class _Parser(argparse.ArgumentParser):
     """argparse prints usage plus a message; the contract is one line and status 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # raises, as the base class's exits
         raise PricingError(f"{self.prog}: {message}")
 
 

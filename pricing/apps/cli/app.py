@@ -119,7 +119,7 @@ def tuning_notebook(parameters: Mapping[str, Any], folder: Path) -> Path:
     return target
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "app", help="serve the plan comparison (or price tuning on the store) as a web app (Voila) on localhost",
         description="Serve notebooks/plan_comparison.ipynb (or, with `tuning`, notebooks/price_tuning.ipynb on "

@@ -32,7 +32,7 @@ DEFAULT_OUT = Path("reports/backtest")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "backtest", help="current vs candidate prices on the store's metered history (HTML report + Excel/CSV)",
         description="Rate the store's metered history under the current catalog and a candidate, and write an "
@@ -160,7 +160,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                              f" --store {args.store}`")
         if current.id not in catalogs:
             raise UsageError(f"no customer of the store is on catalog {current.id!r}")
-        # NOTE: streamed a month at a time (pricing.analysis.backtest_stream): memory holds running sums, not the history
+        # NOTE: streamed a month at a time (pricing.analysis.backtest_stream): memory holds running sums,
+        # not the history
         history = store_history(store, current, months)
         if args.format == "xlsx":  # before minutes of rating, not after
             check_xlsx_size(len(history.customer_ids))

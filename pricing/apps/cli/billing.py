@@ -17,7 +17,7 @@ from pricing.billing.subscriptions import (
 from pricing.apps.cli.core import parse_usage
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bill", help="the invoice a subscription timeline issues in a period")
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     p.add_argument("--subscription", required=True, metavar="FILE", action="append",
@@ -49,7 +49,8 @@ def cmd_bill(args: argparse.Namespace) -> int:
     text = args.period.strip()
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
         raise SubscriptionError(f"--period {text!r}: expected YYYY-MM or YYYY-MM-DD")
-    when = resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7 else _day("--period", text)
+    when = (resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7
+            else _day("--period", text))
     if len(timelines) > 1:
         issued = issued_in_period_consolidated(catalog, timelines, when)
     else:
@@ -79,8 +80,8 @@ def _day(flag: str, text: str) -> date:
         raise SubscriptionError(f"{flag} {text!r}: expected a date YYYY-MM-DD") from None
 
 
-def _when(moment: object) -> str:
-    return "" if moment is None else moment.isoformat().replace("+00:00", "Z").replace("T00:00:00Z", "")  # type: ignore[attr-defined]
+def _when(moment: date | None) -> str:  # a datetime is a date
+    return "" if moment is None else moment.isoformat().replace("+00:00", "Z").replace("T00:00:00Z", "")
 
 
 def render_issued(issued: IssuedInvoice) -> list[str]:

@@ -19,7 +19,7 @@ from pricing.engine.money import format_minor, format_money
 from pricing.engine.rating import RateOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "commitment", help="the commitment level to buy over a usage range, against every other plan",
         description="Find the commitment level with the lowest expected cost over a usage range, and compare it "

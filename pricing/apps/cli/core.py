@@ -19,7 +19,7 @@ from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor, format_money
 from pricing.engine.rating import RateOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("catalogs", help="list bundled catalogs with their plans and metrics")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_catalogs)
@@ -72,7 +72,7 @@ def parse_usage(items: list[str]) -> dict[str, str]:
 
 def read_transactions(path: Path) -> dict[str, list[str]]:
     """A CSV of transactions (``metric,amount``, one a row, in order) as a list of amounts per metric."""
-    import csv  # noqa: PLC0415
+    import csv
 
     try:
         with path.open(encoding="utf-8", newline="") as handle:
@@ -108,7 +108,8 @@ def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, 
         raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
     if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
         raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
-    if value != 0 and (value.adjusted() < -places or -value.normalize().as_tuple().exponent > places):  # type: ignore[operator]
+    exponent = value.normalize().as_tuple().exponent
+    if value != 0 and (value.adjusted() < -places or -exponent > places):  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
         raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
     return value
 
@@ -196,7 +197,8 @@ def render_comparison(comparison: Comparison) -> str:
     catalog = comparison.catalog
     usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
                       for k, v in comparison.usage.items()) or "no usage"
-    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value}; usage: {usage}", ""]
+    out = [f"{catalog.name} ({catalog.id} {catalog.version}), {catalog.currency} per {catalog.interval.value};"
+           f" usage: {usage}", ""]
     width = max(len(inv.plan) for inv in comparison.invoices)
     for inv in comparison.invoices:
         mark = "*" if comparison.cheapest is inv else " "

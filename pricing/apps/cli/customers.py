@@ -26,7 +26,7 @@ from pricing.apps.cli.store_args import add_store_options, existing_store
 EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("customers", help="import, list and show the customer book; add subscription events")
     commands = group.add_subparsers(dest="customers_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
@@ -89,7 +89,8 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
         if key in ("timeline_yaml", "ledger_yaml"):
             continue
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    out["billing"] = "subscription" if row.get("timeline_yaml") else ("prepaid ledger" if row.get("ledger_yaml") else "none")
+    out["billing"] = ("subscription" if row.get("timeline_yaml")
+                      else "prepaid ledger" if row.get("ledger_yaml") else "none")
     return out
 
 
@@ -103,7 +104,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for record in frame.to_dict("records"):
         cid = str(record["customer_id"])
         rows.append({"customer_id": cid, "name": record.get("name"), "catalog": record.get("catalog"),
-                     "billing": "subscription" if cid in timelines else ("prepaid ledger" if cid in ledgers else "none")})
+                     "billing": ("subscription" if cid in timelines
+                                 else "prepaid ledger" if cid in ledgers else "none")})
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0

@@ -25,7 +25,7 @@ DEFAULT_MONTHS = 3
 DEFAULT_SEED = 7
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="run the main job on sample data: bill a month and make every report",
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS, help=f"customers (default {DEFAULT_CUSTOMERS})")

@@ -17,7 +17,7 @@ from pricing.reporting.notebook_runner import atomic_write_text
 from pricing.apps.cli.store_args import add_store_options, existing_store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("catalog", help="import a catalog from Stripe or Lago, or export one to them")
     commands = p.add_subparsers(dest="catalog_command", metavar="ACTION", parser_class=type(p))
     commands.required = True

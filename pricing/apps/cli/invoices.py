@@ -27,7 +27,7 @@ from pricing.metering.store import Store
 from pricing.apps.cli.store_args import add_store_options, existing_store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("invoices", help="bill a month, list, show and credit issued invoices")
     commands = group.add_subparsers(dest="invoices_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
@@ -93,7 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {currency}: {count} invoice(s), {format_money(minor, currency, decimals[currency])}")
     print(f"issued now: {len(issued.issued)}"
           + (f" ({issued.issued[0]} .. {issued.issued[-1]})" if issued.issued else "")
-          + f"; issued before, unchanged: {len(issued.unchanged)}; issued before, now different: {len(issued.differing)}")
+          + f"; issued before, unchanged: {len(issued.unchanged)}"
+          + f"; issued before, now different: {len(issued.differing)}")
     if issued.differing:
         print("  issued invoices are final; correct these with `pricing invoices credit NUMBER --reason ...`: "
               + ", ".join(issued.differing))
@@ -120,7 +121,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         extra = f"  credits {r['credit_for']}" if r["credit_for"] else ""
-        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12} {r['currency']} {r['total']:>14}{extra}")
+        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12}"
+              f" {r['currency']} {r['total']:>14}{extra}")
     return 0
 
 
@@ -146,7 +148,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"number": args.number, **invoice.to_json()}, indent=2))
         return 0
-    print(f"{args.number}  {invoice.customer_id}  {invoice.catalog}/{invoice.plan}  total {invoice.money(invoice.total_minor)}")
+    print(f"{args.number}  {invoice.customer_id}  {invoice.catalog}/{invoice.plan}"
+          f"  total {invoice.money(invoice.total_minor)}")
     width = max((len(line.item) for line in invoice.lines), default=4)
     for line in invoice.lines:
         print(f"    {line.item:<{width}}  {line.line_type.value:<10} {str(line.quantity):>10}"
@@ -166,7 +169,7 @@ def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, p
         invoice = store.invoice(number)
         head = heads.loc[number]
         buyer = Buyer.from_mapping(store.customer(str(invoice.customer_id)), f"customer {invoice.customer_id}")
-        credit_for = None if pd.isna(head["credit_for"]) else str(head["credit_for"])
+        credit_for: str | None = None if pd.isna(head["credit_for"]) else str(head["credit_for"])
         issued = (invoice.issued_at or datetime.now(UTC)).date()
         try:
             written += write_documents(invoice, number, issued, seller, buyer, out, credit_note_for=credit_for, pdf=pdf)

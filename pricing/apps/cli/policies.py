@@ -23,7 +23,7 @@ from pricing.metering.store import DEFAULT_STORE
 DEFAULT_OUT = Path("reports/policies")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "policies", help="re-bill a month under other billing conventions and compare (HTML report + Excel)",
         description="Bill a month with each catalog's own settings and under every combination of the"

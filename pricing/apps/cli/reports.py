@@ -313,7 +313,7 @@ def write_month_index(out: Path, month: str, store_path: Path | None = None) -> 
 # --- commands ---------------------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser("report", help="monthly finance, per-tenant usage and quote reports")
     sub = report.add_subparsers(dest="report_command", metavar="REPORT", parser_class=type(report))
     sub.required = True
@@ -392,7 +392,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
     try:
         from pricing.reporting.quote_document import write_quote_report
     except ImportError:
-        raise ReportError("quote documents are not available in this version (pricing.reporting.quote_document is missing)") from None
+        raise ReportError("quote documents are not available in this version"
+                          " (pricing.reporting.quote_document is missing)") from None
     discount: Decimal | None = None
     if args.discount is not None:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pricing.engine.catalog import (
     Catalog,
+    Charge,
     FlatCharge,
     GraduatedCharge,
     GraduatedPercentageCharge,
@@ -48,7 +49,7 @@ MODELS: dict[type, type[ChargeModel[Any, Any]]] = {
 """Each catalog charge class and the model that prices it."""
 
 
-def model_for(charge: Any, qscale: int, settings: Settings | None = None,
+def model_for(charge: Charge, qscale: int, settings: Settings | None = None,
               interval: str = "month") -> ChargeModel[Any, Any]:
     """The model of ``charge``, bound to it (``qscale``: decimals of the charge's metric)."""
     try:
@@ -58,17 +59,17 @@ def model_for(charge: Any, qscale: int, settings: Settings | None = None,
     return model(charge, qscale, settings or Settings(), interval)
 
 
-def model_in(catalog: Catalog, charge: Any) -> ChargeModel[Any, Any]:
+def model_in(catalog: Catalog, charge: Charge) -> ChargeModel[Any, Any]:
     """The model of one of ``catalog``'s charges, with the catalog's metric decimals, settings and interval."""
     return model_for(charge, catalog.metrics[charge.metric].decimals, catalog.settings, catalog.interval.value)
 
 
-def price_scale(charge: Any) -> int:
+def price_scale(charge: Charge) -> int:
     """Decimal places needed to hold every price of a charge (and its commitment) as an integer."""
     return model_for(charge, 0).price_scale()
 
 
-def apply_model(charge: Any, billable: Array, qscale: int, pscale: int, settings: Settings) -> ModelResult:
+def apply_model(charge: Charge, billable: Array, qscale: int, pscale: int, settings: Settings) -> ModelResult:
     """Price ``billable`` with the charge's model (kept for callers that hold no model)."""
     return model_for(charge, qscale, settings).price(billable, pscale)
 

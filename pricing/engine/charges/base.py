@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from pricing.engine.catalog import PackageRounding, Settings, Tier, TierBounds
+from pricing.engine.catalog import PackageRounding, PercentageTier, Settings, Tier, TierBounds
 from pricing.engine.formatting import grouped_number, grouped_scaled
 from pricing.engine.money import decimal_places, from_scaled, plain_number, scaled_int
 
@@ -126,7 +126,7 @@ def exact(values: Array, bound: int, offset: int = 0) -> Array:
     return values
 
 
-def blocks(units: Array, size: int, rounding: PackageRounding) -> Array:
+def blocks(units: Array, size: int | Array, rounding: PackageRounding) -> Array:
     """Whole blocks of ``size`` in ``units`` (both scaled alike).
 
     NOTE: ``up`` counts a started block whole, because a block counts from its
@@ -162,7 +162,7 @@ def block_size(tier: Tier, qscale: int) -> int | None:
     return None if tier.block_size is None else scaled_int(tier.block_size, qscale)
 
 
-def tier_row(index: int, tier: Any, units: Decimal, **prices: str) -> dict[str, Any]:
+def tier_row(index: int, tier: Tier | PercentageTier, units: Decimal, **prices: str) -> dict[str, Any]:
     """One reached tier as plain data for an invoice line."""
     return {"tier": index + 1, "up_to": None if tier.up_to is None else plain_number(tier.up_to),
             "units": plain_number(units), **prices}

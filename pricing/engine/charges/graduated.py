@@ -104,7 +104,8 @@ class Graduated(ChargeModel[GraduatedCharge, GraduatedResult]):
         tiers = self.charge.tiers
         sizes = [block_size(t, self.qscale) for t in tiers]
         # a unit price applies to scaled units; a block price to whole blocks, so lift it by 10**qscale
-        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale) for t, s in zip(tiers, sizes)]
+        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale)
+                  for t, s in zip(tiers, sizes)]
         flats = [scaled_int(t.flat_fee, pscale) * 10**self.qscale for t in tiers]
         g = graduate(billable, tier_bounds(tiers, self.qscale), prices, flats, sizes, self.settings)
         return GraduatedResult(g.amount, billable, self.qscale, None, g.units, g.entered, g.blocks)

@@ -60,11 +60,13 @@ class PercentagePerTransaction(ChargeModel[PercentagePerTransactionCharge, PerTr
             amounts.append(fees.total * shift)
             totals.append(int(sum(int(a) for a in row)))
             counts.append(len(row))
-        return PerTransactionResult(_array(amounts), _array(totals), self.qscale, None, np.array(counts, dtype=np.int64))
+        return PerTransactionResult(_array(amounts), _array(totals), self.qscale, None,
+                                    np.array(counts, dtype=np.int64))
 
     def explain(self, result: PerTransactionResult, row: int) -> str:
         c = self.charge
-        parts = [f"{int(result.transactions[row]):,} transaction(s): {plain(c.rate)}% of each" + (f" plus {c.fixed_fee} per transaction" if c.fixed_fee else "")]
+        parts = [f"{int(result.transactions[row]):,} transaction(s): {plain(c.rate)}% of each"
+                 + (f" plus {c.fixed_fee} per transaction" if c.fixed_fee else "")]
         if c.free_transactions:
             parts.append(f"the first {c.free_transactions:,} owe no fixed fee")
         if c.free_amount:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from pricing.engine.catalog import TierBounds, VolumeCharge
 from pricing.engine.money import plain_number, scaled_int
-from pricing.engine.charges.base import Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds, tier_row, unscaled
+from pricing.engine.charges.base import (Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds,
+                                         tier_row, unscaled)
 from pricing.engine.charges.graduated import tier_sentence, tier_term
 
 
@@ -38,12 +39,14 @@ class Volume(ChargeModel[VolumeCharge, VolumeResult]):
         # a tier priced per unit is a tier of one-scaled-unit blocks at the scaled unit price;
         # a block price applies to whole blocks, so it is lifted by 10**qscale
         sizes = [block_size(t, self.qscale) for t in tiers]
-        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale) for t, s in zip(tiers, sizes)]
+        prices = [scaled_int(t.unit_price, pscale) * (1 if s is None else 10**self.qscale)
+                  for t, s in zip(tiers, sizes)]
         flats = [scaled_int(t.flat_fee, pscale) * 10**self.qscale for t in tiers]
         # bounds and sizes are compared with and divide the quantities: past int64 they need Python ints too
         billable = exact(billable, max(prices), max(flats) + max(finite, default=0) + max(s or 0 for s in sizes))
         dtype = billable.dtype
-        side = "left" if self.settings.tier_bounds is TierBounds.UP_TO_INCLUSIVE else "right"
+        inclusive = self.settings.tier_bounds is TierBounds.UP_TO_INCLUSIVE
+        side: Literal["left", "right"] = "left" if inclusive else "right"
         # index of the first tier whose bound holds the quantity
         tier_index = np.searchsorted(np.array(finite, dtype=dtype), billable, side=side)
         size = np.array([1 if s is None else s for s in sizes], dtype=dtype)[tier_index]
