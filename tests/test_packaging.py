@@ -44,7 +44,7 @@ def constraint_pins() -> dict[str, str]:
 
 
 def test_every_lower_bound_is_the_pinned_version_ci_installs() -> None:
-    bounds = {canonicalize_name(r.name): lower_bound(r) for r in EVERY_REQUIREMENT}
+    bounds: dict[str, str] = {canonicalize_name(r.name): lower_bound(r) for r in EVERY_REQUIREMENT}
     pins = constraint_pins()
     # e.g. pyproject's "pandas>=3.1.1" must meet "pandas==3.1.1" in constraints.txt, and nothing else is pinned
     differing = {name: (bounds.get(name), pins.get(name)) for name in bounds.keys() | pins.keys()
