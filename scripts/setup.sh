@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Set up the workbench on a fresh machine: a virtualenv in .venv with the
-# package and its test tools, plus what the browser and Spark tests need
-# (Debian's chromium; a JVM) when we are root on Debian and they are missing.
+# Set up the workbench in a virtualenv, .venv, from a checkout.
+#
+#   bash scripts/setup.sh          the main job only: engine, metering, reports, the app, JupyterLab
+#   bash scripts/setup.sh --dev    everything the tests need: the extras dev, spark and bench, plus
+#                                  Debian's chromium (browser tests) and a JVM (Spark tests) when we
+#                                  are root on Debian and they are missing
+#
+# Both install with constraints.txt, which pins every direct dependency to the lower bound pyproject.toml
+# publishes: the suite always runs on the versions the bounds promise. Running --dev over a base
+# install adds the rest; running either twice changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+extras=""
+case "${1:-}" in
+    "") ;;
+    --dev | --all) extras="[dev,spark,bench]" ;;
+    *) echo "usage: bash scripts/setup.sh [--dev]" >&2; exit 2 ;;
+esac
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -15,7 +29,9 @@ if [ ! -x .venv/bin/python ]; then
     }
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extras}"
+
+[ -n "$extras" ] || exit 0
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is
 # not possible here); Spark tests need Java 17+. Install both when we can.

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.spark
 
 if shutil.which("java") is None:
     pytest.skip("PySpark needs a Java runtime (no 'java' on PATH)", allow_module_level=True)
-pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[dev]')")
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (bash scripts/setup.sh --dev)")
 
 import ibis  # noqa: E402
 import pyarrow as pa  # noqa: E402

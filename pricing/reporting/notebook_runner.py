@@ -87,11 +87,19 @@ a.anchor-link, .jp-Collapser { display: none; }
 
 
 def notebooks_dir() -> Path:
-    """The project's ``notebooks/`` directory (``PRICING_NOTEBOOKS`` overrides it)."""
+    """Where the notebooks are: ``$PRICING_NOTEBOOKS``, else the checkout's ``notebooks/``, else the packaged copy.
+
+    A checkout (a ``pyproject.toml`` beside the package) uses its own ``notebooks/``, so an edit shows at
+    once; an installed wheel carries the same notebooks as ``pricing/notebooks`` (package data).
+    """
     override = os.environ.get("PRICING_NOTEBOOKS")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "notebooks"
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "notebooks").is_dir():
+        return checkout / "notebooks"
+    return package / "notebooks"
 
 
 def notebook_path(name: str | Path) -> Path:
