@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pricing.apps.cli.options import SubParsers, add_store_options, existing_store
 from pricing.errors import BookError
-from pricing.metering.store import DEFAULT_STORE, Store
-from pricing.apps.cli.store_args import add_store_options, existing_store
+from pricing.metering.store_location import DEFAULT_STORE
 
 EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: SubParsers) -> None:
     group = subparsers.add_parser("customers", help="import, list and show the customer book; add subscription events")
     commands = group.add_subparsers(dest="customers_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def cmd_import(args: argparse.Namespace) -> int:
     from pricing.billing.customer_book import build_book, customers_from_frame, read_customers
+    from pricing.metering.store import Store
 
     customers = read_customers(args.customers)
     known = {}
@@ -89,8 +90,13 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
         if key in ("timeline_yaml", "ledger_yaml"):
             continue
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    out["billing"] = "subscription" if row.get("timeline_yaml") else ("prepaid ledger" if row.get("ledger_yaml") else "none")
+    out["billing"] = _billing(bool(row.get("timeline_yaml")), bool(row.get("ledger_yaml")))
     return out
+
+
+def _billing(has_timeline: bool, has_ledger: bool) -> str:
+    """How a customer is billed: by a subscription timeline, a prepaid ledger, or not at all."""
+    return "subscription" if has_timeline else ("prepaid ledger" if has_ledger else "none")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -103,7 +109,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for record in frame.to_dict("records"):
         cid = str(record["customer_id"])
         rows.append({"customer_id": cid, "name": record.get("name"), "catalog": record.get("catalog"),
-                     "billing": "subscription" if cid in timelines else ("prepaid ledger" if cid in ledgers else "none")})
+                     "billing": _billing(cid in timelines, cid in ledgers)})
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -146,7 +152,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_event(args: argparse.Namespace) -> int:
-    from pricing.billing.customer_book import _pairs, append_event, customers_from_frame
+    from pricing.billing.customer_book import append_event, customers_from_frame, metric_pairs
 
     event: dict[str, Any] = {"at": args.at or datetime.now(UTC).replace(microsecond=0).isoformat(), "type": args.type}
     for flag in EVENT_FLAGS:
@@ -154,7 +160,7 @@ def cmd_event(args: argparse.Namespace) -> int:
         if value is not None:
             event[flag] = value
     if args.commitments:
-        event["commitments"] = _pairs(args.commitments, "--commitments")
+        event["commitments"] = metric_pairs(args.commitments, "--commitments")
     if args.no_prorate:
         event["prorate"] = False
     with existing_store(args.store, read_only=False) as store:

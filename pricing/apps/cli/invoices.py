@@ -18,16 +18,16 @@ import argparse
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from pricing.apps.cli.options import SubParsers, add_store_options, existing_store
 from pricing.errors import ReportError
-from pricing.engine.money import format_minor, format_money
-from pricing.metering.store import Store
-from pricing.apps.cli.store_args import add_store_options, existing_store
+
+if TYPE_CHECKING:
+    from pricing.metering.store import Store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: SubParsers) -> None:
     group = subparsers.add_parser("invoices", help="bill a month, list, show and credit issued invoices")
     commands = group.add_subparsers(dest="invoices_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
@@ -71,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pricing.billing.billing_run import bill_month
+    from pricing.engine.money import format_minor, format_money
 
     prefix = _prefix(args.seller, args.prefix)
     with existing_store(args.store, read_only=False) as store:
@@ -93,7 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {currency}: {count} invoice(s), {format_money(minor, currency, decimals[currency])}")
     print(f"issued now: {len(issued.issued)}"
           + (f" ({issued.issued[0]} .. {issued.issued[-1]})" if issued.issued else "")
-          + f"; issued before, unchanged: {len(issued.unchanged)}; issued before, now different: {len(issued.differing)}")
+          + f"; issued before, unchanged: {len(issued.unchanged)}"
+          + f"; issued before, now different: {len(issued.differing)}")
     if issued.differing:
         print("  issued invoices are final; correct these with `pricing invoices credit NUMBER --reason ...`: "
               + ", ".join(issued.differing))
@@ -101,6 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from pricing.engine.money import format_minor
+
     with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
     heads = heads[heads["number"].notna()]
@@ -120,7 +126,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         extra = f"  credits {r['credit_for']}" if r["credit_for"] else ""
-        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12} {r['currency']} {r['total']:>14}{extra}")
+        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12} {r['currency']}"
+              f" {r['total']:>14}{extra}")
     return 0
 
 
@@ -146,7 +153,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"number": args.number, **invoice.to_json()}, indent=2))
         return 0
-    print(f"{args.number}  {invoice.customer_id}  {invoice.catalog}/{invoice.plan}  total {invoice.money(invoice.total_minor)}")
+    print(f"{args.number}  {invoice.customer_id}  {invoice.catalog}/{invoice.plan}"
+          f"  total {invoice.money(invoice.total_minor)}")
     width = max((len(line.item) for line in invoice.lines), default=4)
     for line in invoice.lines:
         print(f"    {line.item:<{width}}  {line.line_type.value:<10} {str(line.quantity):>10}"
@@ -156,6 +164,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, pdf: bool) -> list[Path]:
     """Each issued invoice's document; an invoice that cannot be one (ineligible) is named, then exit 2."""
+    import pandas as pd
+
     from pricing.reporting.invoice_document import Buyer, load_seller, write_documents
 
     seller = load_seller(seller_path)
@@ -180,6 +190,8 @@ def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, p
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
         numbers = [str(n) for n in heads["number"] if not pd.isna(n)]

@@ -12,13 +12,14 @@ import json
 import time
 from pathlib import Path
 
+from pricing.apps.cli.options import SubParsers
 from pricing.errors import MeteringError
-from pricing.metering.store import DEFAULT_STORE
+from pricing.metering.store_location import DEFAULT_STORE
 
 DEFAULT_SAMPLE_DIR = Path("data/sample")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: SubParsers) -> None:
     sample = subparsers.add_parser(
         "sample-data",
         help="write a synthetic customer book and its events",
@@ -28,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sample.add_argument("--months", type=int, default=3, help="months of events (default 3)")
     sample.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data")
     sample.add_argument("--end-month", default=None, help="last month, YYYY-MM (default 2026-03)")
-    sample.add_argument("--out", type=Path, default=DEFAULT_SAMPLE_DIR, help=f"directory (default {DEFAULT_SAMPLE_DIR})")
+    sample.add_argument("--out", type=Path, default=DEFAULT_SAMPLE_DIR,
+                        help=f"directory (default {DEFAULT_SAMPLE_DIR})")
     sample.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="event file format")
     sample.add_argument("--ingest", action="store_true", help="also load the book and events into the store")
     sample.add_argument("--store", type=Path, default=None, help=f"store file (default {DEFAULT_STORE})")
@@ -70,8 +72,9 @@ def _sample_data(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MeteringError(f"{exc.filename or args.out}: cannot write: {exc.strerror}") from None
     paths = write_events(book, args.out / "events", fmt=args.format)
+    per_catalog = ", ".join(f"{k} {v}" for k, v in book.customers["catalog"].value_counts().items())
     print(
-        f"wrote {len(book.customers)} customers ({', '.join(f'{k} {v}' for k, v in book.customers['catalog'].value_counts().items())}),"
+        f"wrote {len(book.customers)} customers ({per_catalog}),"
         f" {len(book.timelines)} timelines, {len(book.ledgers)} ledgers to {args.out}"
     )
     for path in paths:
