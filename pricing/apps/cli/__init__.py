@@ -3,6 +3,9 @@
 Each subcommand group lives in its own module with a ``register(subparsers)``
 function. Bad input raises :class:`pricing.errors.PricingError`; ``main``
 prints its one line to stderr and exits with status 2, never a traceback.
+Building the parser imports only the standard library and the command modules'
+light tops: every command imports what it needs (pandas, DuckDB, Papermill...)
+when it runs (``tests/test_cli_startup.py``, ``benchmarks/bench_cli_startup.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ COMMAND_MODULES = (
 )
 
 
+DESCRIPTION = ("Exact pricing of identity-vendor catalogs, from raw usage events to invoices and reports."
+               " Run `pricing COMMAND --help` for a command's options.")
+DISTRIBUTION = "pricing"  # the installed distribution whose version --version prints
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse prints usage plus a message; the contract is one line and status 2."""
 
@@ -40,9 +48,34 @@ class _Parser(argparse.ArgumentParser):
         raise PricingError(f"{self.prog}: {message}")
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(f"pricing {installed_version()}")
+        parser.exit()
+
+
+def installed_version() -> str:
+    """The version pip installed (``importlib.metadata``); a checkout that was never installed has none."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        raise PricingError(f"the {DISTRIBUTION!r} distribution is not installed, so it has no version;"
+                           " install it with `pip install -e .`") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pricing", description=__doc__.splitlines()[0])
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = _Parser(prog="pricing", description=DESCRIPTION)
+    parser.add_argument("--version", action=_VersionAction, help="print the installed version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                       help="run `pricing COMMAND --help` for its options")
     subparsers.required = True
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

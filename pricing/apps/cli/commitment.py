@@ -33,7 +33,7 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--method", choices=["scenarios", "triangular"], default="triangular",
                    help="scenarios: low, expected, high weighted 1:2:1; triangular: a Monte Carlo (default)")
     p.add_argument("--samples", type=int, default=2000, help="Monte Carlo samples (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the Monte Carlo; the same seed, the same advice")
     p.add_argument("--no-billing-details", action="store_true",
                    help="the account has no billing details (plans that need them are not eligible)")
     p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")

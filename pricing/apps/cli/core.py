@@ -41,12 +41,12 @@ def register(subparsers: SubParsers) -> None:
     p.set_defaults(handler=cmd_quote)
 
     p = subparsers.add_parser("break-even", help="quantity of a metric where the cheaper of two plans changes")
-    p.add_argument("catalog")
-    p.add_argument("--metric", required=True)
-    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"))
+    p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
+    p.add_argument("--metric", required=True, help="the metric whose quantity is searched, e.g. maa")
+    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"), help="the two plans compared")
     add_usage_options(p)
     p.add_argument("--max", type=whole_quantity, default=10_000_000, help="largest quantity searched")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_break_even)
 
 

@@ -23,7 +23,17 @@ from pricing.apps.cli.options import SubParsers, add_store_options, existing_sto
 from pricing.errors import BookError
 from pricing.metering.store_location import DEFAULT_STORE
 
-EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
+# an event's fields given as options, with what each means (docs/subscriptions.md has the whole table)
+EVENT_FLAGS = {
+    "plan": "the plan to move to (upgrade, downgrade, change_plan)",
+    "item": "the add-on or feature added or removed (add, remove)",
+    "quantity": "units of the add-on added or removed (add, remove)",
+    "effective": "now or end_of_period: when a plan change or a cancellation takes effect",
+    "invoice": "now (an invoice of its own for the change) or next (on the next periodic invoice)",
+    "refund": "on cancel now: add_ons (default), all or none",
+    "until": "on trial: the instant the trial ends, ISO 8601",
+    "note": "free text kept with the event",
+}
 
 
 def register(subparsers: SubParsers) -> None:
@@ -37,7 +47,7 @@ def register(subparsers: SubParsers) -> None:
     p.add_argument("--events", type=Path, nargs="*", default=[], help="flat CSV files of subscription events")
     p.add_argument("--ledgers", type=Path, nargs="*", default=[], help="prepaid ledger YAML files or folders")
     p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("list", help="the customer book")
@@ -45,19 +55,19 @@ def register(subparsers: SubParsers) -> None:
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one customer, with its subscription and what it holds now")
-    p.add_argument("customer_id")
+    p.add_argument("customer_id", help="the customer's id in the store")
     add_store_options(p)
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("event", help="append an event to a customer's timeline (checked by replay)")
-    p.add_argument("customer_id")
+    p.add_argument("customer_id", help="the customer whose subscription timeline gets the event")
     p.add_argument("--type", required=True, help="event type (docs/subscriptions.md)")
     p.add_argument("--at", help="UTC instant, ISO 8601 (default: now)")
-    for flag in EVENT_FLAGS:
-        p.add_argument(f"--{flag}")
+    for flag, what in EVENT_FLAGS.items():
+        p.add_argument(f"--{flag}", help=what)
     p.add_argument("--commitments", help="metric=qty;metric=qty")
     p.add_argument("--no-prorate", action="store_true", help="a change now, not prorated")
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
     p.set_defaults(handler=cmd_event)
 
 

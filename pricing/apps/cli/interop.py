@@ -18,14 +18,14 @@ def register(subparsers: SubParsers) -> None:
     commands.required = True
 
     q = commands.add_parser("import", help="a catalog YAML from Stripe Products/Prices or Lago plans (their list JSON)")
-    q.add_argument("vendor", choices=VENDORS)
+    q.add_argument("vendor", choices=VENDORS, help="the billing system the file comes from")
     q.add_argument("file", type=Path, help="the vendor's list JSON (GET /v1/prices, GET /api/v1/plans)")
     q.add_argument("--output", "-o", type=Path, help="catalog YAML to write (default: standard output)")
     q.add_argument("--id", help="catalog id (default: from the file name)")
     q.set_defaults(handler=cmd_import)
 
     q = commands.add_parser("export", help="Stripe or Lago JSON for a catalog (refusing what they cannot express)")
-    q.add_argument("vendor", choices=VENDORS)
+    q.add_argument("vendor", choices=VENDORS, help="the billing system the JSON is for")
     q.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     q.add_argument("--output", "-o", type=Path, help="JSON file to write (default: standard output)")
     q.set_defaults(handler=cmd_export)

@@ -33,7 +33,7 @@ def register(subparsers: SubParsers) -> None:
     commands.required = True
 
     p = commands.add_parser("run", help="bill every customer of the store for a month and issue the invoices")
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month billed")
     p.add_argument("--seller", type=Path, help="seller file: its invoice_prefix numbers the invoices")
     p.add_argument("--prefix", help="invoice number prefix without a seller file (default INV-)")
     add_store_options(p, "print JSON (amounts as decimal strings)")
@@ -45,7 +45,7 @@ def register(subparsers: SubParsers) -> None:
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one issued invoice or credit note with its lines (or its document)")
-    p.add_argument("number")
+    p.add_argument("number", help="the invoice or credit note number, e.g. INV-000001")
     p.add_argument("--seller", type=Path, help="seller file; with --out, writes the invoice's HTML and PDF")
     p.add_argument("--out", type=Path, help="folder for the document (with --seller)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
@@ -53,7 +53,7 @@ def register(subparsers: SubParsers) -> None:
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("export", help="every issued invoice and credit note of a month as HTML and PDF")
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month whose register is exported")
     p.add_argument("--seller", type=Path, required=True, help="seller file (name, address, tax id, terms, locale)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="documents go to OUT/MONTH/invoices/")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
@@ -61,7 +61,7 @@ def register(subparsers: SubParsers) -> None:
     p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("credit", help="a credit note reversing an issued invoice")
-    p.add_argument("number")
+    p.add_argument("number", help="the issued invoice the credit note reverses")
     p.add_argument("--reason", required=True, help="why the invoice is corrected (kept on the credit note)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="issue date of the credit note (default: today)")
     p.add_argument("--prefix", default="INV-", help="number prefix of the credit note")
