@@ -54,6 +54,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
     text = args.period.strip()
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
         raise SubscriptionError(f"--period {text!r}: expected YYYY-MM or YYYY-MM-DD")
+    when: date  # a period's start (a datetime) or a day
     if len(text) == 7:
         when = resolve_period(timeline_schedule(catalog, timeline), text).start
     else:
