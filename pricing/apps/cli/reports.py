@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from pricing.apps.cli.options import SubParsers, decimal_option, parse_params, parse_usage
@@ -96,14 +96,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
     except ImportError:
         raise ReportError("quote documents are not available in this version"
                           " (pricing.reporting.quote_document is missing)") from None
-    discount: Decimal | None = None
-    if args.discount is not None:
-        try:
-            discount = Decimal(args.discount)
-        except InvalidOperation:
-            raise UsageError(f"--discount {args.discount!r} is not a number") from None
-        if not discount.is_finite() or not Decimal(0) <= discount <= Decimal(100):
-            raise UsageError(f"--discount {args.discount!r} must be between 0 and 100")
+    discount = decimal_option("--discount", args.discount, maximum=Decimal(100))
     if args.term < 1:
         raise UsageError(f"--term {args.term}: must be at least 1 month")
     from pricing.reporting.invoice_document import load_seller
