@@ -21,7 +21,7 @@ from pricing.errors import PricingError
 
 # Modules in the order data flows; each adds its subcommands.
 COMMAND_MODULES = (
-    "pricing.apps.cli.core",  # catalogs, schema, quote, compare
+    "pricing.apps.cli.core",  # catalogs, schema, quote, break-even
     "pricing.apps.cli.commitment",  # commitment: the level to buy, against every other plan
     "pricing.apps.cli.billing",  # bill, balance
     "pricing.apps.cli.metering",  # sample-data, ingest, meter
@@ -31,7 +31,7 @@ COMMAND_MODULES = (
     "pricing.apps.cli.backtest",  # backtest: a price change on the store's history
     "pricing.apps.cli.policies",  # policies: a month re-billed under other billing conventions
     "pricing.apps.cli.interop",  # catalog import/export (Stripe, Lago), reconcile
-    "pricing.apps.cli.demo",  # demo: the main job on bundled sample data
+    "pricing.apps.cli.demo",  # demo: the main job on generated sample data
     "pricing.apps.cli.app",  # app (Voila)
 )
 
