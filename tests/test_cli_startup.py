@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
+from pricing.apps.cli import COMMAND_MODULES, build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +87,26 @@ def test_python_dash_m_pricing_refuses_in_one_line(argv: list[str], tmp_path: Pa
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ")
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(found[0].choices)
+
+
+def test_the_command_table_names_every_command_and_its_module() -> None:
+    # the table lets `pricing COMMAND` import one module: a command missing from it, or listed under
+    # the wrong module, would be unknown when run on its own
+    assert _commands(build_parser()) == set(COMMAND_MODULES)
+    for command, module in COMMAND_MODULES.items():
+        alone = _commands(build_parser(command))
+        assert command in alone
+        assert alone == {c for c, m in COMMAND_MODULES.items() if m == module}
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    listing = "sorted(m for m in sys.modules if m.startswith('pricing.apps.cli.'))"
+    done = subprocess.run([sys.executable, "-c", "import contextlib, io, sys; from pricing.apps.cli import main\n"
+                           "with contextlib.redirect_stdout(io.StringIO()): main(['catalogs'])\n"
+                           f"print({listing})"], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == str(["pricing.apps.cli.core", "pricing.apps.cli.options"])
