@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from pricing.billing.billing_run import bill_month
-from pricing.apps.cli.reports import build_monthly, build_tenants, failed_lines, month_dir, write_month_index
+from pricing.reporting.report_runs import build_monthly, build_tenants, failed_lines, month_dir, write_month_index
 from pricing.metering.sample_data import generate_book, write_events
 from pricing.metering.store import Store
 

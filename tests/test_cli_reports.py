@@ -12,7 +12,7 @@ from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, ReportStore, r
 
 from pricing.reporting import report_tables as R
 from pricing.apps.cli import main
-from pricing.apps.cli import reports as cli_reports
+from pricing.reporting import report_runs
 from pricing.engine.money import format_minor
 from pricing.metering.store import Store
 
@@ -68,9 +68,9 @@ def test_monthly_report_numbers_match_the_register(report_store: ReportStore, tm
 def test_tenant_reports_resume_after_an_interrupt(report_store: ReportStore, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "reports"
-    planned = cli_reports.plan_tenants(report_store.path, MONTH, out, "c0001")
+    planned = report_runs.plan_tenants(report_store.path, MONTH, out, "c0001")
     assert len(planned) >= 2
-    real = cli_reports._render_tenant
+    real = report_runs._render_tenant
     calls: list[str] = []
 
     def interrupted(job, timeout):
@@ -79,29 +79,29 @@ def test_tenant_reports_resume_after_an_interrupt(report_store: ReportStore, tmp
         calls.append(job.tenant)
         return real(job, timeout)
 
-    monkeypatch.setattr(cli_reports, "_render_tenant", interrupted)
+    monkeypatch.setattr(report_runs, "_render_tenant", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
-    monkeypatch.setattr(cli_reports, "_render_tenant", real)
+        report_runs.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    monkeypatch.setattr(report_runs, "_render_tenant", real)
     assert len(list(out.rglob("*.html"))) == 1
 
-    results = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    results = report_runs.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
     assert sorted(r.status for r in results) == ["rendered"] * (len(planned) - 1) + ["skipped"]
     pages = sorted(out.rglob("*.html"))
     assert len(pages) == len(planned) == len({p.name for p in pages})
     assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
-    again = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
+    again = report_runs.build_tenants(report_store.path, MONTH, out, customer="c0001", jobs=1, progress=False)
     assert {r.status for r in again} == {"skipped"}
 
     # the hostile tenant id: a safe file name inside the month's folder, escaped in the page and the index
-    hostile = cli_reports.tenant_page(out, MONTH, "c0001", HOSTILE_TENANT)
+    hostile = report_runs.tenant_page(out, MONTH, "c0001", HOSTILE_TENANT)
     assert hostile.is_file() and hostile.resolve().is_relative_to((out / MONTH).resolve())
     assert "/" not in hostile.name and "<" not in hostile.name
     raw = hostile.read_text(encoding="utf-8")
     assert HOSTILE_TENANT not in raw and HOSTILE_NAME not in raw
     text = _text(hostile)
     assert HOSTILE_TENANT in text and HOSTILE_NAME in text
-    index = cli_reports.write_month_index(out, MONTH, report_store.path)
+    index = report_runs.write_month_index(out, MONTH, report_store.path)
     links = re.findall(r'href="([^"]+)"', index.read_text(encoding="utf-8"))
     assert len([l for l in links if l.startswith("tenants/")]) == len(planned)
     assert HOSTILE_NAME not in index.read_text(encoding="utf-8")
@@ -132,10 +132,10 @@ def test_a_failing_tenant_page_is_retried_then_listed_with_exit_2(report_store: 
     from pricing.reporting import kernel_pool, month_tables
 
     out = tmp_path / "reports"
-    planned = cli_reports.plan_tenants(report_store.path, MONTH, out, "c0002")
+    planned = report_runs.plan_tenants(report_store.path, MONTH, out, "c0002")
     assert len(planned) >= 2
     doomed = planned[-1].tenant  # the first page meets the kernel that cannot start, the last one fails
-    real_write, real_render, real_launch = month_tables.write, cli_reports._render_tenant, kernel_pool.WarmKernel._launch
+    real_write, real_render, real_launch = month_tables.write, report_runs._render_tenant, kernel_pool.WarmKernel._launch
     calls: list[str] = []
     starts: list[int] = []
 
@@ -155,7 +155,7 @@ def test_a_failing_tenant_page_is_retried_then_listed_with_exit_2(report_store: 
         real_launch(self)
 
     monkeypatch.setattr(month_tables, "write", write_without_doomed)
-    monkeypatch.setattr(cli_reports, "_render_tenant", counted)
+    monkeypatch.setattr(report_runs, "_render_tenant", counted)
     monkeypatch.setattr(kernel_pool.WarmKernel, "_launch", first_start_collides)
     status = main(["report", "tenants", "--month", MONTH, "--customer", "c0002", "--jobs", "1",
                    "--store", str(report_store.path), "--out", str(out)])
@@ -175,8 +175,8 @@ def test_a_failing_tenant_page_is_retried_then_listed_with_exit_2(report_store: 
 
 def test_pages_link_the_one_plotly_js_of_their_month_folder(report_store: ReportStore, tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    results = cli_reports.build_tenants(report_store.path, MONTH, out, customer="c0003", progress=False)
-    cli_reports.build_monthly(report_store.path, MONTH, out)
+    results = report_runs.build_tenants(report_store.path, MONTH, out, customer="c0003", progress=False)
+    report_runs.build_monthly(report_store.path, MONTH, out)
     folder = out / MONTH
     plotly_js = folder / "assets" / "plotly.min.js"
     assert plotly_js.stat().st_size > 1_000_000 and "plotly" in plotly_js.read_text(encoding="utf-8")[:2000].lower()
@@ -235,7 +235,7 @@ def test_a_tenant_id_with_a_newline_gets_its_page(report_store: ReportStore, tmp
     with Store(store_path) as store:
         store.con.execute("UPDATE events SET tenant_id = ? WHERE tenant_id = 'c0002-prod'", ["line1\nline2"])
         store.meter(MONTH)
-    results = cli_reports.build_tenants(store_path, MONTH, tmp_path / "out", customer="c0002", jobs=1, progress=False)
+    results = report_runs.build_tenants(store_path, MONTH, tmp_path / "out", customer="c0002", jobs=1, progress=False)
     assert results and {r.status for r in results} == {"rendered"}
     page = next(r.path for r in results if "line1" in r.path.name)
     assert re.search(r"Tenant line1\s+line2 of", page.read_text(encoding="utf-8"))
@@ -259,7 +259,7 @@ def test_sigterm_on_report_tenants_leaves_no_kernel_and_no_half_written_page(rep
 
     out = tmp_path / "reports"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    planned = len(cli_reports.plan_tenants(report_store.path, MONTH, out, None))
+    planned = len(report_runs.plan_tenants(report_store.path, MONTH, out, None))
 
     with open(tmp_path / "stderr.txt", "wb") as stderr:
         command = subprocess.Popen(

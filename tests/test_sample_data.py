@@ -188,7 +188,7 @@ class DemoMonth:
 def demo(tmp_path_factory) -> DemoMonth:
     """The book ``pricing demo`` makes, through the same chain: ingested, metered, its last two months billed."""
     from pricing.billing.billing_run import bill_month
-    from pricing.apps.cli.demo import DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED
+    from pricing.reporting.demo_run import DEFAULT_CUSTOMERS, DEFAULT_MONTHS, DEFAULT_SEED
     from pricing.metering.store import Store
 
     root = tmp_path_factory.mktemp("demo_book")

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
 from pricing.engine.invoice import Invoice
 from pricing.engine.rating import RateOptions, rate
+
+if TYPE_CHECKING:  # imported by the functions that make tables: a comparison never needs pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def cost_curve(
     Columns: the metric, one per plan, and ``<plan>_eligible``. For charts;
     the totals are exact integers.
     """
+    import pandas as pd
+
     if metric not in catalog.metrics:
         raise UsageError(f"unknown metric {metric!r} for catalog {catalog.id!r}")
     base = {k: v for k, v in (usage or {}).items() if k != metric}

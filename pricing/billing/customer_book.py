@@ -253,13 +253,14 @@ def read_event_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
                 event[column] = _yes_no(values[column], f"{where}: {column}")
         for column in ("quantities", "commitments"):
             if values.get(column) is not None:
-                event[column] = _pairs(str(values[column]), f"{where}: {column}")
+                event[column] = metric_pairs(str(values[column]), f"{where}: {column}")
         event["_row"] = row
         out.setdefault(str(values["customer_id"]), []).append(event)
     return out
 
 
-def _pairs(text: str, where: str) -> dict[str, str]:
+def metric_pairs(text: str, where: str) -> dict[str, str]:
+    """``metric=qty;metric=qty`` as a mapping; ``where`` names the file and row (or option) for errors."""
     out: dict[str, str] = {}
     for part in text.split(";"):
         if not part.strip():
@@ -411,4 +412,4 @@ def customers_from_frame(frame: pd.DataFrame) -> dict[str, Customer]:
 
 
 __all__ = ["Book", "Customer", "BookError", "append_event", "build_book", "check_timeline",
-           "customers_from_frame", "read_customers", "read_event_rows"]
+           "customers_from_frame", "metric_pairs", "read_customers", "read_event_rows"]

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from pricing.engine.catalog import Catalog, Charge, Discount, MetricKind, Plan, RoundingScope
 from pricing.engine.charges import ChargeModel, ModelResult, exact, model_in
@@ -29,6 +28,9 @@ from pricing.errors import UsageError
 from pricing.engine.formatting import grouped_number, grouped_scaled
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.engine.money import decimal_places, from_minor, from_scaled, round_scaled, scaled_int, to_minor
+
+if TYPE_CHECKING:  # pandas is imported where a table is read or made: a single quote never needs it
+    import pandas as pd
 
 Array = np.ndarray
 
@@ -70,7 +72,7 @@ DEFAULT_OPTIONS = RateOptions()
 class UsageColumns:
     """Usage as exact integer arrays, one per metric, scaled by the metric's decimals."""
 
-    index: pd.Index
+    index: pd.Index | range  # a table's index, or range(1) for one mapping
     values: dict[str, Array]
     given: frozenset[str]  # metrics present in the input (others are zero or defaulted)
     # a metric given as lists of transaction amounts: each row's list, in order (values holds the sums)
@@ -112,6 +114,8 @@ def _column_to_scaled(name: str, column: pd.Series, decimals: int) -> Array:
     an int64 of 10**13 on a 6-decimal metric would wrap when multiplied, and a
     float 1e19 would become INT64_MIN when cast.
     """
+    import pandas as pd
+
     from pricing.engine.money import MAX_SCALED_QUANTITY  # local: this module's imports belong to the engine
 
     scale = 10**decimals
@@ -211,9 +215,8 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
                 values[name] = _sum_transactions(name, (amounts,), decimals)
             else:
                 values[name] = np.array([parse_quantity(name, raw, decimals)], dtype=np.int64)
-        return UsageColumns(pd.RangeIndex(1), values, frozenset(values), lists)
-    values = {}
-    lists = {}
+        return UsageColumns(range(1), values, frozenset(values), lists)
+    values, lists = {}, {}
     for name in usage.columns:
         if name not in catalog.metrics:
             continue
@@ -347,7 +350,7 @@ class RatedTable:
     """Every requested plan rated for every usage row."""
 
     catalog: Catalog
-    index: pd.Index
+    index: pd.Index | range
     plans: dict[str, PlanRating]
     options: RateOptions = field(default=DEFAULT_OPTIONS)
 
@@ -356,9 +359,13 @@ class RatedTable:
 
     def totals(self) -> pd.DataFrame:
         """Total due per row (columns: plans), in integer minor units."""
+        import pandas as pd
+
         return pd.DataFrame({p: r.total_minor for p, r in self.plans.items()}, index=self.index)
 
     def eligibility(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame({p: r.eligible for p, r in self.plans.items()}, index=self.index)
 
     def cheapest_positions(self) -> Array:
@@ -368,12 +375,16 @@ class RatedTable:
 
     def cheapest(self) -> pd.Series:
         """The cheapest eligible plan per row (ties go to the plan listed first), or None."""
+        import pandas as pd
+
         best = self.cheapest_positions()
         names = np.array(list(self.plans) + [None], dtype=object)[best]
         return pd.Series(names, index=self.index, name="cheapest")
 
     def line_amounts(self, plan_id: str) -> pd.DataFrame:
         """Wide table of one plan's rounded line amounts (columns: line items)."""
+        import pandas as pd
+
         rating = self.plans[plan_id]
         data = {line.item: line.amount_minor for line in rating.lines}
         data["total"] = rating.total_minor
@@ -381,6 +392,8 @@ class RatedTable:
 
     def long(self) -> pd.DataFrame:
         """One row per usage row x plan x line, for exports and group-bys."""
+        import pandas as pd
+
         frames = []
         for plan_id, rating in self.plans.items():
             for position, line in enumerate(rating.lines):

@@ -9,25 +9,19 @@ line with the engine's invoices for the same customers and month, and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pricing.engine.catalog import Catalog
-from pricing.interop import lago, stripe
-from pricing.interop.common import InteropError
+from pricing._lazy import lazy_exports
 
-VENDORS = ("stripe", "lago")
+if TYPE_CHECKING:  # the same names, for type checkers and editors
+    from pricing.interop.common import InteropError
+    from pricing.interop.vendors import VENDORS, export_catalog, import_catalog
 
-
-def import_catalog(vendor: str, data: Any, catalog_id: str, origin: str) -> tuple[Catalog, list[str]]:
-    """A catalog from a vendor's list JSON, and notes on what was skipped."""
-    module = stripe if vendor == "stripe" else lago
-    return module.import_catalog(data, catalog_id, origin)
-
-
-def export_catalog(vendor: str, catalog: Catalog, origin: str) -> dict[str, Any]:
-    """The vendor's JSON for ``catalog``, or an :class:`InteropError` naming what the vendor cannot express."""
-    module = stripe if vendor == "stripe" else lago
-    return module.export_catalog(catalog, origin)
-
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "VENDORS": "vendors",
+    "export_catalog": "vendors",
+    "import_catalog": "vendors",
+    "InteropError": "common",
+})
 
 __all__ = ["VENDORS", "InteropError", "export_catalog", "import_catalog"]

@@ -52,6 +52,7 @@ from pricing.metering.events import (
     timestamp_sql,
     validation_sql,
 )
+from pricing.metering.store_location import DEFAULT_STORE
 from pricing.metering.meters import (
     CUSTOMER_COLUMNS,
     TENANT_COLUMNS,
@@ -66,7 +67,6 @@ if TYPE_CHECKING:
     from pricing.engine.invoice import Invoice
     from pricing.metering.sample_data import Book
 
-DEFAULT_STORE = Path("data/workbook.duckdb")
 
 CUSTOMER_FIELDS = {
     "customer_id": "VARCHAR NOT NULL",

@@ -24,8 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pricing.apps.cli.options import SubParsers
 from pricing.errors import PricingError, UsageError
-from pricing.metering.store import DEFAULT_STORE
+from pricing.metering.store_location import DEFAULT_STORE
 
 APP_NOTEBOOK = "plan_comparison.ipynb"
 TUNING_NOTEBOOK = "price_tuning.ipynb"
@@ -74,14 +75,14 @@ def tuning_parameters(store_path: Path, catalog: str | None, months: str | None,
     from pricing.analysis.candidates import parameter_map
     from pricing.engine.catalog import load_catalog
     from pricing.metering.store import Store
-    from pricing.apps.cli.backtest import _store_catalog, parse_sets, select_months
+    from pricing.apps.cli.backtest import parse_sets, select_months, store_catalog
 
     changes = parse_sets(sets)
     if not store_path.is_file():
         raise UsageError(f"{store_path}: no such store; run `pricing demo` or `pricing sample-data --ingest` first")
     with Store(store_path, read_only=True, create=False) as store:
         customers = store.customers()
-        current = load_catalog(catalog or _store_catalog([str(c) for c in customers["catalog"].dropna()]))
+        current = load_catalog(catalog or store_catalog([str(c) for c in customers["catalog"].dropna()]))
         if current.id not in set(customers["catalog"].astype(str)):
             raise UsageError(f"no customer of the store is on catalog {current.id!r}")
         chosen = select_months(months, store.months())
@@ -119,7 +120,7 @@ def tuning_notebook(parameters: Mapping[str, Any], folder: Path) -> Path:
     return target
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "app", help="serve the plan comparison (or price tuning on the store) as a web app (Voila) on localhost",
         description="Serve notebooks/plan_comparison.ipynb (or, with `tuning`, notebooks/price_tuning.ipynb on "

@@ -22,8 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pricing.apps.cli.options import SubParsers, decimal_option
 from pricing.errors import UsageError
-from pricing.metering.store import DEFAULT_STORE
+from pricing.metering.store_location import DEFAULT_STORE
 
 if TYPE_CHECKING:
     from pricing.engine.catalog import Catalog
@@ -32,7 +33,7 @@ DEFAULT_OUT = Path("reports/backtest")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "backtest", help="current vs candidate prices on the store's metered history (HTML report + Excel/CSV)",
         description="Rate the store's metered history under the current catalog and a candidate, and write an "
@@ -58,8 +59,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_sets(items: list[str]) -> dict[str, Decimal]:
     """``KEY=VALUE`` price changes: each a non-negative decimal, each key once."""
-    from pricing.apps.cli.core import _decimal_option
-
     out: dict[str, Decimal] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -68,7 +67,7 @@ def parse_sets(items: list[str]) -> dict[str, Decimal]:
             raise UsageError(f"--set {item!r}: expected PLAN.METRIC.FIELD=VALUE, e.g. payg.maa.unit_price=0.06")
         if key in out:
             raise UsageError(f"--set {key!r} given twice")
-        value = _decimal_option(f"--set {key}", raw, places=12)
+        value = decimal_option(f"--set {key}", raw, places=12)
         assert value is not None
         out[key] = value
     return out
@@ -111,7 +110,8 @@ def _month(text: str, spec: str) -> str:
     return text
 
 
-def _store_catalog(customers: list[str]) -> str:
+def store_catalog(customers: list[str]) -> str:
+    """The one catalog the store's customers use (their ids, as read); otherwise ``--catalog`` is needed."""
     ids = sorted({c for c in customers if c})
     if len(ids) == 1:
         return ids[0]
@@ -130,9 +130,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError(f"--top {args.top}: at least 1")
     percent = None
     if not args.no_sensitivity:
-        from pricing.apps.cli.core import _decimal_option
-
-        percent = _decimal_option("--sensitivity", args.sensitivity, maximum=Decimal(99), places=2)
+        percent = decimal_option("--sensitivity", args.sensitivity, maximum=Decimal(99), places=2)
         if not percent:
             raise UsageError(f"--sensitivity {args.sensitivity!r}: between 0 and 100 (or --no-sensitivity)")
     sets = parse_sets(args.sets)
@@ -145,7 +143,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     with Store(args.store, read_only=True, create=False) as store:
         catalogs = [str(r[0]) for r in store.con.execute("SELECT DISTINCT catalog FROM customers").fetchall()
                     if r[0] is not None]
-        current = load_catalog(args.catalog or _store_catalog(catalogs))
+        current = load_catalog(args.catalog or store_catalog(catalogs))
         if args.list_parameters:
             return _list_parameters(current, args.json)
         if not sets and args.candidate is None:

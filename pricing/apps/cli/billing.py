@@ -7,17 +7,17 @@ import json
 import re
 from datetime import date
 
-from pricing.billing.balances import LedgerResult, load_ledger, simulate_ledger
-from pricing.engine.catalog import load_catalog
+from typing import TYPE_CHECKING
+
+from pricing.apps.cli.options import SubParsers, parse_usage
 from pricing.errors import SubscriptionError
-from pricing.engine.money import format_minor
-from pricing.billing.subscriptions import (
-    IssuedInvoice, issued_in_period, issued_in_period_consolidated, load_timeline, resolve_period, timeline_schedule,
-)
-from pricing.apps.cli.core import parse_usage
+
+if TYPE_CHECKING:
+    from pricing.billing.balances import LedgerResult
+    from pricing.billing.subscriptions import IssuedInvoice
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser("bill", help="the invoice a subscription timeline issues in a period")
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     p.add_argument("--subscription", required=True, metavar="FILE", action="append",
@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_bill(args: argparse.Namespace) -> int:
+    from pricing.billing.subscriptions import (
+        issued_in_period, issued_in_period_consolidated, load_timeline, resolve_period, timeline_schedule,
+    )
+    from pricing.engine.catalog import load_catalog
+
     catalog = load_catalog(args.catalog)
     timelines = [load_timeline(path) for path in args.subscription]
     timeline = timelines[0]
@@ -49,8 +54,11 @@ def cmd_bill(args: argparse.Namespace) -> int:
     text = args.period.strip()
     if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
         raise SubscriptionError(f"--period {text!r}: expected YYYY-MM or YYYY-MM-DD")
-    when = (resolve_period(timeline_schedule(catalog, timeline), text).start if len(text) == 7
-            else _day("--period", text))
+    when: date  # a period's start (a datetime) or a day
+    if len(text) == 7:
+        when = resolve_period(timeline_schedule(catalog, timeline), text).start
+    else:
+        when = _day("--period", text)
     if len(timelines) > 1:
         issued = issued_in_period_consolidated(catalog, timelines, when)
     else:
@@ -63,6 +71,9 @@ def cmd_bill(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
+    from pricing.billing.balances import load_ledger, simulate_ledger
+    from pricing.engine.catalog import load_catalog
+
     catalog = load_catalog(args.catalog)
     ledger = load_ledger(args.ledger)
     result = simulate_ledger(catalog, ledger, _day("--until", args.until))
@@ -85,6 +96,8 @@ def _when(moment: date | None) -> str:  # a datetime is a date
 
 
 def render_issued(issued: IssuedInvoice) -> list[str]:
+    from pricing.engine.money import format_minor
+
     inv = issued.invoice
     rows = [f"{inv.customer_id}: {issued.kind} invoice issued {_when(issued.issued_at)} on plan {inv.plan},"
             f" period {issued.period.label()}: total {inv.money(inv.total_minor)}"]
@@ -103,6 +116,8 @@ def render_issued(issued: IssuedInvoice) -> list[str]:
 
 
 def render_ledger(result: LedgerResult) -> list[str]:
+    from pricing.engine.money import format_minor
+
     f = lambda minor: format_minor(minor, result.decimals)  # noqa: E731
     rows = [f"{result.customer_id} on {result.catalog} ({result.currency}): opening {f(result.opening_balance)},"
             f" top-ups {f(result.top_ups)}, debits {f(result.debits)}, balance {f(result.balance)}",

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from pricing.apps.cli.options import SubParsers, parse_usage
 from pricing.errors import UsageError
-from pricing.engine.money import format_minor, format_money
-from pricing.engine.rating import RateOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "commitment", help="the commitment level to buy over a usage range, against every other plan",
         description="Find the commitment level with the lowest expected cost over a usage range, and compare it "
@@ -34,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=["scenarios", "triangular"], default="triangular",
                    help="scenarios: low, expected, high weighted 1:2:1; triangular: a Monte Carlo (default)")
     p.add_argument("--samples", type=int, default=2000, help="Monte Carlo samples (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the Monte Carlo; the same seed, the same advice")
     p.add_argument("--no-billing-details", action="store_true",
                    help="the account has no billing details (plans that need them are not eligible)")
     p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
@@ -52,7 +51,8 @@ def _range(text: str) -> tuple[int, int, int]:
 def cmd_commitment(args: argparse.Namespace) -> int:
     from pricing.engine.catalog import load_catalog
     from pricing.analysis.commitment import analyse_commitment, find_option
-    from pricing.apps.cli.core import parse_usage
+    from pricing.engine.money import format_minor, format_money
+    from pricing.engine.rating import RateOptions
 
     catalog = load_catalog(args.catalog)
     catalog.plan(args.plan)  # one line for an unknown plan

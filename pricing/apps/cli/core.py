@@ -5,21 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from pricing.engine.catalog import MAX_SIGNIFICANT_DIGITS, Discount, iter_bundled, json_schema, load_catalog
-from pricing.analysis.comparison import BreakEven, Comparison, break_even, compare
+from pricing.apps.cli.options import SubParsers, add_usage_options, decimal_option, parse_usage, whole_quantity
 from pricing.errors import PricingError, UsageError
-from pricing.engine.invoice import Invoice
-from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor, format_money
-from pricing.engine.rating import RateOptions
+
+if TYPE_CHECKING:
+    from pricing.analysis.comparison import BreakEven, Comparison
+    from pricing.engine.invoice import Invoice
+    from pricing.engine.rating import RateOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser("catalogs", help="list bundled catalogs with their plans and metrics")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_catalogs)
@@ -31,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("quote", help="price a usage under every plan of a catalog")
     p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     p.add_argument("--plan", action="append", help="only this plan (repeatable)")
-    _usage_options(p)
+    add_usage_options(p)
     p.add_argument("--transactions", type=Path, metavar="CSV",
                    help="the period's transactions, one a row (columns metric,amount), for charges priced"
                         " per transaction; each metric listed is the sum of its rows")
@@ -42,32 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_quote)
 
     p = subparsers.add_parser("break-even", help="quantity of a metric where the cheaper of two plans changes")
-    p.add_argument("catalog")
-    p.add_argument("--metric", required=True)
-    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"))
-    _usage_options(p)
-    p.add_argument("--max", type=_max_option, default=10_000_000, help="largest quantity searched")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
+    p.add_argument("--metric", required=True, help="the metric whose quantity is searched, e.g. maa")
+    p.add_argument("--plans", nargs=2, required=True, metavar=("PLAN_A", "PLAN_B"), help="the two plans compared")
+    add_usage_options(p)
+    p.add_argument("--max", type=whole_quantity, default=10_000_000, help="largest quantity searched")
+    p.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
     p.set_defaults(handler=cmd_break_even)
-
-
-def _usage_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--usage", action="append", default=[], metavar="METRIC=QTY",
-                   help="a usage quantity (repeatable), e.g. --usage maa=50")
-    p.add_argument("--no-billing-details", action="store_true",
-                   help="the account has no billing details (held to the free tier where the catalog says so)")
-
-
-def parse_usage(items: list[str]) -> dict[str, str]:
-    usage: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--usage {item!r}: expected METRIC=QUANTITY, e.g. maa=50")
-        if name.strip() in usage:
-            raise UsageError(f"--usage {name.strip()!r} given twice")
-        usage[name.strip()] = value.strip()
-    return usage
 
 
 def read_transactions(path: Path) -> dict[str, list[str]]:
@@ -93,43 +73,15 @@ def read_transactions(path: Path) -> dict[str, list[str]]:
     return out
 
 
-def _decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, places: int = 6) -> Decimal | None:
-    """A non-negative decimal option, bounded so the engine keeps it exact; one line otherwise."""
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw.strip().replace("_", ""))
-    except (InvalidOperation, ValueError):
-        raise UsageError(f"{flag} {raw!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise UsageError(f"{flag} {raw!r} must be a non-negative number")
-    # NOTE: bounds before any arithmetic: 1e400 or 1e-99999999 would overflow or hang later
-    if maximum is not None and value > maximum:
-        raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
-    if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
-        raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
-    exponent = value.normalize().as_tuple().exponent
-    if value != 0 and (value.adjusted() < -places or -exponent > places):  # type: ignore[operator]  # a finite Decimal's exponent is an int (typeshed allows 'n', 'N', 'F')
-        raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
-    return value
-
-
-def _max_option(raw: str) -> int:
-    """``--max``: a whole number of units, as digits (``10_000_000``), bounded."""
-    text = raw.strip().replace("_", "").replace(",", "")
-    if not text.isdigit() or not text.isascii():
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number (write digits, e.g. 10000000)")
-    if len(text) > 30 or not 1 <= int(text) <= MAX_SCALED_QUANTITY:
-        raise argparse.ArgumentTypeError(
-            f"{raw!r} must be between 1 and {MAX_SCALED_QUANTITY:,}"
-        )
-    return int(text)
-
-
 def _options(args: argparse.Namespace) -> RateOptions:
+    from pydantic import ValidationError
+
+    from pricing.engine.catalog import Discount
+    from pricing.engine.rating import RateOptions
+
     discounts: list[Discount] = []
-    percent = _decimal_option("--discount", getattr(args, "discount", None), maximum=Decimal(100))
-    amount = _decimal_option("--discount-amount", getattr(args, "discount_amount", None), places=12)
+    percent = decimal_option("--discount", getattr(args, "discount", None), maximum=Decimal(100))
+    amount = decimal_option("--discount-amount", getattr(args, "discount_amount", None), places=12)
     try:
         if percent is not None:
             discounts.append(Discount(percent=percent, name=f"Discount {percent}%"))
@@ -141,12 +93,14 @@ def _options(args: argparse.Namespace) -> RateOptions:
     return RateOptions(
         discounts=tuple(discounts),
         # NOTE: a tax rate is a percentage of the net; above 100 % is a typo, not a tax
-        tax_percent=_decimal_option("--tax", getattr(args, "tax", None), maximum=Decimal(100)),
+        tax_percent=decimal_option("--tax", getattr(args, "tax", None), maximum=Decimal(100)),
         billing_details=not args.no_billing_details,
     )
 
 
 def cmd_catalogs(args: argparse.Namespace) -> int:
+    from pricing.engine.catalog import iter_bundled
+
     catalogs = list(iter_bundled())
     if args.json:
         print(json.dumps([
@@ -163,6 +117,8 @@ def cmd_catalogs(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from pricing.engine.catalog import json_schema
+
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
         try:
@@ -176,6 +132,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
+    from pricing.analysis.comparison import compare
+    from pricing.engine.catalog import load_catalog
+
     catalog = load_catalog(args.catalog)
     usage: dict[str, Any] = dict(parse_usage(args.usage))
     if args.transactions is not None:
@@ -194,6 +153,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 def render_comparison(comparison: Comparison) -> str:
     """A plain-text quote: a summary table, then each plan's lines."""
+    from pricing.engine.money import format_minor
+
     catalog = comparison.catalog
     usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
                       for k, v in comparison.usage.items()) or "no usage"
@@ -211,6 +172,8 @@ def render_comparison(comparison: Comparison) -> str:
 
 
 def render_invoice(inv: Invoice) -> list[str]:
+    from pricing.engine.money import format_minor
+
     head = f"{inv.plan}: total {inv.money(inv.total_minor)}"
     if not inv.eligible:
         head += f"  (ineligible: {inv.reason})"
@@ -228,6 +191,8 @@ def render_invoice(inv: Invoice) -> list[str]:
 
 def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: str, decimals: int) -> str:
     """Where two plans cost the same, and from which quantity the other one is cheaper."""
+    from pricing.engine.money import format_money
+
     def money(minor: int | None) -> str:
         return format_money(int(minor or 0), currency, decimals)
 
@@ -245,6 +210,10 @@ def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: st
 
 
 def cmd_break_even(args: argparse.Namespace) -> int:
+    from pricing.analysis.comparison import break_even
+    from pricing.engine.catalog import load_catalog
+    from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor
+
     catalog = load_catalog(args.catalog)
     for plan_id in args.plans:
         catalog.plan(plan_id)

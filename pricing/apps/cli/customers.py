@@ -19,14 +19,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pricing.apps.cli.options import SubParsers, add_store_options, existing_store
 from pricing.errors import BookError
-from pricing.metering.store import DEFAULT_STORE, Store
-from pricing.apps.cli.store_args import add_store_options, existing_store
+from pricing.metering.store_location import DEFAULT_STORE
 
-EVENT_FLAGS = ("plan", "item", "quantity", "effective", "invoice", "refund", "until", "note")
+# an event's fields given as options, with what each means (docs/subscriptions.md has the whole table)
+EVENT_FLAGS = {
+    "plan": "the plan to move to (upgrade, downgrade, change_plan)",
+    "item": "the add-on or feature added or removed (add, remove)",
+    "quantity": "units of the add-on added or removed (add, remove)",
+    "effective": "now or end_of_period: when a plan change or a cancellation takes effect",
+    "invoice": "now (an invoice of its own for the change) or next (on the next periodic invoice)",
+    "refund": "on cancel now: add_ons (default), all or none",
+    "until": "on trial: the instant the trial ends, ISO 8601",
+    "note": "free text kept with the event",
+}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     group = subparsers.add_parser("customers", help="import, list and show the customer book; add subscription events")
     commands = group.add_subparsers(dest="customers_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
@@ -37,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--events", type=Path, nargs="*", default=[], help="flat CSV files of subscription events")
     p.add_argument("--ledgers", type=Path, nargs="*", default=[], help="prepaid ledger YAML files or folders")
     p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("list", help="the customer book")
@@ -45,24 +55,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one customer, with its subscription and what it holds now")
-    p.add_argument("customer_id")
+    p.add_argument("customer_id", help="the customer's id in the store")
     add_store_options(p)
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("event", help="append an event to a customer's timeline (checked by replay)")
-    p.add_argument("customer_id")
+    p.add_argument("customer_id", help="the customer whose subscription timeline gets the event")
     p.add_argument("--type", required=True, help="event type (docs/subscriptions.md)")
     p.add_argument("--at", help="UTC instant, ISO 8601 (default: now)")
-    for flag in EVENT_FLAGS:
-        p.add_argument(f"--{flag}")
+    for flag, what in EVENT_FLAGS.items():
+        p.add_argument(f"--{flag}", help=what)
     p.add_argument("--commitments", help="metric=qty;metric=qty")
     p.add_argument("--no-prorate", action="store_true", help="a change now, not prorated")
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"workbook store (default {DEFAULT_STORE})")
     p.set_defaults(handler=cmd_event)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from pricing.billing.customer_book import build_book, customers_from_frame, read_customers
+    from pricing.metering.store import Store
 
     customers = read_customers(args.customers)
     known = {}
@@ -89,9 +100,13 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
         if key in ("timeline_yaml", "ledger_yaml"):
             continue
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    out["billing"] = ("subscription" if row.get("timeline_yaml")
-                      else "prepaid ledger" if row.get("ledger_yaml") else "none")
+    out["billing"] = _billing(bool(row.get("timeline_yaml")), bool(row.get("ledger_yaml")))
     return out
+
+
+def _billing(has_timeline: bool, has_ledger: bool) -> str:
+    """How a customer is billed: by a subscription timeline, a prepaid ledger, or not at all."""
+    return "subscription" if has_timeline else ("prepaid ledger" if has_ledger else "none")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -104,8 +119,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for record in frame.to_dict("records"):
         cid = str(record["customer_id"])
         rows.append({"customer_id": cid, "name": record.get("name"), "catalog": record.get("catalog"),
-                     "billing": ("subscription" if cid in timelines
-                                 else "prepaid ledger" if cid in ledgers else "none")})
+                     "billing": _billing(cid in timelines, cid in ledgers)})
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -148,7 +162,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_event(args: argparse.Namespace) -> int:
-    from pricing.billing.customer_book import _pairs, append_event, customers_from_frame
+    from pricing.billing.customer_book import append_event, customers_from_frame, metric_pairs
 
     event: dict[str, Any] = {"at": args.at or datetime.now(UTC).replace(microsecond=0).isoformat(), "type": args.type}
     for flag in EVENT_FLAGS:
@@ -156,7 +170,7 @@ def cmd_event(args: argparse.Namespace) -> int:
         if value is not None:
             event[flag] = value
     if args.commitments:
-        event["commitments"] = _pairs(args.commitments, "--commitments")
+        event["commitments"] = metric_pairs(args.commitments, "--commitments")
     if args.no_prorate:
         event["prorate"] = False
     with existing_store(args.store, read_only=False) as store:

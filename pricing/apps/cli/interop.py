@@ -7,30 +7,25 @@ import json
 import sys
 from pathlib import Path
 
-from pricing.engine.catalog import load_catalog
+from pricing.apps.cli.options import SubParsers, add_store_options, existing_store
 from pricing.errors import PricingError, UsageError
-from pricing.interop import VENDORS, export_catalog, import_catalog
-from pricing.interop.common import is_catalog_id, read_json, slug, write_json
-from pricing.interop.reconcile import CustomerKey, detect_vendor, read_vendor_invoices, reconcile
-from pricing.interop.reconcile_report import write as write_report
-from pricing.reporting.notebook_runner import atomic_write_text
-from pricing.apps.cli.store_args import add_store_options, existing_store
+from pricing.interop.vendors import VENDORS
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser("catalog", help="import a catalog from Stripe or Lago, or export one to them")
     commands = p.add_subparsers(dest="catalog_command", metavar="ACTION", parser_class=type(p))
     commands.required = True
 
     q = commands.add_parser("import", help="a catalog YAML from Stripe Products/Prices or Lago plans (their list JSON)")
-    q.add_argument("vendor", choices=VENDORS)
+    q.add_argument("vendor", choices=VENDORS, help="the billing system the file comes from")
     q.add_argument("file", type=Path, help="the vendor's list JSON (GET /v1/prices, GET /api/v1/plans)")
     q.add_argument("--output", "-o", type=Path, help="catalog YAML to write (default: standard output)")
     q.add_argument("--id", help="catalog id (default: from the file name)")
     q.set_defaults(handler=cmd_import)
 
     q = commands.add_parser("export", help="Stripe or Lago JSON for a catalog (refusing what they cannot express)")
-    q.add_argument("vendor", choices=VENDORS)
+    q.add_argument("vendor", choices=VENDORS, help="the billing system the JSON is for")
     q.add_argument("catalog", help="bundled catalog id or path to a catalog YAML")
     q.add_argument("--output", "-o", type=Path, help="JSON file to write (default: standard output)")
     q.set_defaults(handler=cmd_export)
@@ -56,6 +51,8 @@ def _check_output(output: Path | None) -> None:
 
 
 def _write_or_print(text: str, output: Path | None) -> None:
+    from pricing.reporting.notebook_runner import atomic_write_text
+
     if output is None:
         sys.stdout.write(text)
         return
@@ -67,6 +64,9 @@ def _write_or_print(text: str, output: Path | None) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from pricing.interop.vendors import import_catalog
+    from pricing.interop.common import is_catalog_id, read_json, slug
+
     _check_output(args.output)
     catalog_id = args.id or slug(args.file.stem.replace(".", "_")) or "imported"
     if not is_catalog_id(catalog_id):
@@ -79,6 +79,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from pricing.engine.catalog import load_catalog
+    from pricing.interop.vendors import export_catalog
+    from pricing.interop.common import write_json
+
     _check_output(args.output)
     catalog = load_catalog(args.catalog)
     _write_or_print(write_json(export_catalog(args.vendor, catalog, str(args.catalog))), args.output)
@@ -86,6 +90,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
+    from pricing.interop.common import read_json
+    from pricing.interop.reconcile import CustomerKey, detect_vendor, read_vendor_invoices, reconcile
+    from pricing.interop.reconcile_report import write as write_report
+
     key = CustomerKey.parse(args.customer_key)
     data = read_json(args.invoices)
     vendor = args.vendor or detect_vendor(data)

@@ -18,22 +18,22 @@ import argparse
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from pricing.apps.cli.options import SubParsers, add_store_options, existing_store
 from pricing.errors import ReportError
-from pricing.engine.money import format_minor, format_money
-from pricing.metering.store import Store
-from pricing.apps.cli.store_args import add_store_options, existing_store
+
+if TYPE_CHECKING:
+    from pricing.metering.store import Store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     group = subparsers.add_parser("invoices", help="bill a month, list, show and credit issued invoices")
     commands = group.add_subparsers(dest="invoices_command", metavar="ACTION", parser_class=type(group))
     commands.required = True
 
     p = commands.add_parser("run", help="bill every customer of the store for a month and issue the invoices")
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month billed")
     p.add_argument("--seller", type=Path, help="seller file: its invoice_prefix numbers the invoices")
     p.add_argument("--prefix", help="invoice number prefix without a seller file (default INV-)")
     add_store_options(p, "print JSON (amounts as decimal strings)")
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="one issued invoice or credit note with its lines (or its document)")
-    p.add_argument("number")
+    p.add_argument("number", help="the invoice or credit note number, e.g. INV-000001")
     p.add_argument("--seller", type=Path, help="seller file; with --out, writes the invoice's HTML and PDF")
     p.add_argument("--out", type=Path, help="folder for the document (with --seller)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("export", help="every issued invoice and credit note of a month as HTML and PDF")
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month whose register is exported")
     p.add_argument("--seller", type=Path, required=True, help="seller file (name, address, tax id, terms, locale)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="documents go to OUT/MONTH/invoices/")
     p.add_argument("--no-pdf", action="store_true", help="HTML only")
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("credit", help="a credit note reversing an issued invoice")
-    p.add_argument("number")
+    p.add_argument("number", help="the issued invoice the credit note reverses")
     p.add_argument("--reason", required=True, help="why the invoice is corrected (kept on the credit note)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="issue date of the credit note (default: today)")
     p.add_argument("--prefix", default="INV-", help="number prefix of the credit note")
@@ -71,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pricing.billing.billing_run import bill_month
+    from pricing.engine.money import format_minor, format_money
 
     prefix = _prefix(args.seller, args.prefix)
     with existing_store(args.store, read_only=False) as store:
@@ -102,6 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from pricing.engine.money import format_minor
+
     with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
     heads = heads[heads["number"].notna()]
@@ -121,8 +126,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         extra = f"  credits {r['credit_for']}" if r["credit_for"] else ""
-        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12}"
-              f" {r['currency']} {r['total']:>14}{extra}")
+        print(f"{r['number']}  {r['kind']:<11} {r['month']}  {r['customer_id']:<12} {r['currency']}"
+              f" {r['total']:>14}{extra}")
     return 0
 
 
@@ -159,6 +164,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, pdf: bool) -> list[Path]:
     """Each issued invoice's document; an invoice that cannot be one (ineligible) is named, then exit 2."""
+    import pandas as pd
+
     from pricing.reporting.invoice_document import Buyer, load_seller, write_documents
 
     seller = load_seller(seller_path)
@@ -183,6 +190,8 @@ def _documents(store: Store, numbers: list[str], seller_path: Path, out: Path, p
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)
         numbers = [str(n) for n in heads["number"] if not pd.isna(n)]

@@ -12,13 +12,14 @@ import json
 import time
 from pathlib import Path
 
+from pricing.apps.cli.options import SubParsers
 from pricing.errors import MeteringError
-from pricing.metering.store import DEFAULT_STORE
+from pricing.metering.store_location import DEFAULT_STORE
 
 DEFAULT_SAMPLE_DIR = Path("data/sample")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     sample = subparsers.add_parser(
         "sample-data",
         help="write a synthetic customer book and its events",

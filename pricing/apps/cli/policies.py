@@ -17,13 +17,14 @@ import argparse
 import json
 from pathlib import Path
 
+from pricing.apps.cli.options import SubParsers
 from pricing.errors import UsageError
-from pricing.metering.store import DEFAULT_STORE
+from pricing.metering.store_location import DEFAULT_STORE
 
 DEFAULT_OUT = Path("reports/policies")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: SubParsers) -> None:
     p = subparsers.add_parser(
         "policies", help="re-bill a month under other billing conventions and compare (HTML report + Excel)",
         description="Bill a month with each catalog's own settings and under every combination of the"
