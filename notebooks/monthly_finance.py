@@ -26,7 +26,7 @@ from IPython.display import HTML, display
 import plotly.graph_objects as go
 
 from pricing.reporting import report_tables as R
-from pricing.billing.billing_run import previous_month
+from pricing.engine.periods import previous_month
 from pricing.metering.store import Store
 
 db = Store(store, read_only=True)

@@ -31,6 +31,7 @@ from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Torna
                        _percent, _rate_rows, exact_column, unchanged_plans)
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
+from pricing.engine.periods import month_number
 from pricing.engine.rating import RateOptions
 
 if TYPE_CHECKING:
@@ -38,16 +39,6 @@ if TYPE_CHECKING:
 
 BLOCK_ROWS = 65_536  # customer-months rated together: two catalogs' lines for a block stay well under 100 MB
 _SAFE = 2**62  # below this bound every running sum fits int64 with room for one more block
-
-
-def _month_number(month: Any) -> int:
-    """'2026-03' -> 202603 (months order as numbers)."""
-    text = str(month)
-    try:
-        year, number = text[:7].split("-")
-        return int(year) * 100 + int(number)
-    except ValueError:
-        raise UsageError(f"usage history: month {text!r} is not YYYY-MM") from None
 
 
 class _Sums:
@@ -189,7 +180,8 @@ class StreamedBacktest(CustomerCuts):
         positions = self._positions(block["customer_id"])
         column = block["month"]
         months = column.array if isinstance(column.dtype, pd.CategoricalDtype) else pd.Categorical(column.astype(str))
-        month_numbers = np.array([_month_number(m) for m in months.categories], dtype=np.int32)[months.codes]
+        numbers = [month_number(str(m)[:7], UsageError, "usage history: month") for m in months.categories]
+        month_numbers = np.array(numbers, dtype=np.int32)[months.codes]
         rated = _rate_rows(self.current, self.candidate, block, self.plan_column, self.options, self._unchanged)
         current, candidate = rated.current_minor, rated.candidate_minor
         for amounts in (current, candidate):

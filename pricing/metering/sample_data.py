@@ -39,8 +39,7 @@ from pricing.engine.catalog import Catalog, MetricKind, load_catalog
 from pricing.errors import MeteringError
 from pricing.metering.events import ARROW_SCHEMA
 from pricing.spreadsheet_text import neutralise_frame
-from pricing.metering.meters import month_bounds
-from pricing.engine.periods import add_months, shift_month
+from pricing.engine.periods import add_months, month_bounds, months_ending
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
 CHUNK_EVENTS = 2_000_000  # events generated at once (memory stays bounded)
@@ -160,8 +159,7 @@ class Book:
 def _month_list(months: int, end_month: str | None) -> tuple[str, ...]:
     if months < 1:
         raise MeteringError(f"months: must be at least 1, got {months}")
-    start, _ = month_bounds(end_month or DEFAULT_END_MONTH)
-    return tuple(shift_month(start.date(), -back) for back in reversed(range(months)))
+    return months_ending(end_month or DEFAULT_END_MONTH, months, MeteringError)
 
 
 def role_indices(customers: int, rng: np.random.Generator) -> np.ndarray:
@@ -181,8 +179,8 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     if customers < 1:
         raise MeteringError(f"customers: must be at least 1, got {customers}")
     month_names = _month_list(months, end_month)
-    window_start, _ = month_bounds(month_names[0])
-    _, window_end = month_bounds(month_names[-1])
+    window_start, _ = month_bounds(month_names[0], MeteringError)
+    _, window_end = month_bounds(month_names[-1], MeteringError)
     rng = np.random.default_rng([seed, 0xB00C])
     n = customers
     width = max(4, len(str(n)))
@@ -228,7 +226,7 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     billing: list[bool] = []
     signups: list[datetime] = []
     churns: list[datetime | None] = []
-    bounds = [month_bounds(m) for m in month_names]
+    bounds = [month_bounds(m, MeteringError) for m in month_names]
     for i in range(n):
         crng = np.random.default_rng([seed, 0xC0DE, i])
         story_start, story_end = bounds[int(story_month[i])]
@@ -540,7 +538,7 @@ class _Groups:
 
 def _plan_month(book: Book, month_index: int) -> _Groups:
     p = book.profiles
-    start, end = month_bounds(book.months[month_index])
+    start, end = month_bounds(book.months[month_index], MeteringError)
     days = (end - start).days
     n = len(p)
     signup_day = np.array([(s - start).days for s in p["signup"]], dtype=np.int64)
@@ -635,7 +633,7 @@ def month_events(book: Book, month_index: int, chunk_events: int = CHUNK_EVENTS)
     groups = _plan_month(book, month_index)
     if groups.customer.size == 0:
         return
-    start, end = month_bounds(book.months[month_index])
+    start, end = month_bounds(book.months[month_index], MeteringError)
     days = (end - start).days
     weekday = np.array([(start + timedelta(days=d)).weekday() for d in range(days)])
     day_weight = WEEKDAY_WEIGHT[weekday] * np.linspace(1.0, 1.03, days)  # growth within the month

@@ -44,7 +44,8 @@ def _say(started: float, text: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pricing.billing.billing_run import bill_month, previous_month
+    from pricing.billing.billing_run import bill_month
+    from pricing.engine.periods import previous_month
     from pricing.errors import ReportError
     from pricing.metering.sample_data import generate_book, write_book_files, write_events
     from pricing.metering.store import Store
