@@ -46,7 +46,7 @@ from pricing.analysis.candidates import apply_overrides
 from pricing.engine.catalog import load_catalog
 from pricing.reporting.notebook_runner import atomic_write_text
 from pricing.reporting.report_tables import figure_bundle, table_html
-from pricing.apps.widgets import PriceTuningApp
+from pricing.apps.price_tuning import PriceTuningApp
 
 current = load_catalog(catalog)
 names: dict[str, str] = {}

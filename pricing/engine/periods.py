@@ -123,7 +123,8 @@ def parse_month(month: str, error: type[PricingError] = PricingError, what: str 
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def month_bounds(month: str, error: type[PricingError] = PricingError, what: str = "month") -> tuple[datetime, datetime]:
+def month_bounds(month: str, error: type[PricingError] = PricingError,
+                 what: str = "month") -> tuple[datetime, datetime]:
     """``[first instant, first instant of the next month)`` of a 'YYYY-MM' month, UTC (naive: the
     event store's timestamps are naive UTC; :func:`month_period` gives the zoned interval)."""
     first = parse_month(month, error, what)

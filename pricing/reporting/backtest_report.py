@@ -234,18 +234,18 @@ class BacktestReport:
 
     def revenue_chart(self) -> Any:
         """Revenue by month, today and with the candidate (months as categories, not dates)."""
-        from pricing.apps.widgets import revenue_figure
+        from pricing.reporting.charts import revenue_figure
 
         return revenue_figure(self.result).update_xaxes(type="category", title="month")
 
     def distribution_chart(self) -> Any:
-        from pricing.apps.widgets import delta_histogram_figure
+        from pricing.reporting.charts import delta_histogram_figure
 
         return delta_histogram_figure(self.result)
 
     def tornado_chart(self) -> Any:
         """The parameters that move revenue (the table lists every one), largest swing on top."""
-        from pricing.apps.widgets import tornado_figure
+        from pricing.reporting.charts import tornado_figure
 
         assert self.tornado is not None
         return tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], self.current)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pricing.engine.catalog import Catalog, load_catalog
-from pricing.errors import PricingError, ReportError
+from pricing.errors import ReportError
 from pricing.engine.periods import month_bounds
 from pricing.metering.meters import qualifies
 from pricing.engine.money import from_minor
