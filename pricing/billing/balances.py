@@ -47,7 +47,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pricing.engine.catalog import Catalog, DayCount, Money, Quantity
-from pricing.errors import PricingError, SubscriptionError
+from pricing.errors import PricingError, SubscriptionError, validation_line
 from pricing.engine.money import Rounding, format_minor, to_minor
 from pricing.engine.periods import Period, Schedule, add_months, midnight
 from pricing.billing.proration import share
@@ -320,16 +320,7 @@ def parse_ledger(data: Any, origin: str = "<ledger>") -> Ledger:
     try:
         return Ledger.model_validate({**data, "origin": origin})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = list(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        events = data.get("events")
-        if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(events, list):
-            raw = events[loc[1]] if isinstance(events[loc[1]], dict) else {}
-            rest = ".".join(str(p) for p in loc[2:])
-            where = f"events[{loc[1]}] ({raw.get('type', '?')} on {raw.get('date', '?')})" + (f": {rest}" if rest else "")
-        raise SubscriptionError(f"{origin}: {where}: {message}") from None
+        raise SubscriptionError(validation_line(origin, exc, data, event_time="date", event_word="on")) from None
 
 
 def load_ledger(path: str | Path) -> Ledger:

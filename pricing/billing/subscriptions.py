@@ -55,7 +55,7 @@ from pricing.engine.catalog import (
     BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent,
     PercentagePerTransactionCharge, Plan, Quantity, bundled_catalog_ids, load_catalog,
 )
-from pricing.errors import PricingError, SubscriptionError
+from pricing.errors import PricingError, SubscriptionError, validation_line
 from pricing.engine.invoice import Invoice
 from pricing.engine.periods import Period, Schedule, as_utc, midnight
 from pricing.billing.proration import remaining_share, share
@@ -222,29 +222,12 @@ def parse_timeline(data: Any, origin: str = "<timeline>") -> Timeline:
     try:
         timeline = Timeline.model_validate({**data, "origin": origin})
     except ValidationError as exc:
-        raise SubscriptionError(_validation_message(origin, data, exc)) from None
+        raise SubscriptionError(validation_line(origin, exc, data)) from None
     return timeline
 
 
 def load_timeline(path: str | Path) -> Timeline:
     return parse_timeline(read_yaml(Path(path), SubscriptionError), str(path))
-
-
-def _validation_message(origin: str, data: Mapping[str, Any], error: ValidationError) -> str:
-    """One line: the file, the event if any, the field and pydantic's message."""
-    first = error.errors()[0]
-    loc = [part for part in first["loc"] if not (isinstance(part, str) and part.startswith(("function-", "literal[")))]
-    message = first["msg"].removeprefix("Value error, ")
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    events = data.get("events")
-    if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(events, list):
-        raw = events[loc[1]] if loc[1] < len(events) else {}
-        kind = raw.get("type", "?") if isinstance(raw, dict) else "?"
-        at = raw.get("at", "?") if isinstance(raw, dict) else "?"
-        at = _iso(at) if isinstance(at, datetime) else at
-        rest = ".".join(str(p) for p in loc[2:])
-        where = f"events[{loc[1]}] ({kind} at {at})" + (f": {rest}" if rest else "")
-    return f"{origin}: {where}: {message}"
 
 
 def _iso(moment: datetime) -> str:

@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from pricing.errors import CatalogError, PricingError
+from pricing.errors import CatalogError, PricingError, validation_line
 from pricing.engine.money import Rounding, minor_unit_of
 from pricing.yaml_files import parse_yaml, read_yaml
 
@@ -743,23 +743,11 @@ def bundled_catalog_ids() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
-def _format_validation_error(origin: str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part)) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    more = len(error.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {location}: {message}{suffix}"
-
-
-def _is_union_tag(part: object) -> bool:
-    # pydantic puts the discriminator value into error locations; drop it
-    return isinstance(part, str) and part in {
-        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
-        "percentage_per_transaction", "flat",
-        "function-after[_check_tiers(), GraduatedCharge]",
-        "function-after[_check_tiers(), GraduatedPercentageCharge]",
-    }
+# pydantic puts the tag of a charge's union into error locations: not a field the user wrote
+_CHARGE_TAGS = frozenset({
+    "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
+    "percentage_per_transaction", "flat",
+})
 
 
 def parse_catalog(data: Any, origin: str = "<catalog>") -> Catalog:
@@ -769,7 +757,7 @@ def parse_catalog(data: Any, origin: str = "<catalog>") -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(_format_validation_error(origin, exc)) from None
+        raise CatalogError(validation_line(origin, exc, hidden=_CHARGE_TAGS)) from None
 
 
 def read_catalog_text(text: str, origin: str) -> Catalog:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from pricing.engine.catalog import MAX_SIGNIFICANT_DIGITS, Discount, iter_bundled, json_schema, load_catalog
 from pricing.analysis.comparison import BreakEven, Comparison, break_even, compare
-from pricing.errors import PricingError, UsageError
+from pricing.errors import PricingError, UsageError, problem_text
 from pricing.engine.invoice import Invoice
 from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor, format_money
 from pricing.engine.rating import RateOptions
@@ -135,8 +135,7 @@ def _options(args: argparse.Namespace) -> RateOptions:
         if amount is not None:
             discounts.append(Discount(amount=amount, name="Discount"))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"--discount: {first['msg'].removeprefix('Value error, ')}") from None
+        raise UsageError(f"--discount: {problem_text(exc)}") from None
     return RateOptions(
         discounts=tuple(discounts),
         # NOTE: a tax rate is a percentage of the net; above 100 % is a typo, not a tax
