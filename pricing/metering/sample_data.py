@@ -40,6 +40,7 @@ from pricing.errors import MeteringError
 from pricing.metering.events import ARROW_SCHEMA
 from pricing.spreadsheet_text import neutralise_frame
 from pricing.engine.periods import add_months, month_bounds, months_ending
+from pricing.files import atomic_file
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
 CHUNK_EVENTS = 2_000_000  # events generated at once (memory stays bounded)
@@ -725,33 +726,21 @@ def write_events(
     paths = []
     for index, month in enumerate(book.months):
         path = out / f"events-{month}.{fmt}"
-        tmp = path.with_name(path.name + ".partial")
-        writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
-        try:
+        with atomic_file(path, MeteringError) as sink:  # a full disk or a read-only folder: one line, no partial file
+            writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
             for table in month_events(book, index, chunk_events):
                 if writer is None:
-                    writer = (pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") if fmt == "parquet"
-                              else pacsv.CSVWriter(tmp, ARROW_SCHEMA))
+                    writer = (pq.ParquetWriter(sink, ARROW_SCHEMA, compression="zstd") if fmt == "parquet"
+                              else pacsv.CSVWriter(sink, ARROW_SCHEMA))
                 writer.write_table(table)
             if writer is None:  # no events this month: still write an empty file
                 empty = ARROW_SCHEMA.empty_table()
                 if fmt == "parquet":
-                    pq.write_table(empty, tmp)
+                    pq.write_table(empty, sink)
                 else:
-                    pacsv.write_csv(empty, tmp)
+                    pacsv.write_csv(empty, sink)
             else:
-                writer, closing = None, writer
-                closing.close()
-            tmp.replace(path)
-        except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind
-            if writer is not None:
-                try:
-                    writer.close()
-                except OSError:
-                    pass  # NOTE: the write error above is the one to report
-            tmp.unlink(missing_ok=True)
-            reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
-            raise MeteringError(f"{path}: cannot write: {reason}") from None
+                writer.close()
         paths.append(path)
     return paths
 

@@ -28,7 +28,8 @@ from pricing.analysis.backtest import CustomerCuts
 from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
-from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets
+from pricing.files import atomic_write_bytes, atomic_write_text
+from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, write_assets
 from pricing.reporting.report_tables import figure_html, page_style, table_html
 
 PAGE_FILE = "backtest.html"
@@ -439,7 +440,7 @@ def decimal_text(minor: Any, decimals: int) -> list[str]:
 
 def _write_csv_slices(report: BacktestReport, path: Path) -> Path:
     """The CSV a slice of customers at a time, through a temporary file renamed at the end (atomic)."""
-    from pricing.reporting.notebook_runner import atomic_file
+    from pricing.files import atomic_file
 
     count = len(report.result.per_customer())
     with atomic_file(path) as handle:

@@ -414,7 +414,7 @@ def write(tables: MonthTables, folder: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pricing.reporting.notebook_runner import atomic_write_bytes
+    from pricing.files import atomic_write_bytes
 
     folder = Path(folder)
     for name in TABLES:

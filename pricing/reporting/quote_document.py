@@ -44,7 +44,7 @@ from pricing.analysis.comparison import compare
 from pricing.errors import ReportError
 from pricing.engine.invoice import Invoice, LineType
 from pricing.reporting.invoice_document import Seller, _details, _Format
-from pricing.reporting.notebook_runner import atomic_write_text
+from pricing.files import atomic_write_text
 from pricing.reporting.pdf import find_chromium, print_pdf
 from pricing.engine.rating import RateOptions
 

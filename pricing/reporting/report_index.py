@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from pricing.reporting.notebook_runner import atomic_write_text
+from pricing.files import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pricing.interop import VENDORS, export_catalog, import_catalog
 from pricing.interop.common import is_catalog_id, read_json, slug, write_json
 from pricing.interop.reconcile import CustomerKey, detect_vendor, read_vendor_invoices, reconcile
 from pricing.interop.reconcile_report import write as write_report
-from pricing.reporting.notebook_runner import atomic_write_text
+from pricing.files import atomic_write_text
 from pricing.apps.cli.store_args import add_store_options, existing_store
 
 
