@@ -66,7 +66,7 @@ def test_the_engine_outside_a_pool_keeps_one_warm_kernel(tmp_path: Path) -> None
     finally:
         if kp.current_kernel() is not None:
             kp.current_kernel().shutdown()
-        kp._set_current(None)
+        kp.set_current_kernel(None)
 
 
 def test_runner_with_the_engine_links_the_folders_assets(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.errors import UsageError
 from pricing.engine.money import Rounding, from_scaled, to_minor
 from pricing.billing.proration import describe, exact_decimal
-from pricing.engine.rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
+from pricing.engine.rating import LineColumns, PlanRating, RateOptions, discount_line, tax_line, rate
 from pricing.billing.segments import Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring, UsageCharge
 
 _RowKey = tuple[str, bool, tuple[tuple[str, Any], ...]]
@@ -462,13 +462,13 @@ class _Pricer:
                 continue
             if draft.kind == "event" and discount.percent is None:
                 continue  # NOTE: an amount off is taken once a period, on its periodic invoice, not per event
-            line = _discount_line(self.cat, discount, subtotal).line(0)
+            line = discount_line(self.cat, discount, subtotal).line(0)
             if line.amount_minor:
                 out.append(replace(line, service_start=start, service_end=end))
                 subtotal = subtotal + line.amount_minor
         tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
         if tax_percent:
-            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0), service_start=start, service_end=end))
+            out.append(replace(tax_line(self.cat, tax_percent, subtotal).line(0), service_start=start, service_end=end))
         return out
 
 

@@ -504,12 +504,12 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
         lines.append(_rounding_line(catalog, lines, subtotal))
         subtotal = _add(subtotal, lines[-1].amount_minor)
     for discount in _active_discounts(plan, options):
-        line = _discount_line(catalog, discount, subtotal)
+        line = discount_line(catalog, discount, subtotal)
         lines.append(line)
         subtotal = _add(subtotal, line.amount_minor)
     tax_percent = catalog.tax_percent if options.tax_percent is None else options.tax_percent
     if tax_percent:
-        lines.append(_tax_line(catalog, tax_percent, subtotal))
+        lines.append(tax_line(catalog, tax_percent, subtotal))
     total = _sum_minor(lines, n)
     eligible, reason = _eligibility(catalog, plan_id, plan, usage, options)
     return ChunkRating(tuple(lines), total, eligible, reason)
@@ -668,7 +668,8 @@ def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
     return chosen
 
 
-def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
+def discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
+    """The discount line of every row (a percentage of, or an amount off, ``subtotal``), rounded once."""
     d = catalog.decimals
     if discount.percent is not None:
         p_scale = decimal_places(discount.percent) + 2
@@ -688,7 +689,8 @@ def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> Lin
         explain=lambda row: f"{catalog.currency} {discount.amount} off, never more than the subtotal")
 
 
-def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
+def tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
+    """The tax line of every row: ``percent`` of ``net``, rounded once."""
     p_scale = decimal_places(percent) + 2
     rate = scaled_int(percent / 100, p_scale)
     exact_amount = exact(net, rate) * rate
