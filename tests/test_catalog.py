@@ -68,7 +68,7 @@ def test_unknown_keys_are_rejected():
         (("model: per_unit, unit_price: PRICE", 'model: graduated, tiers: [{up_to: 5, unit_price: "1"}]'),
          "the last tier must have no 'up_to'"),
         (("model: per_unit, unit_price: PRICE", 'model: volume, tiers: [{up_to: 5}, {up_to: 3}, {}]'),
-         "tier bounds must be positive and ascending"),
+         "tier bounds must be positive and ascending, got 5, 3"),  # numbers as written, not Decimal('5')
         (('source: "assumption: t"', 'source: "somewhere"'), "source: String should match pattern"),
     ],
 )

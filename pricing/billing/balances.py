@@ -440,7 +440,7 @@ class _Account:
             raise SubscriptionError(f"{ledger.origin}: catalog {catalog.id!r} has no prepaid terms")
         if ledger.catalog != catalog.id:
             raise SubscriptionError(f"{ledger.origin}: the ledger is for catalog {ledger.catalog!r}, not {catalog.id!r}")
-        self.cat = catalog
+        self.catalog = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
         self.prices = prices if prices is not None and prices.catalog is catalog else DailyPrices(catalog)
@@ -469,9 +469,9 @@ class _Account:
         return SubscriptionError(f"{self.ledger.origin}: events[{index}] ({event.describe()}): {message}")
 
     def _check(self, plan_id: str, index: int | None) -> None:
-        if plan_id not in self.cat.plans:
-            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.cat.plans)})")
-        problem = limit_problem(self.cat, plan_id, self.objects)
+        if plan_id not in self.catalog.plans:
+            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.catalog.plans)})")
+        problem = limit_problem(self.catalog, plan_id, self.objects)
         if problem:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
@@ -518,10 +518,10 @@ class _Account:
             event = self.ledger.events[index]
             if event.type == "top_up":
                 assert event.amount is not None
-                amount = to_minor(event.amount, self.cat.decimals, self.cat.settings.rounding)
+                amount = to_minor(event.amount, self.catalog.decimals, self.catalog.settings.rounding)
                 self.balance += amount
                 topped += amount
-                notes.append(f"top-up {format_minor(amount, self.cat.decimals)}")
+                notes.append(f"top-up {format_minor(amount, self.catalog.decimals)}")
                 if self.status == "suspended":
                     self.status = "active"  # tried again below; suspended again if still short
             elif event.type == "change_plan":
@@ -534,7 +534,7 @@ class _Account:
             elif event.type == "set_objects":
                 self.objects.update({k: Decimal(v) for k, v in event.objects.items()})
                 self._holding = None
-                problem = limit_problem(self.cat, self.plan, self.objects)
+                problem = limit_problem(self.catalog, self.plan, self.objects)
                 if problem:
                     raise self.fail(index, f"plan {self.plan!r} does not allow it: {problem}")
             elif event.type == "deactivate":

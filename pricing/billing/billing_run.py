@@ -427,13 +427,13 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
         known.parsed[customer_id] = timeline
         known.catalog_of[customer_id] = timeline.catalog
         try:
-            cat, digest = catalog(timeline.catalog), fingerprint(timeline.catalog)
+            its_catalog, digest = catalog(timeline.catalog), fingerprint(timeline.catalog)
         except PricingError:
             continue  # an unknown catalog: the book check or the replay names the customer
-        settled = settle(cat, timeline)
+        settled = settle(its_catalog, timeline)
         if settled is not None:
             known.settled[customer_id] = settled
-        rows.append(_settled_row(customer_id, shas[customer_id], cat, digest, settled))
+        rows.append(_settled_row(customer_id, shas[customer_id], its_catalog, digest, settled))
     if remember and rows and not store.read_only:
         store.save_settled(pd.DataFrame(rows))
     return known
@@ -483,9 +483,9 @@ def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], 
     known.parsed.update((c, _parse(c, text, parsed)) for c, text in store.timelines_of(unread).items())
     for customer_id in replayed:
         timeline = known.parsed[customer_id]
-        cat = catalogs[timeline.catalog]
+        catalog = catalogs[timeline.catalog]
         try:
-            batches.setdefault(cat.id, []).append(timeline_drafts(cat, timeline, month, usage))
+            batches.setdefault(catalog.id, []).append(timeline_drafts(catalog, timeline, month, usage))
         except PricingError as exc:
             raise ReportError(f"customer {customer_id}: {exc}") from None
 

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from pricing.errors import CatalogError, PricingError, validation_line
-from pricing.engine.money import Rounding, minor_unit_of
+from pricing.engine.money import Rounding, minor_unit_of, plain_number
 from pricing.yaml_files import parse_yaml, read_yaml
 
 # --- field types -----------------------------------------------------------
@@ -366,7 +366,7 @@ def _check_bounds(bounds: list[Decimal | None]) -> None:
         raise ValueError("only the last tier may omit 'up_to'")
     finite = [b for b in bounds[:-1] if b is not None]
     if any(b2 <= b1 for b1, b2 in zip(finite, finite[1:])) or (finite and finite[0] <= 0):
-        raise ValueError(f"tier bounds must be positive and ascending, got {finite}")
+        raise ValueError(f"tier bounds must be positive and ascending, got {', '.join(plain_number(b) for b in finite)}")
 
 
 class _ChargeBase(_Strict):

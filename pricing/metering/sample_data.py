@@ -770,13 +770,13 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
     Heavy-tailed like the event data, related where metrics are (calls grow
     with accounts, commitments sit near usage), and fast: no events are made.
     """
-    cat = load_catalog(catalog) if isinstance(catalog, str) else catalog
+    chosen = load_catalog(catalog) if isinstance(catalog, str) else catalog
     rng = np.random.default_rng([seed, 0x05A6E])
     base = np.minimum(np.floor(12 * (1 + rng.pareto(1.15, rows))), 2_000_000).astype(np.int64)
     columns: dict[str, np.ndarray] = {}
-    metrics = cat.charged_metrics()
+    metrics = chosen.charged_metrics()
     for name in metrics:
-        metric = cat.metrics[name]
+        metric = chosen.metrics[name]
         spec = metric.meter
         if metric.kind is MetricKind.METERED and spec is not None:
             if spec.aggregate == "distinct_accounts":
@@ -789,7 +789,7 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
             values = (rng.random(rows) < 0.3).astype(np.int64)
         elif metric.kind is MetricKind.COMMITMENT:
             # a commitment sits near the usage of the metric it commits (accounts or tenants)
-            committed = next((c.metric for p in cat.plans.values() for c in p.charges
+            committed = next((c.metric for p in chosen.plans.values() for c in p.charges
                               if c.commitment is not None and c.commitment.quantity_metric == name), None)
             target = columns.get(committed, base) if committed else base
             level = target * rng.uniform(0.5, 1.2, rows)

@@ -928,8 +928,8 @@ class Store:
     def _pivot(self, long: pd.DataFrame, keys: list[str], catalog: str | None) -> pd.DataFrame:
         catalogs = [load_catalog(catalog)] if catalog else list(self._catalogs().values())
         metrics: list[str] = []
-        for cat in catalogs:
-            metrics += [m for m in metered_metrics(cat) if m not in metrics]
+        for listed in catalogs:
+            metrics += [m for m in metered_metrics(listed) if m not in metrics]
         base = long[keys].drop_duplicates().reset_index(drop=True)
         present = long.dropna(subset=["metric"])
         if not present.empty:

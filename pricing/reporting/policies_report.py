@@ -86,7 +86,7 @@ class PoliciesReport:
     def html(self) -> str:
         c = self.c
         varied = sorted({k for run in c.runs for k in run.changes})
-        own = "; ".join(f"{cat}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for cat, values in c.own.items())
+        own = "; ".join(f"{catalog_id}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for catalog_id, values in c.own.items())
         figures = self.figures()
         parts = [
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",

@@ -247,8 +247,8 @@ def metric_totals(store: Store, month: str) -> pd.DataFrame:
         GROUP BY 1, 2 ORDER BY 1, 2""", [month])
     names = []
     for catalog_id, metric in zip(frame["catalog"], frame["metric"]):
-        cat = load_catalog(catalog_id)
-        names.append(cat.metrics[metric].name if metric in cat.metrics else metric)
+        catalog = load_catalog(catalog_id)
+        names.append(catalog.metrics[metric].name if metric in catalog.metrics else metric)
     frame["name"] = names
     return frame[["catalog", "metric", "name", "total", "customers"]]
 
