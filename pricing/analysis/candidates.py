@@ -75,7 +75,7 @@ def price_parameters(catalog: Catalog, plans: Iterable[str] | None = None) -> li
             add("minimum_spend", "minimum_spend", plan.minimum_spend.amount, ("minimum_spend", "amount"))
         for i, (cid, charge) in enumerate(zip(_charge_ids(plan), plan.charges)):
             base: tuple[str | int, ...] = ("charges", i)
-            d = catalog.metrics[charge.metric].decimals
+            d = catalog.metrics[charge.metric].decimal_places
             m = charge.metric
             model = charge.model
             if model == "per_unit":

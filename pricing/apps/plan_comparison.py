@@ -203,7 +203,7 @@ class PlanComparisonApp:
                 self.boxes[metric] = box
                 rows.append(box)
                 continue
-            if spec.decimals:
+            if spec.decimal_places:
                 box = widgets.Text(value=str(value), continuous_update=False, layout=widgets.Layout(width="200px"))
                 box.add_class(f"pw-usage-{metric}")
                 box.observe(lambda change: self.refresh(), "value")

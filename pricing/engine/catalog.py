@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -47,7 +48,7 @@ _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 # places keeps a price like "1e-99999999" from asking for 10**99999999.
 MAX_SIGNIFICANT_DIGITS = 18
 MAX_PRICE_DECIMALS = 12  # sub-cent prices: "0.000004" is 6
-MAX_QUANTITY_DECIMALS = 6  # a metric's decimals are at most 6
+MAX_QUANTITY_DECIMALS = 6  # a metric's decimal places are at most 6
 
 
 def _places(value: Decimal) -> int:
@@ -290,7 +291,10 @@ class Metric(_Strict):
     name: str
     unit: str = "unit"
     kind: MetricKind = MetricKind.METERED
-    decimals: int = Field(0, ge=0, le=6, description="decimal places a quantity may have")
+    # NOTE: not ``decimals``, which on a Catalog is the currency's minor unit; catalogs written with the
+    # older key ``decimals`` still load
+    decimal_places: int = Field(0, ge=0, le=6, validation_alias=AliasChoices("decimal_places", "decimals"),
+                                description="decimal places a quantity may have")
     meter: MeterSpec | None = None
     customer_rollup: Literal["sum", "max", "tenant_count"] = Field(
         "sum", description="how per-tenant values combine into the customer's value"
@@ -669,7 +673,7 @@ class Catalog(_Strict):
         """
 
         def check(value: Decimal, metric: str, where: str) -> None:
-            allowed = self.metrics[metric].decimals
+            allowed = self.metrics[metric].decimal_places
             if _places(value) > allowed:
                 unit = "whole units" if allowed == 0 else f"at most {allowed} decimal places"
                 raise ValueError(f"{where}: {value} has more decimal places than metric {metric!r} ({unit})")

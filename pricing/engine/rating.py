@@ -200,7 +200,7 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
             )
         values, lists = {}, {}
         for name, raw in usage.items():
-            decimals = catalog.metrics[name].decimals
+            decimals = catalog.metrics[name].decimal_places
             if _is_list(raw):
                 lists[name] = (_transaction_list(name, raw, decimals, ""),)
                 values[name] = _sum_transactions(name, lists[name], decimals)
@@ -211,7 +211,7 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
     for name in usage.columns:
         if name not in catalog.metrics:
             continue
-        column, decimals = usage[name], catalog.metrics[name].decimals
+        column, decimals = usage[name], catalog.metrics[name].decimal_places
         if column.dtype == object and any(_is_list(v) for v in column):
             # a row given as a total (not a list) keeps None: a per-transaction charge cannot price it
             lists[name] = tuple(
@@ -543,14 +543,14 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
     inc = charge.included
     if inc is None:
         return None
-    d = catalog.metrics[charge.metric].decimals
+    d = catalog.metrics[charge.metric].decimal_places
     n = len(usage)
     if inc.unlimited:
         return _constant(np.iinfo(np.int64).max // 4, n)
     base = _constant(scaled_int(inc.quantity, d), n)
     if inc.per_unit_of is not None:
         other = _metric(usage, inc.per_unit_of)
-        d_other = catalog.metrics[inc.per_unit_of].decimals
+        d_other = catalog.metrics[inc.per_unit_of].decimal_places
         t_scale = decimal_places(inc.times)
         times = scaled_int(inc.times, t_scale)
         # floor: a fraction of a free unit is not a free unit
@@ -560,7 +560,7 @@ def _included(catalog: Catalog, charge: Any, usage: UsageColumns) -> Array | Non
 
 def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
     metric = catalog.metrics[charge.metric]
-    qscale = metric.decimals
+    qscale = metric.decimal_places
     model = model_in(catalog, charge)
     pscale = model.price_scale()
     amount_scale = qscale + pscale
@@ -576,9 +576,9 @@ def _charge_lines(catalog: Catalog, charge: Any, usage: UsageColumns, blocked_ru
     committed = None
     if charge.commitment is not None:
         commitment = charge.commitment
-        default = scaled_int(commitment.default_quantity, catalog.metrics[commitment.quantity_metric].decimals)
+        default = scaled_int(commitment.default_quantity, catalog.metrics[commitment.quantity_metric].decimal_places)
         committed = _metric(usage, commitment.quantity_metric, default)
-        c_scale = catalog.metrics[commitment.quantity_metric].decimals
+        c_scale = catalog.metrics[commitment.quantity_metric].decimal_places
         c_price = scaled_int(commitment.unit_price, pscale)
         c_exact = exact(committed, c_price) * c_price
         c_amount_scale = c_scale + pscale
@@ -732,7 +732,7 @@ def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[t
     """Rows past each of the plan's hard limits, and the words for them."""
     out: list[tuple[Array, Callable[[int], str]]] = []
     for limit in plan.limits:
-        d = catalog.metrics[limit.metric].decimals
+        d = catalog.metrics[limit.metric].decimal_places
         values = _metric(usage, limit.metric)
         out.append((values > scaled_int(limit.maximum, d),
                     lambda row, l=limit, v=values, d=d: f"{l.metric} {_q(v[row], d)} exceeds "
@@ -783,7 +783,7 @@ def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, in
                     committed: Array | None, blocked: Array | None, result: ModelResult,
                     model: ChargeModel[Any, Any]) -> str:
     metric = catalog.metrics[charge.metric]
-    d, unit = metric.decimals, metric.unit
+    d, unit = metric.decimal_places, metric.unit
     if metric.kind is MetricKind.FLAG:
         parts = ["switched on" if int(quantity[row]) else "switched off"]
     else:

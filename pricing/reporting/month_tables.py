@@ -358,7 +358,7 @@ def _included(store: Store, month: str, customers: pd.DataFrame) -> pd.DataFrame
             if charge.included is None:
                 continue
             free = None if charge.included.unlimited else included_units(catalog, charge, frame.reset_index(drop=True))
-            scale = 10 ** catalog.metrics[charge.metric].decimals
+            scale = 10 ** catalog.metrics[charge.metric].decimal_places
             used = frame[charge.metric].tolist() if charge.metric in frame.columns else [0] * len(ids)
             for position, customer_id in enumerate(ids):
                 included = None if free is None else int(free[position]) // scale

@@ -556,7 +556,7 @@ def included_use(store: Store, month: str, customer: str, tenant: str) -> pd.Dat
             held = {m: v for m, v in usage.items() if m in catalog.metrics}
             free = included_units(catalog, charge, held)
             assert free is not None
-            included = Decimal(int(free[0])).scaleb(-catalog.metrics[charge.metric].decimals)
+            included = Decimal(int(free[0])).scaleb(-catalog.metrics[charge.metric].decimal_places)
         used = usage.get(charge.metric, 0)
         rows.append({
             "metric": charge.metric, "charge": charge.label, "included": None if included is None else int(included),

@@ -249,7 +249,7 @@ def cmd_break_even(args: argparse.Namespace) -> int:
     if args.metric not in catalog.metrics:
         raise UsageError(f"--metric {args.metric!r}: not a metric of catalog {catalog.id!r}"
                          f" (metrics: {', '.join(catalog.metrics)})")
-    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimals
+    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimal_places
     if args.max > largest:
         raise UsageError(f"--max {args.max}: at most {largest:,} {args.metric} can be rated exactly")
     points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,
