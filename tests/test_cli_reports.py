@@ -52,7 +52,7 @@ def test_monthly_report_numbers_match_the_register(report_store: ReportStore, tm
     for invoice_id in invoices["invoice_id"]:
         assert invoice_id in text
     assert "version 2026-11-a" in text and "Made:" in text and "Data: 2026-03-" in text
-    assert "import plotly" not in text and "R.register" not in text  # no code cells
+    assert "import plotly" not in text and "report_tables.register" not in text  # no code cells
     assert HOSTILE_NAME not in page.read_text(encoding="utf-8")  # escaped
     assert HOSTILE_NAME in text
     assert (out / MONTH / "invoices.xlsx").is_file()

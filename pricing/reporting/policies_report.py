@@ -19,7 +19,8 @@ import pandas as pd
 
 from pricing.reporting.excel import TableSheet, tables_workbook_bytes
 from pricing.engine.money import format_money, from_minor
-from pricing.files import atomic_write_bytes, atomic_write_text, write_assets
+from pricing.files import atomic_write_bytes, atomic_write_text
+from pricing.reporting.notebook_runner import write_assets
 from pricing.analysis.policies import PolicyComparison
 from pricing.reporting.report_tables import figure_html, page_style, table_html
 
