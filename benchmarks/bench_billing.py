@@ -46,9 +46,10 @@ import pandas as pd
 
 from pricing.billing.billing_run import (
     BillingRun, _Catalogs, _collector_paused, _price_many, _replayed_batches, _settled_batches, _statements,
-    _subscriptions, bill_month, load_timelines, previous_month, usage_by_month,
+    _subscriptions, bill_month, load_timelines, usage_by_month,
 )
 from pricing.engine.catalog import load_catalog
+from pricing.engine.periods import previous_month
 from pricing.metering.meters import MeterResult
 from pricing.engine.rating import rate
 from pricing.metering.sample_data import Book, generate_book, generate_usage_table

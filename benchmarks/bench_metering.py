@@ -200,7 +200,8 @@ def work_floor(out: Path, memory_limit: str, threads: int, repeat: int = 3) -> d
     import ibis
     import pandas as pd
 
-    from pricing.metering.meters import meter_events, month_bounds
+    from pricing.engine.periods import month_bounds
+    from pricing.metering.meters import meter_events
 
     mapping = _mapping(out)
     con = duckdb.connect()

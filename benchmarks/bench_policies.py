@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_billing import MONTH, peak_rss_mib, write_store  # noqa: E402
 
-from pricing.billing.billing_run import bill_month, previous_month  # noqa: E402
+from pricing.billing.billing_run import bill_month  # noqa: E402
+from pricing.engine.periods import previous_month  # noqa: E402
 from pricing.analysis.policies import compare_policies  # noqa: E402
 from pricing.metering.store import Store  # noqa: E402
 

@@ -37,10 +37,9 @@ import plotly.graph_objects as go  # noqa: E402
 
 from pricing.analysis.comparison import compare, cost_curve  # noqa: E402
 from pricing.analysis.forecast import forecast  # noqa: E402
-from pricing.apps.widgets import (  # noqa: E402
-    CURVE_POINTS, PlanComparisonApp, Switch, cheapest_along, cheapest_switches, comparison_figure, plan_rows,
-    render_table,
-)
+from pricing.analysis.comparison import CURVE_POINTS, Switch, cheapest_along, cheapest_switches  # noqa: E402
+from pricing.apps.plan_comparison import PlanComparisonApp, plan_rows, render_table  # noqa: E402
+from pricing.reporting.charts import comparison_figure  # noqa: E402
 
 TARGET_MS = 30.0
 

@@ -29,12 +29,12 @@ term_months: int = 24  # months in the term total, 12 to 36
 
 # %%
 # The page runs as a web app with `pricing app` (Voila hides this code); every number comes from the pricing
-# engine through pricing.apps.widgets.PlanComparisonApp.
+# engine through pricing.apps.plan_comparison.PlanComparisonApp.
 import json
 
 from IPython.display import display
 
-from pricing.apps.widgets import PlanComparisonApp
+from pricing.apps.plan_comparison import PlanComparisonApp
 
 app = PlanComparisonApp(catalog, json.loads(usage) if usage else None, billing_details, str(growth_percent),
                         term_months)

@@ -43,9 +43,9 @@ from pricing.analysis.backtest import backtest, history_from_store, sensitivity,
 from pricing.reporting.backtest_report import BacktestReport, customers_csv
 from pricing.analysis.candidates import apply_overrides
 from pricing.engine.catalog import load_catalog
-from pricing.reporting.notebook_runner import atomic_write_text
+from pricing.files import atomic_write_text
 from pricing.reporting.report_tables import figure_bundle, paragraph_html, table_html
-from pricing.apps.widgets import PriceTuningApp
+from pricing.apps.price_tuning import PriceTuningApp
 
 current = load_catalog(catalog)
 names: dict[str, str] = {}

@@ -33,15 +33,15 @@ from IPython.display import HTML, display
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pricing.reporting import report_tables as R
+from pricing.reporting import report_tables
 from pricing.reporting.month_tables import tenant_page
 
 customer = bytes.fromhex(customer_hex).decode() if customer_hex else customer
 tenant = bytes.fromhex(tenant_hex).decode() if tenant_hex else tenant
 # the month's tables (computed once for every tenant by pricing report tenants), or the store when none
 page = tenant_page(store, month, customer, tenant, tables)
-display(HTML(R.heading_html(f"Tenant {tenant} of {page.name} ({customer}), {month}", 1)
-             + R.paragraph_html(*page.meta().lines())))
+display(HTML(report_tables.heading_html(f"Tenant {tenant} of {page.name} ({customer}), {month}", 1)
+             + report_tables.paragraph_html(*page.meta().lines())))
 
 # %% [markdown]
 # ## Daily usage
@@ -54,15 +54,15 @@ for metric, part in page.daily.groupby("metric", sort=False):
     fig.add_scatter(x=[str(d) for d in part["day"]], y=part["to_date"].tolist(), name="month to date",
                     mode="lines", secondary_y=True)
     fig.update_layout(title=f"{part['name'].iloc[0]} ({metric})", height=320)
-    display(HTML(R.figure_html(fig, f"daily-{metric}")))
-display(HTML(R.table_html(page.metrics)))
+    display(HTML(report_tables.figure_html(fig, f"daily-{metric}")))
+display(HTML(report_tables.table_html(page.metrics)))
 
 # %% [markdown]
 # ## Included quantities
 # What the plan includes for the whole customer, how much the customer used, and this tenant's part.
 
 # %%
-display(HTML(R.table_html(page.included, {"charge": "Charge", "included": "Included", "customer_used": "Customer used",
+display(HTML(report_tables.table_html(page.included, {"charge": "Charge", "included": "Included", "customer_used": "Customer used",
                                           "share_of_included_used": "Share of included used",
                                           "tenant_used": "Tenant used", "tenant_share_of_customer": "Tenant's share"},
                           percent=["share_of_included_used", "tenant_share_of_customer"])))
@@ -72,7 +72,7 @@ display(HTML(R.table_html(page.included, {"charge": "Charge", "included": "Inclu
 
 # %%
 for kind, label in (("user", "Top user accounts"), ("client", "Top clients (machine accounts)")):
-    display(HTML(R.heading_html(label, 3) + R.table_html(page.top_accounts(kind), {
+    display(HTML(report_tables.heading_html(label, 3) + report_tables.table_html(page.top_accounts(kind), {
         "account_id": "Account", "calls": "Calls", "failed": "Failed", "active_days": "Active days"})))
 
 # %% [markdown]
@@ -83,8 +83,8 @@ for kind, label in (("user", "Top user accounts"), ("client", "Top clients (mach
 # calendar month of the usage above), a proration the rest of a period.
 
 # %%
-display(HTML(R.table_html(page.lines, {"invoice_id": "Invoice", "item": "Item", "line_type": "Type",
+display(HTML(report_tables.table_html(page.lines, {"invoice_id": "Invoice", "item": "Item", "line_type": "Type",
                                        "service_start": "Service from", "service_end": "Service to",
                                        "quantity": "Quantity", "unit_price": "Unit price", "currency": "Currency",
                                        "amount": "Amount", "explanation": "Explanation"})))
-display(HTML(R.heading_html("Plan rules", 3) + R.paragraph_html(*page.plan_rules())))
+display(HTML(report_tables.heading_html("Plan rules", 3) + report_tables.paragraph_html(*page.plan_rules())))

@@ -21,9 +21,8 @@ from pricing.billing.balances import Ledger, LedgerDay, Runway, Status
 from pricing.engine.catalog import Catalog, DayCount
 from pricing.errors import SubscriptionError
 from pricing.engine.invoice import Invoice, Line, LineType
-from pricing.metering.meters import month_bounds
 from pricing.engine.money import format_minor, to_minor
-from pricing.engine.periods import Schedule, add_months, midnight
+from pricing.engine.periods import Schedule, add_months, midnight, month_bounds
 from pricing.billing.proration import share
 from pricing.engine.rating import limit_problem
 from pricing.billing.rating_segments import prorated_minor, recurring_amount
@@ -48,7 +47,7 @@ class _Account:
             raise SubscriptionError(f"{ledger.origin}: catalog {catalog.id!r} has no prepaid terms")
         if ledger.catalog != catalog.id:
             raise SubscriptionError(f"{ledger.origin}: the ledger is for catalog {ledger.catalog!r}, not {catalog.id!r}")
-        self.cat = catalog
+        self.catalog = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
         self.schedule = Schedule(catalog.interval)  # daily prices use calendar periods
@@ -82,9 +81,9 @@ class _Account:
         return SubscriptionError(f"{self.ledger.origin}: events[{index}] ({event.describe()}): {message}")
 
     def _check(self, plan_id: str, index: int | None) -> None:
-        if plan_id not in self.cat.plans:
-            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.cat.plans)})")
-        problem = limit_problem(self.cat, plan_id, self.objects)
+        if plan_id not in self.catalog.plans:
+            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.catalog.plans)})")
+        problem = limit_problem(self.catalog, plan_id, self.objects)
         if problem:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
@@ -104,9 +103,9 @@ class _Account:
         period = self.schedule.period_containing(day)
         full = self._period_price.get(holding)
         if full is None:
-            full = self._period_price[holding] = recurring_amount(self.cat, holding)
+            full = self._period_price[holding] = recurring_amount(self.catalog, holding)
         part = share(midnight(day), midnight(day + timedelta(days=1)), period, self.convention)
-        price = self._day_price[key] = prorated_minor(self.cat, full, part)
+        price = self._day_price[key] = prorated_minor(self.catalog, full, part)
         return price
 
     def credit_limit(self, day: date) -> int:
@@ -125,9 +124,9 @@ class _Account:
         high = bisect_right(self._bought_days, day)
         bought = self._bought_totals[high] - self._bought_totals[low]
         limit = to_minor(Decimal(bought) * self.terms.credit_percent_of_last_12_months / 100, 0,
-                         self.cat.settings.rounding)
+                         self.catalog.settings.rounding)
         if self.terms.credit_cap is not None:
-            limit = min(limit, to_minor(self.terms.credit_cap, self.cat.decimals, self.cat.settings.rounding))
+            limit = min(limit, to_minor(self.terms.credit_cap, self.catalog.decimals, self.catalog.settings.rounding))
         return limit
 
     def debit(self, day: date, notes: list[str]) -> int:
@@ -153,10 +152,10 @@ class _Account:
             event = self.ledger.events[index]
             if event.type == "top_up":
                 assert event.amount is not None
-                amount = to_minor(event.amount, self.cat.decimals, self.cat.settings.rounding)
+                amount = to_minor(event.amount, self.catalog.decimals, self.catalog.settings.rounding)
                 self.balance += amount
                 topped += amount
-                notes.append(f"top-up {format_minor(amount, self.cat.decimals)}")
+                notes.append(f"top-up {format_minor(amount, self.catalog.decimals)}")
                 if self.status == "suspended":
                     self.status = "active"  # tried again below; suspended again if still short
             elif event.type == "change_plan":
@@ -169,7 +168,7 @@ class _Account:
             elif event.type == "set_objects":
                 self.objects.update({k: Decimal(v) for k, v in event.objects.items()})
                 self._holding = None
-                problem = limit_problem(self.cat, self.plan, self.objects)
+                problem = limit_problem(self.catalog, self.plan, self.objects)
                 if problem:
                     raise self.fail(index, f"plan {self.plan!r} does not allow it: {problem}")
             elif event.type == "deactivate":

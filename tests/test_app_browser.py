@@ -230,7 +230,7 @@ def test_app_layout_readable_for_a_customer(voila_server, artifact_dir):
             assert not overlap(legend, x_title), (legend, x_title)
 
             text = page.evaluate("() => document.body.innerText")
-            assert "pricing.apps.widgets" not in text and "PlanComparisonApp" not in text
+            assert "pricing.apps.plan_comparison" not in text and "PlanComparisonApp" not in text
             # Enterprise's flat fee is left above a cut axis, and the page says so
             assert "Axis cut at EUR" in text and "above it: Enterprise" in text
             # Pay As You Go (drawn first) is the widest line, so a curve drawn over it leaves it visible

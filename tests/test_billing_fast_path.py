@@ -33,7 +33,7 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def timeline(catalog: str, events: list[dict[str, Any]], **top: Any):
+def make_timeline(catalog: str, events: list[dict[str, Any]], **top: Any):
     return parse_timeline({"customer_id": "c1", "catalog": catalog, "events": events, **top}, "test.yaml")
 
 
@@ -64,17 +64,17 @@ def _variant(catalog: Catalog, *, arrears: bool = False, plan_discount: bool = F
 
 def test_a_settled_logto_renewal_is_billed_from_the_settled_state():
     # Pro from 2025-11-01 with 5 API resources; 2 more added on 2025-12-10: settled from 2026-01-01
-    tl = timeline("logto", [
+    timeline = make_timeline("logto", [
         {"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro", "quantities": {"api_resources": 5}},
         {"at": "2025-12-10T08:00:00Z", "type": "add", "item": "api_resources", "quantity": 2},
     ])
-    settled = settle(LOGTO, tl)
+    settled = settle(LOGTO, timeline)
     assert settled is not None
     assert settled.settled_from == utc(2026, 1, 1)
     assert settled.holding == Holding.of("pro", {"api_resources": Decimal(7)})
     usage = {"2026-02": {"c1": {"tokens": 0}}}
     fast = settled_invoices(LOGTO, "c1", settled, "2026-02", usage)
-    assert fast == timeline_invoices(LOGTO, tl, "2026-02", usage)
+    assert fast == timeline_invoices(LOGTO, timeline, "2026-02", usage)
     [invoice] = fast
     # renewal on 2026-03-01: Pro 16.00 + (7 - 3 included) x 4.00 = 32.00 for March, in advance
     assert invoice.issued_at == utc(2026, 3, 1)
@@ -86,13 +86,13 @@ def test_a_settled_logto_renewal_is_billed_from_the_settled_state():
 
 def test_a_minimum_counts_the_fee_billed_in_advance_on_the_previous_renewal():
     # Quasr enterprise: 990.00 a month in advance, minimum spend 2,000.00 a month
-    tl = timeline("quasr", [{"at": "2025-06-01T00:00:00Z", "type": "start", "plan": "enterprise",
+    timeline = make_timeline("quasr", [{"at": "2025-06-01T00:00:00Z", "type": "start", "plan": "enterprise",
                              "commitments": {"committed_maa": 100, "committed_mat": 10}}])
-    settled = settle(QUASR, tl)
+    settled = settle(QUASR, timeline)
     assert settled is not None and settled.settled_from == utc(2025, 6, 1)
     usage = {"2026-02": {"c1": {"maa": 0, "mac": 0, "mat": 0}}}
     fast = settled_invoices(QUASR, "c1", settled, "2026-02", usage)
-    assert fast == timeline_invoices(QUASR, tl, "2026-02", usage)
+    assert fast == timeline_invoices(QUASR, timeline, "2026-02", usage)
     [invoice] = fast
     [minimum] = [l for l in invoice.lines if l.line_type is LineType.MINIMUM]
     spent = sum(l.amount_minor for l in invoice.lines if l.service_start == utc(2026, 2, 1)
@@ -112,30 +112,30 @@ def test_a_minimum_counts_the_fee_billed_in_advance_on_the_previous_renewal():
     ([{"at": "2026-01-10T00:00:00Z", "type": "remove", "item": "api_resources", "quantity": 9}], {}),  # refused
 ])
 def test_what_is_never_settled(events, top):
-    tl = timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro",
+    timeline = make_timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro",
                              "quantities": {"api_resources": 5}}, *events], **top)
-    assert not isinstance(settle(LOGTO, tl), Settled)
+    assert not isinstance(settle(LOGTO, timeline), Settled)
 
 
 def test_an_ended_subscription_issues_nothing_after_its_final_invoice():
-    tl = timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro"},
+    timeline = make_timeline("logto", [{"at": "2025-11-01T00:00:00Z", "type": "start", "plan": "pro"},
                             {"at": "2026-01-10T00:00:00Z", "type": "cancel"}])  # at the end of the period
-    ended = settle(LOGTO, tl)
+    ended = settle(LOGTO, timeline)
     assert ended == Ended(utc(2026, 2, 1))
     usage = {"2026-01": {"c1": {"tokens": 0}}, "2026-02": {"c1": {"tokens": 0}}}
-    assert settled_invoices(LOGTO, "c1", ended, "2026-02", usage) == timeline_invoices(LOGTO, tl, "2026-02", usage) == []
+    assert settled_invoices(LOGTO, "c1", ended, "2026-02", usage) == timeline_invoices(LOGTO, timeline, "2026-02", usage) == []
     assert settled_invoices(LOGTO, "c1", ended, "2026-01", usage) is None  # the final invoice: replayed
-    assert [i.notes[0] for i in timeline_invoices(LOGTO, tl, "2026-01", usage)] == [
+    assert [i.notes[0] for i in timeline_invoices(LOGTO, timeline, "2026-01", usage)] == [
         "final invoice issued 2026-02-01T00:00:00Z"]
 
 
 def test_a_scheduled_downgrade_settles_when_it_happens():
-    tl = timeline("license_jp", [
+    timeline = make_timeline("license_jp", [
         {"at": "2025-10-01T00:00:00Z", "type": "start", "plan": "business",
          "quantities": {"registered_users": 40, "registered_rps": 2}},
         {"at": "2026-01-20T00:00:00Z", "type": "downgrade", "plan": "starter"},  # at the period end
     ])
-    settled = settle(LICENSE, tl)
+    settled = settle(LICENSE, timeline)
     assert settled is not None
     assert (settled.settled_from, settled.holding.plan) == (utc(2026, 2, 1), "starter")
 
@@ -215,10 +215,10 @@ def _case(draw: st.DrawFn) -> tuple[Catalog, dict[str, Any], str, dict[str, Any]
 @given(case=_case())
 def test_the_fast_path_bills_exactly_what_the_replay_bills(case):
     catalog, data, month, usage = case
-    tl = parse_timeline(data, "generated.yaml")
-    settled = settle(catalog, tl)
+    timeline = parse_timeline(data, "generated.yaml")
+    settled = settle(catalog, timeline)
     try:
-        slow = timeline_invoices(catalog, tl, month, usage)
+        slow = timeline_invoices(catalog, timeline, month, usage)
     except PricingError:
         assert settled is None  # a timeline the replay refuses is never settled
         return
@@ -237,8 +237,8 @@ def test_the_property_reaches_the_fast_path_often():
     @given(case=_case())
     def count(case):
         catalog, data, month, usage = case
-        tl = parse_timeline(data, "generated.yaml")
-        settled = settle(catalog, tl)
+        timeline = parse_timeline(data, "generated.yaml")
+        settled = settle(catalog, timeline)
         fast = None if settled is None else settled_invoices(catalog, "c1", settled, month, usage)
         used.append(bool(fast))
 

@@ -82,7 +82,7 @@ def test_unknown_month_is_one_line(report_store: ReportStore) -> None:
 def test_skipping_periods_before_the_month_changes_no_invoice(report_store: ReportStore) -> None:
     """Drafts of periods that end before the month are not needed to price the month's invoices."""
     from pricing.billing.billing_run import _price_many, _usage_lookup
-    from pricing.metering.meters import month_bounds
+    from pricing.engine.periods import month_bounds
     from pricing.billing.subscriptions import plan_invoices
 
     start, end = (m.replace(tzinfo=timezone.utc) for m in month_bounds(MONTH))

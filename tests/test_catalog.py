@@ -68,7 +68,7 @@ def test_unknown_keys_are_rejected():
         (("model: per_unit, unit_price: PRICE", 'model: graduated, tiers: [{up_to: 5, unit_price: "1"}]'),
          "the last tier must have no 'up_to'"),
         (("model: per_unit, unit_price: PRICE", 'model: volume, tiers: [{up_to: 5}, {up_to: 3}, {}]'),
-         "tier bounds must be positive and ascending"),
+         "tier bounds must be positive and ascending, got 5, 3"),  # numbers as written, not Decimal('5')
         (('source: "assumption: t"', 'source: "somewhere"'), "source: String should match pattern"),
     ],
 )
@@ -134,7 +134,7 @@ currency: EUR
 metrics:
   q: {name: Q}
   seats: {name: Seats, kind: count}
-  gb: {name: GB, decimals: 2}
+  gb: {name: GB, decimal_places: 2}
 plans:
   p:
     name: P
@@ -234,6 +234,15 @@ def test_quantities_with_more_decimals_than_their_metric_are_refused(old, new, w
     assert old in FULL
     with pytest.raises(CatalogError, match=re.escape(where)):
         read_catalog_text(FULL.replace(old, new), "<x>")
+
+
+def test_a_metric_written_with_the_older_decimals_key_still_loads():
+    new = read_catalog_text(FULL, "<new>")
+    old = read_catalog_text(FULL.replace("decimal_places: 2", "decimals: 2"), "<old>")
+    assert old.metrics["gb"].decimal_places == new.metrics["gb"].decimal_places == 2
+    assert old.decimals == 2  # the catalog's own decimals: EUR's minor unit, not a quantity's places
+    with pytest.raises(CatalogError, match=r"metrics\.gb\.decimal_places: Input should be less than or equal to 6"):
+        read_catalog_text(FULL.replace("decimal_places: 2", "decimal_places: 7"), "<x>")
 
 
 def test_duplicate_keys_are_refused_with_the_line():

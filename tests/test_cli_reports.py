@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing.reporting import report_tables as R
+from pricing.reporting import report_tables
 from pricing.apps.cli import main
 from pricing.reporting import report_runs
 from pricing.engine.money import format_minor
@@ -44,7 +44,7 @@ def test_monthly_report_numbers_match_the_register(report_store: ReportStore, tm
     page = out / MONTH / "monthly_finance.html"
     text = _text(page)
     with Store(report_store.path, read_only=True) as store:
-        totals = R.register_totals(R.register(store, MONTH))
+        totals = report_tables.register_totals(report_tables.register(store, MONTH))
         invoices = store.invoices(MONTH)
     for _, row in totals.iterrows():
         assert f"{row['currency']} {row['invoices']} " in text
@@ -52,7 +52,7 @@ def test_monthly_report_numbers_match_the_register(report_store: ReportStore, tm
     for invoice_id in invoices["invoice_id"]:
         assert invoice_id in text
     assert "version 2026-11-a" in text and "Made:" in text and "Data: 2026-03-" in text
-    assert "import plotly" not in text and "R.register" not in text  # no code cells
+    assert "import plotly" not in text and "report_tables.register" not in text  # no code cells
     assert HOSTILE_NAME not in page.read_text(encoding="utf-8")  # escaped
     assert HOSTILE_NAME in text
     assert (out / MONTH / "invoices.xlsx").is_file()
@@ -110,8 +110,8 @@ def test_tenant_reports_resume_after_an_interrupt(report_store: ReportStore, tmp
 
     # tenant numbers in the page agree with the rating engine's invoice lines and with metering
     with Store(report_store.path, read_only=True) as store:
-        metered = R.tenant_metrics(store, MONTH, "c0001", HOSTILE_TENANT)
-        lines = R.customer_invoice_lines(store, MONTH, "c0001")
+        metered = report_tables.tenant_metrics(store, MONTH, "c0001", HOSTILE_TENANT)
+        lines = report_tables.customer_invoice_lines(store, MONTH, "c0001")
     for value in metered.values():
         assert f"{value:,}" in text
     for _, line in lines.iterrows():

@@ -7,15 +7,15 @@ from decimal import Decimal
 import openpyxl
 from _report_fixtures import MONTH, ReportStore, report_store  # noqa: F401
 
-from pricing.reporting import report_tables as R
+from pricing.reporting import report_tables
 from pricing.reporting.excel import currency_format, write_register_xlsx
 from pricing.metering.store import Store
 
 
 def test_register_workbook_round_trip(report_store: ReportStore, tmp_path) -> None:
     with Store(report_store.path, read_only=True) as store:
-        reg = R.register(store, MONTH)
-        lines = R.register_lines(store, MONTH)
+        reg = report_tables.register(store, MONTH)
+        lines = report_tables.register_lines(store, MONTH)
     path = write_register_xlsx(reg, lines, tmp_path / "invoices.xlsx")
     assert [p.name for p in tmp_path.iterdir()] == ["invoices.xlsx"]  # no temp file left
     book = openpyxl.load_workbook(path)

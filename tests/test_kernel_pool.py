@@ -10,7 +10,7 @@ import papermill
 import pytest
 
 from pricing.reporting import kernel_pool as kp
-from pricing.reporting import notebook_runner as nr
+from pricing.reporting import notebook_runner
 from pricing.errors import ReportError
 from pricing.reporting.papermill_engine import ENGINE_NAME
 
@@ -66,7 +66,7 @@ def test_the_engine_outside_a_pool_keeps_one_warm_kernel(tmp_path: Path) -> None
     finally:
         if kp.current_kernel() is not None:
             kp.current_kernel().shutdown()
-        kp._set_current(None)
+        kp.set_current_kernel(None)
 
 
 def test_runner_with_the_engine_links_the_folders_assets(tmp_path: Path) -> None:
@@ -79,10 +79,10 @@ def test_runner_with_the_engine_links_the_folders_assets(tmp_path: Path) -> None
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)
     site = tmp_path / "site"
-    nr.write_assets(site)
+    notebook_runner.write_assets(site)
 
     def run(name: str) -> Path:
-        return nr.run_notebook(notebook, {}, site / "deep" / name, 120, engine=ENGINE_NAME, assets=site)
+        return notebook_runner.run_notebook(notebook, {}, site / "deep" / name, 120, engine=ENGINE_NAME, assets=site)
 
     outcomes = kp.KernelPool(1, cwd=tmp_path).map(run, ["a.html", "b.html"])
     for outcome in outcomes:
@@ -148,7 +148,7 @@ def test_a_kernel_that_dies_is_replaced_and_the_page_retried(tmp_path: Path) -> 
     nbformat.write(nb, notebook)
 
     def run(die: bool) -> str:
-        out = nr.run_notebook(notebook, {"die": die}, tmp_path / f"page-{die}.html", 60, engine=ENGINE_NAME)
+        out = notebook_runner.run_notebook(notebook, {"die": die}, tmp_path / f"page-{die}.html", 60, engine=ENGINE_NAME)
         return out.read_text(encoding="utf-8")
 
     pool = kp.KernelPool(1, cwd=tmp_path)

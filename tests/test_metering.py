@@ -13,7 +13,8 @@ import pytest
 from pricing.engine.catalog import load_catalog
 from pricing.apps.cli import main
 from pricing.errors import MeteringError
-from pricing.metering.meters import meter_events, month_bounds, unmapped_customers_expr
+from pricing.engine.periods import month_bounds
+from pricing.metering.meters import meter_events, unmapped_customers_expr
 
 COLUMNS = ["timestamp", "customer_id", "tenant_id", "account_id", "account_kind", "method", "endpoint", "status"]
 
@@ -194,7 +195,7 @@ def test_customers_without_a_catalog_are_found_not_dropped():
 @pytest.mark.parametrize("month", ["2026-1", "2026-13", "26-01", "january"])
 def test_a_bad_month_is_one_line_error(month):
     with pytest.raises(MeteringError, match="expected YYYY-MM"):
-        month_bounds(month)
+        month_bounds(month, MeteringError)
 
 
 def test_december_ends_at_new_year():

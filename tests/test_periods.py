@@ -103,3 +103,18 @@ def test_periods_tile_time(interval, day, month, moment):
 def test_period_rejects_an_empty_interval():
     with pytest.raises(ValueError):
         Period(utc(2026, 1, 1), utc(2026, 1, 1))
+
+
+def test_months_are_named_parsed_and_stepped_in_one_place():
+    from pricing.engine.periods import month_bounds, month_number, month_period, months_ending, parse_month, previous_month
+    from pricing.errors import ReportError
+
+    assert parse_month("2026-03") == date(2026, 3, 1)
+    # January steps back across the year: 2026*12 + 0 - 1 -> December 2025
+    assert previous_month("2026-01") == "2025-12"
+    assert month_bounds("2024-02") == (datetime(2024, 2, 1), datetime(2024, 3, 1))
+    assert month_period("2025-12").end == datetime(2026, 1, 1, tzinfo=UTC)
+    assert month_number("2026-03") == 202603  # 2026 * 100 + 3
+    assert months_ending("2026-02", 3) == ("2025-12", "2026-01", "2026-02")
+    with pytest.raises(ReportError, match=r"^--month '2026-13': expected YYYY-MM, e.g. 2026-01$"):
+        month_bounds("2026-13", ReportError, "--month")

@@ -283,12 +283,12 @@ def test_sums_and_tax_stay_exact_past_int64():
 
     from pricing.engine.catalog import parse_catalog
 
-    cat = parse_catalog({
+    catalog = parse_catalog({
         "id": "j", "name": "J", "version": "1", "currency": "JPY", "tax_percent": "10",
         "metrics": {m: {"name": m} for m in "abc"},
         "plans": {"p": {"name": "P", "charges": [
             {"metric": m, "model": "per_unit", "unit_price": "1", "source": "assumption: test"} for m in "abc"]}}})
-    table = rate(cat, pd.DataFrame({"a": [4 * 10**18, 1], "b": [4 * 10**18, 2], "c": [4 * 10**18, 3]}))
+    table = rate(catalog, pd.DataFrame({"a": [4 * 10**18, 1], "b": [4 * 10**18, 2], "c": [4 * 10**18, 3]}))
     big = table.invoice(0, "p")
     # 3 x 4e18 = 1.2e19 (past 2**63 ~ 9.22e18); tax 10% = 1.2e18
     assert [l.amount_minor for l in big.lines] == [4 * 10**18] * 3 + [12 * 10**17]

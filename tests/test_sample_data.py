@@ -234,10 +234,10 @@ def test_every_catalog_and_every_priced_plan_has_a_non_zero_invoice(demo):
 
 
 def test_commitments_are_both_under_used_and_over_used(demo):
-    from pricing.reporting import report_tables as R
+    from pricing.reporting import report_tables
     from pricing.engine.invoice import LineType
 
-    used = _read(demo, R.commitment_utilisation)
+    used = _read(demo, report_tables.commitment_utilisation)
     maa = used[used["metric"] == "maa"]
     for plan in ("gravitate_and_save", "enterprise"):
         mine = maa[maa["plan"] == plan]
@@ -249,14 +249,14 @@ def test_commitments_are_both_under_used_and_over_used(demo):
 
 
 def test_the_mrr_bridge_moves_every_way(demo):
-    from pricing.reporting import report_tables as R
+    from pricing.reporting import report_tables
 
-    bridge = _read(demo, R.mrr_bridge, demo.previous).set_index("currency")
+    bridge = _read(demo, report_tables.mrr_bridge, demo.previous).set_index("currency")
     moves = ["new", "expansion", "contraction", "churn"]
     for currency in ("EUR", "USD"):  # Quasr and Logto: sign-ups, upgrades and add-ons, downgrades, cancellations
         assert (bridge.loc[currency, moves] > 0).all(), currency
     assert bridge.loc["JPY", "new"] > 0 and bridge.loc["JPY", "contraction"] > 0  # free to Starter; Business down
-    movements = _read(demo, R.mrr_movements, demo.previous)["movement"].value_counts()
+    movements = _read(demo, report_tables.mrr_movements, demo.previous)["movement"].value_counts()
     assert all(movements.get(m, 0) >= 2 for m in moves)
 
 
@@ -268,9 +268,9 @@ def test_the_demo_book_uses_every_kind_of_change(demo):
 
 
 def test_a_customer_is_blocked_at_the_free_tier(demo):
-    from pricing.reporting import report_tables as R
+    from pricing.reporting import report_tables
 
-    blocked = _read(demo, R.blocked_at_free_tier)
+    blocked = _read(demo, report_tables.blocked_at_free_tier)
     assert len(blocked) == 1
     row = blocked.iloc[0]
     assert row["catalog"] == "quasr" and row["foregone_minor"] > 0 and row["maa"] > 100
@@ -280,9 +280,9 @@ def test_a_customer_is_blocked_at_the_free_tier(demo):
 
 
 def test_a_prepaid_customer_is_near_its_low_balance_notice(demo):
-    from pricing.reporting import report_tables as R
+    from pricing.reporting import report_tables
 
-    balances = _read(demo, R.prepaid_balances)
+    balances = _read(demo, report_tables.prepaid_balances)
     near = balances[balances["near"]]
     assert len(near) == 1 and len(balances) == 4
     row = near.iloc[0]

@@ -35,7 +35,7 @@ def with_day_count(catalog: Catalog, convention: DayCount, **more: object) -> Ca
         update={"day_count": convention, **more})})
 
 
-def timeline(catalog: str, events: list[dict], **top: object) -> Timeline:
+def make_timeline(catalog: str, events: list[dict], **top: object) -> Timeline:
     return parse_timeline({"customer_id": "c-test", "catalog": catalog, "events": events, **top}, "test.yaml")
 
 
@@ -68,8 +68,8 @@ SSO_EVENTS = [
     ],
 )
 def test_logto_sso_tried_for_ten_days(convention, charged, credited):
-    cat = with_day_count(LOGTO, convention)
-    feb = bill_period(cat, timeline("logto", SSO_EVENTS, anchor="start"), utc(2026, 2, 5))
+    catalog = with_day_count(LOGTO, convention)
+    feb = bill_period(catalog, make_timeline("logto", SSO_EVENTS, anchor="start"), utc(2026, 2, 5))
     assert amounts(feb, LineType.PRORATION) == [charged]
     assert amounts(feb, LineType.CREDIT) == [credited]
     sso = [l for l in feb.lines if l.item == "Enterprise SSO"]
@@ -95,13 +95,13 @@ def test_logto_sso_tried_for_ten_days(convention, charged, credited):
     ],
 )
 def test_logto_api_resources_added_and_removed(convention, month, added, removed):
-    cat = with_day_count(LOGTO, convention)
-    tl = timeline("logto", [
+    catalog = with_day_count(LOGTO, convention)
+    timeline = make_timeline("logto", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro", "quantities": {"api_resources": 3}},
         {"at": f"2026-{month:02d}-05T00:00:00Z", "type": "add", "item": "api_resources", "quantity": 4},
         {"at": f"2026-{month:02d}-15T00:00:00Z", "type": "remove", "item": "api_resources", "quantity": 2},
     ])
-    nxt = bill_period(cat, tl, utc(2026, month + 1, 1))
+    nxt = bill_period(catalog, timeline, utc(2026, month + 1, 1))
     assert amounts(nxt, LineType.PRORATION) == [added]
     assert amounts(nxt, LineType.CREDIT) == [removed]
     # the next cycle: $16 base plus 2 paid API resources (5 held, 3 included)
@@ -111,8 +111,8 @@ def test_logto_api_resources_added_and_removed(convention, month, added, removed
 
 
 def test_the_example_file_bills_tokens_in_arrears():
-    tl = load_timeline(EXAMPLES / "logto_api_resources.yaml")
-    may = issued_in_period(LOGTO, tl, utc(2026, 5, 1))
+    timeline = load_timeline(EXAMPLES / "logto_api_resources.yaml")
+    may = issued_in_period(LOGTO, timeline, utc(2026, 5, 1))
     assert may.kind == "renewal" and may.closes == (utc(2026, 4, 1), utc(2026, 5, 1))
     tokens = [l for l in may.invoice.lines if l.metric == "tokens"]
     assert tokens[0].amount_minor == 4000 and tokens[0].service_start == utc(2026, 4, 1)
@@ -121,8 +121,8 @@ def test_the_example_file_bills_tokens_in_arrears():
 
 def test_every_example_file_loads_and_bills():
     for path in sorted(EXAMPLES.glob("*.yaml")):
-        tl = load_timeline(path)
-        issued = invoices_between(load_catalog(tl.catalog), tl)
+        timeline = load_timeline(path)
+        issued = invoices_between(load_catalog(timeline.catalog), timeline)
         assert issued, path.name
         for inv in issued:
             assert inv.invoice.total_minor == sum(l.amount_minor for l in inv.invoice.lines)
@@ -132,55 +132,55 @@ def test_every_example_file_loads_and_bills():
 # --- periods, anchors, trials, boundaries -----------------------------------------------------------
 
 def test_anchor_on_the_31st_through_a_leap_february():
-    tl = timeline("logto", [{"at": "2024-01-31T00:00:00Z", "type": "start", "plan": "pro"}], anchor=31)
-    issued = invoices_between(LOGTO, tl, end=utc(2024, 5, 1))
+    timeline = make_timeline("logto", [{"at": "2024-01-31T00:00:00Z", "type": "start", "plan": "pro"}], anchor=31)
+    issued = invoices_between(LOGTO, timeline, end=utc(2024, 5, 1))
     assert [i.issued_at.date().isoformat() for i in issued] == ["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"]
     assert {i.invoice.total_minor for i in issued} == {1600}
 
 
 def test_mid_period_start_prorates_the_first_period():
-    cat = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
-    tl = timeline("logto", [{"at": "2026-03-21T10:00:00Z", "type": "start", "plan": "pro"}])
-    opening = issued_in_period(cat, tl, utc(2026, 3, 21))
+    catalog = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
+    timeline = make_timeline("logto", [{"at": "2026-03-21T10:00:00Z", "type": "start", "plan": "pro"}])
+    opening = issued_in_period(catalog, timeline, utc(2026, 3, 21))
     assert opening.kind == "opening"
     line = opening.invoice.lines[0]
     assert (line.service_start, line.service_end) == (utc(2026, 3, 21, 10), utc(2026, 4, 1))
     assert line.amount_minor == 568  # 16 x 11/31 = 5.677
-    assert bill_period(cat, tl, utc(2026, 4, 1)).total_minor == 1600
+    assert bill_period(catalog, timeline, utc(2026, 4, 1)).total_minor == 1600
 
 
 def test_trial_ending_mid_month_is_free_then_prorated():
-    cat = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
-    tl = timeline("logto", [
+    catalog = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
+    timeline = make_timeline("logto", [
         {"at": "2026-03-01T00:00:00Z", "type": "start", "plan": "pro"},
         {"at": "2026-03-05T00:00:00Z", "type": "add", "item": "enterprise_sso", "quantity": 1},
     ], trial_days=14)
-    issued = invoices_between(cat, tl, end=utc(2026, 4, 1))
+    issued = invoices_between(catalog, timeline, end=utc(2026, 4, 1))
     opening = issued[0]
     assert opening.issued_at == utc(2026, 3, 15) and opening.kind == "opening"
     # 17 of 31 days: Pro 16 x 17/31 = 8.774, SSO 48 x 17/31 = 26.32; the trial's change cost nothing
     assert amounts(opening.invoice) == [877, 2632]
     assert amounts(issued[1].invoice) == [1600, 4800]
-    assert state_at(cat, tl, utc(2026, 3, 10)).trial
+    assert state_at(catalog, timeline, utc(2026, 3, 10)).trial
 
 
 def test_trial_with_start_anchor_moves_the_anchor_to_the_trial_end():
-    tl = timeline("logto", [{"at": "2026-03-01T00:00:00Z", "type": "start", "plan": "pro"}],
+    timeline = make_timeline("logto", [{"at": "2026-03-01T00:00:00Z", "type": "start", "plan": "pro"}],
                   trial_days=14, anchor="start")
-    issued = invoices_between(LOGTO, tl, end=utc(2026, 5, 1))
+    issued = invoices_between(LOGTO, timeline, end=utc(2026, 5, 1))
     assert [i.issued_at.date().isoformat() for i in issued] == ["2026-03-15", "2026-04-15"]
     assert amounts(issued[0].invoice) == [1600]
 
 
 def test_a_change_at_the_exact_boundary_belongs_to_the_new_period():
-    tl = timeline("logto", [
+    timeline = make_timeline("logto", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro", "quantities": {"api_resources": 3}},
         {"at": "2026-02-01T00:00:00Z", "type": "add", "item": "api_resources", "quantity": 2},
     ])
-    feb = bill_period(LOGTO, tl, utc(2026, 2, 1))
+    feb = bill_period(LOGTO, timeline, utc(2026, 2, 1))
     assert not amounts(feb, LineType.PRORATION, LineType.CREDIT)
     assert amounts(feb) == [1600, 800]
-    assert bill_period(LOGTO, tl, utc(2026, 1, 15)).total_minor == 1600
+    assert bill_period(LOGTO, timeline, utc(2026, 1, 15)).total_minor == 1600
 
 
 @pytest.mark.parametrize(("convention", "credit", "charge"), [
@@ -188,12 +188,12 @@ def test_a_change_at_the_exact_boundary_belongs_to_the_new_period():
     (DayCount.ACTUAL_DAYS, -968, 3871),  # the last day counts whole: 30,000/31, 120,000/31
 ])
 def test_upgrade_in_the_last_second_of_a_period(convention, credit, charge):
-    cat = with_day_count(LICENSE, convention)
-    tl = timeline("license_jp", [
+    catalog = with_day_count(LICENSE, convention)
+    timeline = make_timeline("license_jp", [
         {"at": "2026-03-01T00:00:00Z", "type": "start", "plan": "starter"},
         {"at": "2026-03-31T23:59:59Z", "type": "upgrade", "plan": "business"},
     ])
-    april = bill_period(cat, tl, utc(2026, 4, 1))
+    april = bill_period(catalog, timeline, utc(2026, 4, 1))
     assert amounts(april, LineType.CREDIT) == [credit]
     assert amounts(april, LineType.PRORATION) == [charge]
     assert amounts(april, LineType.RECURRING) == [120000]
@@ -201,14 +201,14 @@ def test_upgrade_in_the_last_second_of_a_period(convention, credit, charge):
 
 
 def test_upgrade_credits_the_old_plan_and_charges_the_new():
-    tl = timeline("license_jp", [
+    timeline = make_timeline("license_jp", [
         {"at": "2026-04-01T00:00:00Z", "type": "start", "plan": "starter"},
         {"at": "2026-04-11T00:00:00Z", "type": "upgrade", "plan": "business"},
     ])
-    may = bill_period(LICENSE, tl, utc(2026, 5, 1))
+    may = bill_period(LICENSE, timeline, utc(2026, 5, 1))
     assert amounts(may, LineType.CREDIT) == [-20000]  # 20 of 30 days of 30,000
     assert amounts(may, LineType.PRORATION) == [80000]
-    mau = bill_period(LICENSE, tl, utc(2026, 5, 1), usage={"mau": 10500})
+    mau = bill_period(LICENSE, timeline, utc(2026, 5, 1), usage={"mau": 10500})
     assert [l.amount_minor for l in mau.lines if l.metric == "mau"] == [10000]  # 500 past 10,000 at 20
 
 
@@ -221,57 +221,57 @@ DOWNGRADE = [
 
 
 def test_downgrade_takes_effect_next_period_and_can_be_withdrawn():
-    tl = timeline("license_jp", DOWNGRADE)
-    assert bill_period(LICENSE, tl, utc(2026, 1, 20)).total_minor == 120000
-    feb = bill_period(LICENSE, tl, utc(2026, 2, 1))
+    timeline = make_timeline("license_jp", DOWNGRADE)
+    assert bill_period(LICENSE, timeline, utc(2026, 1, 20)).total_minor == 120000
+    feb = bill_period(LICENSE, timeline, utc(2026, 2, 1))
     assert feb.plan == "starter" and feb.total_minor == 30000
-    assert state_at(LICENSE, tl, utc(2026, 1, 15)).downgrade_to == "starter"
-    withdrawn = timeline("license_jp", DOWNGRADE + [{"at": "2026-01-11T00:00:00Z", "type": "withdraw_downgrade"}])
+    assert state_at(LICENSE, timeline, utc(2026, 1, 15)).downgrade_to == "starter"
+    withdrawn = make_timeline("license_jp", DOWNGRADE + [{"at": "2026-01-11T00:00:00Z", "type": "withdraw_downgrade"}])
     assert bill_period(LICENSE, withdrawn, utc(2026, 2, 1)).total_minor == 120000
 
 
 def test_downgrade_refused_while_objects_exceed_the_target_plan():
-    tl = timeline("license_jp", [
+    timeline = make_timeline("license_jp", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "starter", "quantities": {"registered_users": 250}},
         {"at": "2026-01-10T00:00:00Z", "type": "downgrade", "plan": "free"},
     ])
     with pytest.raises(SubscriptionError) as err:
-        bill_period(LICENSE, tl, utc(2026, 2, 1))
+        bill_period(LICENSE, timeline, utc(2026, 2, 1))
     message = str(err.value)
     assert message.startswith("test.yaml: events[1] (downgrade at 2026-01-10T00:00:00Z): ")
     assert "250" in message and "maximum of 100" in message and "\n" not in message
 
 
 def test_cancel_at_period_end_issues_a_final_invoice_without_a_new_fee():
-    tl = timeline("logto", [
+    timeline = make_timeline("logto", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro"},
         {"at": "2026-02-10T00:00:00Z", "type": "cancel"},
     ], usage={"2026-02": {"tokens": 100100}})
-    issued = invoices_between(LOGTO, tl)
+    issued = invoices_between(LOGTO, timeline)
     final = issued[-1]
     assert final.kind == "final" and final.issued_at == utc(2026, 3, 1)
     assert amounts(final.invoice) == [8]  # one block of 100 tokens, in arrears; no fee
     with pytest.raises(SubscriptionError, match="no invoice is issued"):
-        bill_period(LOGTO, tl, utc(2026, 4, 1))
+        bill_period(LOGTO, timeline, utc(2026, 4, 1))
 
 
 def test_cancelling_now_refunds_the_unused_add_ons_on_the_final_invoice():
-    tl = timeline("logto", [
+    timeline = make_timeline("logto", [
         {"at": "2026-04-01T00:00:00Z", "type": "start", "plan": "pro", "quantities": {"enterprise_sso": 1}},
         {"at": "2026-04-16T00:00:00Z", "type": "cancel", "effective": "now"},
     ])
-    final = bill_period(LOGTO, tl, utc(2026, 4, 20))
+    final = bill_period(LOGTO, timeline, utc(2026, 4, 20))
     assert final.notes[0].startswith("final invoice issued 2026-04-16")
     assert amounts(final) == [-2400]  # SSO: 15 of 30 days refunded; the Pro fee is not
 
 
 def test_pay_as_you_go_cannot_be_cancelled():
-    tl = timeline("quasr", [
+    timeline = make_timeline("quasr", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"},
         {"at": "2026-01-03T00:00:00Z", "type": "cancel"},
     ])
     with pytest.raises(SubscriptionError, match=r"events\[1\] \(cancel at .*cannot be cancelled"):
-        invoices_between(QUASR, tl)
+        invoices_between(QUASR, timeline)
 
 
 def test_delete_account_ends_everything_and_no_event_may_follow():
@@ -279,30 +279,30 @@ def test_delete_account_ends_everything_and_no_event_may_follow():
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"},
         {"at": "2026-01-20T00:00:00Z", "type": "delete_account"},
     ]
-    final = issued_in_period(QUASR, timeline("quasr", events), utc(2026, 1, 25))
+    final = issued_in_period(QUASR, make_timeline("quasr", events), utc(2026, 1, 25))
     assert final.kind == "final" and final.closes == (utc(2026, 1, 1), utc(2026, 1, 20))
     with pytest.raises(SubscriptionError, match=r"events\[2\].*ended"):
-        invoices_between(QUASR, timeline("quasr", events + [
+        invoices_between(QUASR, make_timeline("quasr", events + [
             {"at": "2026-02-01T00:00:00Z", "type": "add", "item": "committed_maa", "quantity": 1}]))
 
 
 def test_suspension_credits_the_rest_of_the_period_and_reactivation_charges_it():
-    cat = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
-    tl = timeline("logto", [
+    catalog = with_day_count(LOGTO, DayCount.ACTUAL_DAYS)
+    timeline = make_timeline("logto", [
         {"at": "2026-04-01T00:00:00Z", "type": "start", "plan": "pro"},
         {"at": "2026-04-11T00:00:00Z", "type": "suspend"},
         {"at": "2026-04-21T00:00:00Z", "type": "reactivate"},
     ])
-    may = bill_period(cat, tl, utc(2026, 5, 1))
+    may = bill_period(catalog, timeline, utc(2026, 5, 1))
     assert amounts(may, LineType.CREDIT, LineType.PRORATION) == [-1067, 533]  # 20/30 back, 10/30 again
 
 
 # --- Quasr: commitments, free tier without billing details ---------------------------------------------
 
 def test_gravitate_commitment_in_advance_and_overuse_in_arrears():
-    tl = timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "gravitate_and_save",
+    timeline = make_timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "gravitate_and_save",
                               "commitments": {"committed_maa": 2000}}])
-    feb = bill_period(QUASR, tl, utc(2026, 2, 1), usage={"maa": 2500, "mat": 2, "mac": 1000})
+    feb = bill_period(QUASR, timeline, utc(2026, 2, 1), usage={"maa": 2500, "mat": 2, "mac": 1000})
     committed = [l for l in feb.lines if l.line_type is LineType.COMMITMENT]
     assert [(l.amount_minor, l.service_start) for l in committed] == [(7000, utc(2026, 2, 1))]
     overuse = [l for l in feb.lines if l.line_type is LineType.USAGE and l.metric == "maa"]
@@ -310,13 +310,13 @@ def test_gravitate_commitment_in_advance_and_overuse_in_arrears():
 
 
 def test_without_billing_details_usage_past_the_free_tier_is_blocked_not_charged():
-    tl = timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"}],
+    timeline = make_timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"}],
                   billing_details=False)
-    feb = bill_period(QUASR, tl, utc(2026, 2, 1), usage={"maa": 500, "mat": 2, "mac": 0})
+    feb = bill_period(QUASR, timeline, utc(2026, 2, 1), usage={"maa": 500, "mat": 2, "mac": 0})
     assert feb.total_minor == 0
     assert any("block" in l.explanation for l in feb.lines if l.metric == "maa")
     with pytest.raises(SubscriptionError, match="needs billing details"):
-        invoices_between(QUASR, timeline("quasr", [
+        invoices_between(QUASR, make_timeline("quasr", [
             {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"},
             {"at": "2026-01-05T00:00:00Z", "type": "upgrade", "plan": "startup"}], billing_details=False))
 
@@ -338,44 +338,44 @@ def small_catalog(**plan: object) -> Catalog:
 
 
 def test_minimum_true_up_is_prorated_for_a_partial_first_period():
-    cat = small_catalog(minimum_spend={"amount": "31.00", "source": "assumption: test"})
-    tl = timeline("tiny", [{"at": "2026-03-22T00:00:00Z", "type": "start", "plan": "basic"}],
+    catalog = small_catalog(minimum_spend={"amount": "31.00", "source": "assumption: test"})
+    timeline = make_timeline("tiny", [{"at": "2026-03-22T00:00:00Z", "type": "start", "plan": "basic"}],
                   usage={"2026-03": {"calls": 100}})
-    april = bill_period(cat, tl, utc(2026, 4, 1))
+    april = bill_period(catalog, timeline, utc(2026, 4, 1))
     minimum = [l for l in april.lines if l.line_type is LineType.MINIMUM]
     # 10 of 31 days: minimum 10.00; spent 3.23 fee + 1.00 calls
     assert [(l.amount_minor, l.service_start) for l in minimum] == [(577, utc(2026, 3, 22))]
 
 
 def test_contract_minimum_is_checked_at_termination():
-    cat = small_catalog()
-    tl = timeline("tiny", [
+    catalog = small_catalog()
+    timeline = make_timeline("tiny", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "basic"},
         {"at": "2026-02-10T00:00:00Z", "type": "cancel"},
     ], minimum_spend="50.00")
-    final = bill_period(cat, tl, utc(2026, 3, 1))
+    final = bill_period(catalog, timeline, utc(2026, 3, 1))
     assert amounts(final, LineType.MINIMUM) == [3000]  # 2 x 10.00 invoiced
 
 
 def test_in_arrears_fee_follows_how_long_each_state_lasted():
-    cat = small_catalog(billing_timing="in_arrears")
-    tl = timeline("tiny", [
+    catalog = small_catalog(billing_timing="in_arrears")
+    timeline = make_timeline("tiny", [
         {"at": "2026-04-01T00:00:00Z", "type": "start", "plan": "basic"},
         {"at": "2026-04-16T00:00:00Z", "type": "add", "item": "seats", "quantity": 2},
     ])
-    assert bill_period(cat, tl, utc(2026, 4, 1)).total_minor == 0
-    may = bill_period(cat, tl, utc(2026, 5, 1))
+    assert bill_period(catalog, timeline, utc(2026, 4, 1)).total_minor == 0
+    may = bill_period(catalog, timeline, utc(2026, 5, 1))
     assert amounts(may) == [500, 500, 500]  # fee half + fee half + 2 seats for 15/30
 
 
 def test_credit_basis_amount_paid_credits_what_was_invoiced():
-    cat = small_catalog()
-    cat = with_day_count(cat, DayCount.ACTUAL_DAYS, credit_basis="amount_paid")
-    tl = timeline("tiny", [
+    catalog = small_catalog()
+    catalog = with_day_count(catalog, DayCount.ACTUAL_DAYS, credit_basis="amount_paid")
+    timeline = make_timeline("tiny", [
         {"at": "2026-03-01T00:00:00Z", "type": "start", "plan": "basic", "quantities": {"seats": 3}},
         {"at": "2026-03-11T00:00:00Z", "type": "remove", "item": "seats", "quantity": 1},
     ])
-    april = bill_period(cat, tl, utc(2026, 4, 1))
+    april = bill_period(catalog, timeline, utc(2026, 4, 1))
     # paid 15.00 for 3 seats over 31 days; 21 of 31 days unused of 5.00 = 3.387
     assert amounts(april, LineType.CREDIT) == [-339]
 
@@ -400,7 +400,7 @@ def test_credit_basis_amount_paid_credits_what_was_invoiced():
 ])
 def test_bad_events_name_the_event(events, expected):
     with pytest.raises(SubscriptionError, match=expected) as err:
-        invoices_between(LOGTO, timeline("logto", events))
+        invoices_between(LOGTO, make_timeline("logto", events))
     assert str(err.value).startswith("test.yaml: ") and "\n" not in str(err.value)
 
 
@@ -419,9 +419,9 @@ def test_malformed_timelines_fail_in_one_line(data, expected):
 
 
 def test_downgrade_while_one_is_reserved_overlaps():
-    tl = timeline("license_jp", DOWNGRADE + [{"at": "2026-01-12T00:00:00Z", "type": "downgrade", "plan": "free"}])
+    timeline = make_timeline("license_jp", DOWNGRADE + [{"at": "2026-01-12T00:00:00Z", "type": "downgrade", "plan": "free"}])
     with pytest.raises(SubscriptionError, match=r"events\[2\].*already reserved \(events\[1\]\)"):
-        invoices_between(LICENSE, tl)
+        invoices_between(LICENSE, timeline)
 
 
 # --- properties -------------------------------------------------------------------------------------------
@@ -435,10 +435,10 @@ instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027,
 @given(convention=conventions, start=instants, anchor=st.sampled_from(["calendar", "start", 1, 15, 29, 31]),
        resources=st.integers(0, 9), sso=st.integers(0, 2))
 def test_a_plan_without_changes_bills_the_same_every_period(convention, start, anchor, resources, sso):
-    cat = with_day_count(LOGTO, convention)
-    tl = timeline("logto", [{"at": start.isoformat(), "type": "start", "plan": "pro",
+    catalog = with_day_count(LOGTO, convention)
+    timeline = make_timeline("logto", [{"at": start.isoformat(), "type": "start", "plan": "pro",
                              "quantities": {"api_resources": resources, "enterprise_sso": sso}}], anchor=anchor)
-    renewals = [i for i in invoices_between(cat, tl, end=start + timedelta(days=200)) if i.kind == "renewal"]
+    renewals = [i for i in invoices_between(catalog, timeline, end=start + timedelta(days=200)) if i.kind == "renewal"]
     assert len(renewals) >= 5
     expected = 1600 + 400 * max(0, resources - 3) + 4800 * sso
     assert {i.invoice.total_minor for i in renewals} == {expected}
@@ -447,23 +447,23 @@ def test_a_plan_without_changes_bills_the_same_every_period(convention, start, a
 @settings(max_examples=40, deadline=None)
 @given(convention=conventions, start=instants, offset=st.integers(0, 40 * 86400), qty=st.integers(1, 5))
 def test_adding_then_immediately_removing_nets_zero(convention, start, offset, qty):
-    cat = with_day_count(LOGTO, convention)
+    catalog = with_day_count(LOGTO, convention)
     moment = (start + timedelta(seconds=offset)).isoformat()
-    tl = timeline("logto", [
+    timeline = make_timeline("logto", [
         {"at": start.isoformat(), "type": "start", "plan": "pro"},
         {"at": moment, "type": "add", "item": "enterprise_sso", "quantity": qty},
         {"at": moment, "type": "remove", "item": "enterprise_sso", "quantity": qty},
     ])
-    issued = invoices_between(cat, tl, end=start + timedelta(days=80))
+    issued = invoices_between(catalog, timeline, end=start + timedelta(days=80))
     changes = [l.amount_minor for i in issued for l in i.invoice.lines
                if l.line_type in (LineType.PRORATION, LineType.CREDIT)]
     assert sum(changes) == 0
 
 
 def test_recurring_lines_charge_only_units_past_the_included_quantity():
-    tl = timeline("logto", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro",
+    timeline = make_timeline("logto", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro",
                              "quantities": {"api_resources": 7, "m2m_apps": 1, "mfa": 1}}])
-    feb = bill_period(LOGTO, tl, utc(2026, 2, 1))
+    feb = bill_period(LOGTO, timeline, utc(2026, 2, 1))
     # Pro 16.00; API resources: 7 held, 3 included = 4 x 4.00; one M2M app is included; MFA 48.00
     assert {(l.item, l.quantity, l.amount_minor) for l in feb.lines} == {
         ("Pro fee", 1, 1600), ("API resources", 4, 1600), ("Multi-factor authentication", 1, 4800)}
@@ -474,23 +474,23 @@ def test_a_pending_cancellation_can_be_withdrawn():
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "pro"},
         {"at": "2026-01-10T00:00:00Z", "type": "cancel"},
     ]
-    assert state_at(LOGTO, timeline("logto", events), utc(2026, 1, 15)).cancel_at == utc(2026, 2, 1)
-    kept = timeline("logto", events + [{"at": "2026-01-12T00:00:00Z", "type": "withdraw_cancel"}])
+    assert state_at(LOGTO, make_timeline("logto", events), utc(2026, 1, 15)).cancel_at == utc(2026, 2, 1)
+    kept = make_timeline("logto", events + [{"at": "2026-01-12T00:00:00Z", "type": "withdraw_cancel"}])
     assert issued_in_period(LOGTO, kept, utc(2026, 2, 1)).kind == "renewal"
 
 
 def test_billing_details_removed_while_on_a_plan_that_needs_them_is_refused():
-    tl = timeline("quasr", [
+    timeline = make_timeline("quasr", [
         {"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "startup"},
         {"at": "2026-01-08T00:00:00Z", "type": "set_billing_details", "value": False},
     ])
     with pytest.raises(SubscriptionError, match=r"events\[1\] \(set_billing_details .*needs billing details"):
-        invoices_between(QUASR, tl)
+        invoices_between(QUASR, timeline)
 
 
 def test_upgrade_with_new_commitments_prorates_both_contingents():
-    tl = load_timeline(EXAMPLES / "quasr_gravitate.yaml")
-    april = bill_period(QUASR, tl, utc(2026, 4, 1))
+    timeline = load_timeline(EXAMPLES / "quasr_gravitate.yaml")
+    april = bill_period(QUASR, timeline, utc(2026, 4, 1))
     maa = [l.amount_minor for l in april.lines if l.item == "Monthly Active Accounts (committed)"]
     # 16 of 31 days: gravitate 2,000 x 0.035 credited; enterprise 50,000 x 0.025 charged; then April in full
     assert maa == [-3613, 64516, 125000]
@@ -498,7 +498,7 @@ def test_upgrade_with_new_commitments_prorates_both_contingents():
 
 
 def test_more_than_three_tenants_without_billing_details_is_reported_on_the_invoice():
-    tl = timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"}],
+    timeline = make_timeline("quasr", [{"at": "2026-01-01T00:00:00Z", "type": "start", "plan": "payg"}],
                   billing_details=False)
-    feb = bill_period(QUASR, tl, utc(2026, 2, 1), usage={"maa": 50, "mat": 4, "mac": 0})
+    feb = bill_period(QUASR, timeline, utc(2026, 2, 1), usage={"maa": 50, "mat": 4, "mac": 0})
     assert not feb.eligible and "at most 3 tenants" in (feb.reason or "")

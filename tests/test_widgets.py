@@ -12,7 +12,9 @@ from pricing.engine.catalog import load_catalog
 from pricing.analysis.comparison import compare
 from pricing.analysis.forecast import forecast
 from pricing.engine.rating import RateOptions
-from pricing.apps.widgets import PlanComparisonApp, PriceTuningApp, cheapest_switches
+from pricing.analysis.comparison import cheapest_switches
+from pricing.apps.plan_comparison import PlanComparisonApp
+from pricing.apps.price_tuning import PriceTuningApp
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +159,7 @@ def test_price_tuning_app_backtests_edits():
 def brute_force_changes(catalog, metric, usage, high):
     """Every quantity q in [1, high] where the cheapest eligible plan differs from q - 1's: all rated at once."""
     from pricing.analysis.comparison import cost_curve
-    from pricing.apps.widgets import cheapest_along
+    from pricing.analysis.comparison import cheapest_along
 
     curve = cost_curve(catalog, metric, list(range(high + 1)), usage)
     best = cheapest_along(curve, list(catalog.plans))

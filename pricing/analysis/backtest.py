@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 KEYS = ("customer_id", "month")
 
 
-def _check_history(catalog: Catalog, history: pd.DataFrame) -> None:
+def check_history(catalog: Catalog, history: pd.DataFrame) -> None:
+    """One UsageError line unless ``history`` has the columns and metrics a backtest of ``catalog`` reads."""
     missing = [k for k in KEYS if k not in history.columns]
     if missing:
         raise UsageError(f"usage history needs columns {', '.join(KEYS)}; missing {', '.join(missing)}")
@@ -140,7 +141,7 @@ class CustomerCuts:
         rows = []
         for direction, sign in (("pays more", 1), ("pays less", -1), ("no change", 0)):
             chosen = delta[side == sign]
-            total = _exact_sum(chosen) if len(chosen) else 0
+            total = exact_sum(chosen) if len(chosen) else 0
             largest = max(abs(int(chosen.max())), abs(int(chosen.min()))) if len(chosen) else 0
             rows.append((direction, len(chosen), total, largest if total >= 0 else -largest))
         return pd.DataFrame({
@@ -186,7 +187,7 @@ class Backtest(CustomerCuts):
     def _revenue(self, by: str) -> pd.DataFrame:
         out = self.rows.groupby(by, sort=True, observed=True)[["current_minor", "candidate_minor", "delta_minor"]].sum()
         out["customers"] = self.rows.groupby(by, sort=True, observed=True)["customer_id"].nunique()
-        out["delta_percent"] = _percent(out["delta_minor"], out["current_minor"])
+        out["delta_percent"] = percent_change(out["delta_minor"], out["current_minor"])
         return out.reset_index()
 
     @property
@@ -220,7 +221,7 @@ class Backtest(CustomerCuts):
         out["cheapest_current"] = grouped["cheapest_current"].last()
         out["cheapest_candidate"] = grouped["cheapest_candidate"].last()
         out["switched_months"] = grouped["switched"].sum().astype(np.int64)
-        out["delta_percent"] = _percent(out["delta_minor"], out["current_minor"])
+        out["delta_percent"] = percent_change(out["delta_minor"], out["current_minor"])
         return out.reset_index()[PER_CUSTOMER_COLUMNS]
 
     def _month_deltas(self) -> np.ndarray:
@@ -254,13 +255,14 @@ def _plan_ids(column: pd.Series) -> np.ndarray:
     return column.astype(object).fillna("").to_numpy(dtype=object)
 
 
-def _percent(delta: pd.Series, base: pd.Series) -> pd.Series:
+def percent_change(delta: pd.Series, base: pd.Series) -> pd.Series:
+    """``delta`` as a percentage of ``base`` (2 places; empty where the base is 0), for charts and tables."""
     base_f = base.astype(np.float64)
     return (delta.astype(np.float64) / base_f.where(base_f != 0) * 100).round(2)
 
 
 @dataclass(frozen=True)
-class _RatedRows:
+class RatedHistoryRows:
     """One block of customer-months rated under both catalogs: plan codes and exact bills per row."""
 
     now_ids: list[str]
@@ -273,8 +275,8 @@ class _RatedRows:
     switched: np.ndarray  # bool: the cheapest plan's id differs
 
 
-def _rate_rows(current: Catalog, candidate: Catalog, history: pd.DataFrame, plan_column: str,
-               options: RateOptions | None, unchanged: frozenset[str] = frozenset()) -> _RatedRows:
+def rate_rows(current: Catalog, candidate: Catalog, history: pd.DataFrame, plan_column: str,
+               options: RateOptions | None, unchanged: frozenset[str] = frozenset()) -> RatedHistoryRows:
     """Rate a block of history under both catalogs: the one per-row rule of plain and streamed backtests.
 
     A customer keeps the plan they are on; a customer without one (or on a plan the
@@ -302,7 +304,7 @@ def _rate_rows(current: Catalog, candidate: Catalog, history: pd.DataFrame, plan
     # equals one of today's
     now_position = {p: i for i, p in enumerate(now_ids)}
     as_now = np.array([now_position.get(p, -2) for p in new_ids] + [-1], dtype=np.int64)
-    return _RatedRows(now_ids, new_ids, now_index, cheapest_now, cheapest_new, _take(now, now_index),
+    return RatedHistoryRows(now_ids, new_ids, now_index, cheapest_now, cheapest_new, _take(now, now_index),
                       _take(new, new_index), cheapest_now != as_now[cheapest_new])
 
 
@@ -319,12 +321,12 @@ def backtest(
     whole history is held in memory (about 1.4 KB per customer-month); a store's
     history of millions of customer-months goes through :func:`backtest_streamed`.
     """
-    _check_catalogs(current, candidate)
-    _check_history(current, history)
+    check_catalogs(current, candidate)
+    check_history(current, history)
     if "catalog" in history.columns:
         history = history[history["catalog"] == current.id]
     history = history.reset_index(drop=True)
-    rated = _rate_rows(current, candidate, history, plan_column, options, unchanged_plans(current, candidate))
+    rated = rate_rows(current, candidate, history, plan_column, options, unchanged_plans(current, candidate))
     rows = pd.DataFrame({
         "customer_id": history["customer_id"].array,
         "month": history["month"].astype(str).array,
@@ -339,7 +341,8 @@ def backtest(
     return Backtest(current, candidate, rows)
 
 
-def _check_catalogs(current: Catalog, candidate: Catalog) -> None:
+def check_catalogs(current: Catalog, candidate: Catalog) -> None:
+    """One CatalogError line unless a candidate can be compared with the current catalog."""
     if current.currency != candidate.currency:
         raise CatalogError(f"cannot compare {current.currency} with {candidate.currency}:"
                            " a candidate must keep the currency")
@@ -374,7 +377,7 @@ def sensitivity(
     Sorted by swing, largest first; a change the catalog rejects (a tier
     bound pushed past the next) is reported in ``note`` with no figures.
     """
-    _check_history(catalog, history)
+    check_history(catalog, history)
     if "catalog" in history.columns:
         history = history[history["catalog"] == catalog.id]
     history = history.reset_index(drop=True)
@@ -424,17 +427,17 @@ class Tornado:
         """Add one block: ``plan_index`` is each row's billed plan (a position in the catalog's plans),
         ``base_minor`` its bill today."""
         plan_ids = list(self.catalog.plans)
-        self.revenue += _exact_sum(base_minor)
+        self.revenue += exact_sum(base_minor)
         for param, sides in self.moves:
             rows = plan_index == plan_ids.index(param.plan)
             if not rows.any():
                 continue
             subset = history.loc[rows]
-            plan_base = _exact_sum(base_minor[rows])
+            plan_base = exact_sum(base_minor[rows])
             for side, moved in sides.items():
                 if isinstance(moved, Catalog):
                     totals = rate(moved, subset, [param.plan], self.options).plans[param.plan].total_minor
-                    self.deltas[param.key][side] += _exact_sum(totals) - plan_base
+                    self.deltas[param.key][side] += exact_sum(totals) - plan_base
 
     def frame(self, customers_on_plan: dict[str, int]) -> pd.DataFrame:
         """The tornado table, largest swing first (``customers_on_plan``: distinct customers billed on each plan)."""
@@ -461,7 +464,7 @@ class Tornado:
         return out.sort_values(["swing_minor", "key"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _exact_sum(amounts: np.ndarray) -> int:
+def exact_sum(amounts: np.ndarray) -> int:
     """The exact sum of bills: int64 while it cannot wrap, Python ints past that."""
     if amounts.dtype != object and len(amounts) and int(np.abs(amounts).max()) * len(amounts) < 2**62:
         return int(amounts.sum())

@@ -3,7 +3,7 @@
 :func:`pricing.analysis.backtest.backtest` holds every customer-month (about 1.4 KB each);
 here history arrives in chunks (a month of the store, or a block of customers),
 each chunk is rated in blocks of :data:`BLOCK_ROWS` rows under both catalogs by
-the same per-row rule (:func:`pricing.analysis.backtest._rate_rows`), and only these are kept:
+the same per-row rule (:func:`pricing.analysis.backtest.rate_rows`), and only these are kept:
 
 - per customer: the two sums, months seen, the plan and the cheapest plans of the
   latest month, months whose cheapest plan differs (about 60 bytes a customer);
@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, _check_catalogs, _check_history,
-                                       _exact_sum, _percent, _rate_rows, exact_column, unchanged_plans)
+from pricing.analysis.backtest import (PER_CUSTOMER_COLUMNS, CustomerCuts, Tornado, check_catalogs, check_history,
+                                       exact_column, exact_sum, percent_change, rate_rows, unchanged_plans)
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
+from pricing.engine.periods import month_number
 from pricing.engine.rating import RateOptions
 
 if TYPE_CHECKING:
@@ -38,16 +39,6 @@ if TYPE_CHECKING:
 
 BLOCK_ROWS = 65_536  # customer-months rated together: two catalogs' lines for a block stay well under 100 MB
 _SAFE = 2**62  # below this bound every running sum fits int64 with room for one more block
-
-
-def _month_number(month: Any) -> int:
-    """'2026-03' -> 202603 (months order as numbers)."""
-    text = str(month)
-    try:
-        year, number = text[:7].split("-")
-        return int(year) * 100 + int(number)
-    except ValueError:
-        raise UsageError(f"usage history: month {text!r} is not YYYY-MM") from None
 
 
 class _Sums:
@@ -88,7 +79,7 @@ class StreamedBacktest(CustomerCuts):
     def __init__(self, current: Catalog, candidate: Catalog, plan_column: str = "plan",
                  options: RateOptions | None = None, customer_ids: Sequence[str] | pd.Index | None = None,
                  block_rows: int = BLOCK_ROWS, tornado: Tornado | None = None) -> None:
-        _check_catalogs(current, candidate)
+        check_catalogs(current, candidate)
         if tornado is not None and tornado.catalog is not current:
             raise UsageError("the tornado must move the current catalog's prices")
         self.tornado = tornado
@@ -179,7 +170,7 @@ class StreamedBacktest(CustomerCuts):
         """Rate one chunk of history (``customer_id``, ``month``, metrics, optionally the plan) and add it."""
         if self._frozen:
             raise UsageError("a streamed backtest cannot take more history once its cuts were read")
-        _check_history(self.current, history)
+        check_history(self.current, history)
         if "catalog" in history.columns:
             history = history[history["catalog"] == self.current.id]
         for start in range(0, len(history), self.block_rows):
@@ -189,8 +180,9 @@ class StreamedBacktest(CustomerCuts):
         positions = self._positions(block["customer_id"])
         column = block["month"]
         months = column.array if isinstance(column.dtype, pd.CategoricalDtype) else pd.Categorical(column.astype(str))
-        month_numbers = np.array([_month_number(m) for m in months.categories], dtype=np.int32)[months.codes]
-        rated = _rate_rows(self.current, self.candidate, block, self.plan_column, self.options, self._unchanged)
+        numbers = [month_number(str(m)[:7], UsageError, "usage history: month") for m in months.categories]
+        month_numbers = np.array(numbers, dtype=np.int32)[months.codes]
+        rated = rate_rows(self.current, self.candidate, block, self.plan_column, self.options, self._unchanged)
         current, candidate = rated.current_minor, rated.candidate_minor
         for amounts in (current, candidate):
             if amounts.dtype == object:
@@ -222,16 +214,16 @@ class StreamedBacktest(CustomerCuts):
             if entry is None:
                 entry = self._months[str(month)] = {"current": 0, "candidate": 0,
                                                     "seen": np.zeros(len(self._months_seen), dtype=bool)}
-            entry["current"] += _exact_sum(current if every else current[rows])
-            entry["candidate"] += _exact_sum(candidate if every else candidate[rows])
+            entry["current"] += exact_sum(current if every else current[rows])
+            entry["candidate"] += exact_sum(candidate if every else candidate[rows])
             entry["seen"][positions if every else positions[rows]] = True
         for code in range(len(self.now_ids)):
             rows = rated.plan == code
             if not rows.any():
                 continue
             sums = self._plans.setdefault(code, [0, 0])
-            sums[0] += _exact_sum(current[rows])
-            sums[1] += _exact_sum(candidate[rows])
+            sums[0] += exact_sum(current[rows])
+            sums[1] += exact_sum(candidate[rows])
         if self.tornado is not None:
             self.tornado.add(block, rated.plan, current)
         self.customer_months += len(block)
@@ -271,7 +263,7 @@ class StreamedBacktest(CustomerCuts):
             "delta_minor": exact_column([b - a for a, b in zip(current, candidate)]),
             "customers": np.array(customers, dtype=np.int64),
         })
-        out["delta_percent"] = _percent(out["delta_minor"], out["current_minor"])
+        out["delta_percent"] = percent_change(out["delta_minor"], out["current_minor"])
         return out
 
     def by_month(self) -> pd.DataFrame:
@@ -311,7 +303,7 @@ class StreamedBacktest(CustomerCuts):
                                                             categories=pd.Index(self.new_ids)),
             "switched_months": self._switched[:n][order].astype(np.int64),
         })
-        out["delta_percent"] = _percent(out["delta_minor"], out["current_minor"])
+        out["delta_percent"] = percent_change(out["delta_minor"], out["current_minor"])
         return out[PER_CUSTOMER_COLUMNS]
 
     def per_customer(self) -> pd.DataFrame:

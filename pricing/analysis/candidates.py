@@ -86,7 +86,7 @@ def price_parameters(catalog: Catalog, plans: Iterable[str] | None = None) -> li
             add("minimum_spend", "minimum_spend", plan.minimum_spend.amount, ("minimum_spend", "amount"))
         for i, (cid, charge) in enumerate(zip(_charge_ids(plan), plan.charges)):
             base: tuple[str | int, ...] = ("charges", i)
-            d = catalog.metrics[charge.metric].decimals
+            d = catalog.metrics[charge.metric].decimal_places
             m = charge.metric
             if isinstance(charge, PerUnitCharge):
                 add(f"{cid}.unit_price", "unit_price", charge.unit_price, base + ("unit_price",), m)

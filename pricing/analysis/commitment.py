@@ -264,7 +264,7 @@ def analyse_commitment(
     for name, raw in usage.items():
         if name in (option.metric, option.commitment_metric):
             continue
-        decimals = catalog.metrics[name].decimals
+        decimals = catalog.metrics[name].decimal_places
         quantity = parse_quantity(name, raw, decimals)
         spec = catalog.metrics[name]
         calls = spec.kind is MetricKind.METERED and spec.meter is not None and spec.meter.aggregate == "count"
@@ -292,8 +292,8 @@ def analyse_commitment(
     included = included_units(catalog, charge, columns)
     usage_scaled = columns.values[option.metric]
     billable = usage_scaled if included is None else np.maximum(usage_scaled - included, 0)
-    q_scale = catalog.metrics[option.metric].decimals
-    c_scale = catalog.metrics[option.commitment_metric].decimals
+    q_scale = catalog.metrics[option.metric].decimal_places
+    c_scale = catalog.metrics[option.commitment_metric].decimal_places
     committed = columns.values[option.commitment_metric] * 10**q_scale // 10**c_scale
     unused_units = np.maximum(committed - billable, 0)
     p_scale = decimal_places(option.unit_price)

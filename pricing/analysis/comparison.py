@@ -17,7 +17,7 @@ import numpy as np
 from pricing.engine.catalog import Catalog
 from pricing.errors import UsageError
 from pricing.engine.invoice import Invoice
-from pricing.engine.rating import RateOptions, rate
+from pricing.engine.rating import RateOptions, cheapest_positions, rate
 
 if TYPE_CHECKING:  # imported by the functions that make tables: a comparison never needs pandas
     import pandas as pd
@@ -192,3 +192,95 @@ def break_even(
                                    int(strict_curve[plan_a].iloc[0]), int(strict_curve[plan_b].iloc[0])))
         last_sign, last_q = int(s), q
     return found
+
+
+# --- where the cheapest eligible plan changes along one metric ---------------------------------
+
+# NOTE: :func:`break_even` follows two plans by bisection of single-row calls; a chart needs every plan and
+# their eligibility at once, fast enough for a slider (benchmarks/bench_widgets.py): the search below narrows
+# every change of one curve together, each round one vectorized engine call.
+CURVE_POINTS = 241
+# NOTE: a change between two curve points is narrowed on a grid this fine per round (2 rounds for gaps up to ~4,000)
+REFINE_POINTS = 64
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Where the cheapest eligible plan changes along the chart's metric."""
+
+    quantity: int
+    before: str
+    after: str
+    total_minor: int  # the new cheapest plan's total at ``quantity``
+
+
+def cheapest_along(curve: pd.DataFrame, plans: list[str]) -> list[str | None]:
+    """The cheapest eligible plan at each row of a cost curve (ties: first listed)."""
+    best = cheapest_positions([curve[p].to_numpy() for p in plans],
+                              [curve[f"{p}_eligible"].to_numpy(dtype=bool) for p in plans])
+    names = [*plans, None]
+    return [names[i] for i in best]
+
+
+def cheapest_switches(catalog: Catalog, metric: str, usage: Mapping[str, Any], high: int,
+                      options: RateOptions | None = None,
+                      points: int = CURVE_POINTS) -> tuple[pd.DataFrame, list[Switch]]:
+    """The cost curve of every plan over ``[0, high]`` and the exact quantities where the cheapest changes.
+
+    Each change seen between two grid points is narrowed to the unit on finer
+    grids, every grid of every pending change rated in one vectorized engine
+    call per round, so a switch at ``q`` means: at ``q - 1`` the old plan is
+    the cheapest eligible one, at ``q`` it is not (the first such ``q`` in that
+    stretch of the grid).
+    """
+    quantities = np.unique(np.linspace(0, max(high, 1), points).round().astype(np.int64))
+    curve = cost_curve(catalog, metric, quantities, usage, None, options)
+    plans = list(catalog.plans)
+    best = cheapest_along(curve, plans)
+    # quantity -> (cheapest plan, row of totals) for every quantity rated so far
+    known: dict[int, tuple[str | None, dict[str, int]]] = {}
+
+    def remember(table: pd.DataFrame, cheapest: list[str | None]) -> None:
+        totals = {p: table[p].tolist() for p in plans}
+        for i, q in enumerate(table[metric].tolist()):
+            known[int(q)] = (cheapest[i], {p: int(totals[p][i]) for p in plans})
+
+    remember(curve, best)
+    # (lo, hi, before, after): ``before`` is cheapest at lo, something else at hi
+    pending = [(int(lo), int(hi), before, after)
+               for lo, hi, before, after in zip(quantities[:-1], quantities[1:], best[:-1], best[1:])
+               if before is not None and after is not None and before != after]
+    done: list[tuple[int, str, str]] = []
+    while pending:
+        probes = {lo: _probe_grid(lo, hi) for lo, hi, _, _ in pending if hi - lo > 1}
+        if probes:
+            grid = np.concatenate(list(probes.values()))
+            finer = cost_curve(catalog, metric, grid, usage, None, options)
+            remember(finer, cheapest_along(finer, plans))
+        narrowed = []
+        for lo, hi, before, after in pending:
+            if hi - lo <= 1:
+                done.append((hi, before, after))
+                continue
+            # the first probe where ``before`` is no longer the cheapest; the one before it still is
+            for q in probes[lo].tolist():
+                if known[q][0] != before:
+                    hi = q
+                    break
+                lo = q
+            narrowed.append((lo, hi, before, after))
+        pending = narrowed
+    switches = []
+    for q, before, after in sorted(done):  # intervals finish in different rounds
+        cheapest, totals = known[q]
+        new = cheapest or after
+        switches.append(Switch(q, before, new, totals[new]))
+    return curve, switches
+
+
+def _probe_grid(lo: int, hi: int) -> np.ndarray:
+    """Quantities strictly between ``lo`` and ``hi``: all of them when few, else an even grid."""
+    inside = hi - lo - 1
+    if inside <= REFINE_POINTS:
+        return np.arange(lo + 1, hi, dtype=np.int64)
+    return np.unique(np.linspace(lo + 1, hi - 1, REFINE_POINTS).round().astype(np.int64))

@@ -58,7 +58,7 @@ def project_usage(
     factor = Decimal(1) + rate_ / Decimal(100)
     table: dict[str, list[Any]] = {"month": list(range(1, months + 1))}
     for name, raw in usage.items():
-        decimals = catalog.metrics[name].decimals
+        decimals = catalog.metrics[name].decimal_places
         base = Decimal(parse_quantity(name, raw, decimals)).scaleb(-decimals)
         step = Decimal(1).scaleb(-decimals)
         if name in growing:

@@ -12,11 +12,12 @@ from pricing._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from pricing.apps.cli import main
-    from pricing.apps.widgets import PlanComparisonApp, PriceTuningApp
+    from pricing.apps.plan_comparison import PlanComparisonApp
+    from pricing.apps.price_tuning import PriceTuningApp
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "main": "cli",
-    "PlanComparisonApp": "widgets",
-    "PriceTuningApp": "widgets",
+    "PlanComparisonApp": "plan_comparison",
+    "PriceTuningApp": "price_tuning",
 })
 __all__ = ["PlanComparisonApp", "PriceTuningApp", "main"]

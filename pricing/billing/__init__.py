@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from pricing.billing.subscriptions import (Timeline, bill_period, invoices_between, load_timeline, parse_timeline,
                                                settle, state_at)
     from pricing.billing.balances import Ledger, load_ledger, simulate_ledger
-    from pricing.billing.billing_run import BillingRun, bill_month, previous_month
+    from pricing.billing.billing_run import BillingRun, bill_month
     from pricing.billing.customer_book import Book, build_book, read_customers
     from pricing.billing.proration import share
 
@@ -32,12 +32,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "simulate_ledger": "balances",
     "BillingRun": "billing_run",
     "bill_month": "billing_run",
-    "previous_month": "billing_run",
     "Book": "customer_book",
     "build_book": "customer_book",
     "read_customers": "customer_book",
     "share": "proration",
 })
 __all__ = ["BillingRun", "Book", "Ledger", "Timeline", "bill_month", "bill_period", "build_book", "invoices_between",
-           "load_ledger", "load_timeline", "parse_timeline", "previous_month", "read_customers", "settle", "share",
+           "load_ledger", "load_timeline", "parse_timeline", "read_customers", "settle", "share",
            "simulate_ledger", "state_at"]

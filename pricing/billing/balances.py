@@ -47,7 +47,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pricing.engine.catalog import Catalog, DayCount, Money, Quantity
-from pricing.errors import PricingError, SubscriptionError
+from pricing.errors import PricingError, SubscriptionError, validation_line
 from pricing.engine.money import Rounding, format_minor, to_minor
 from pricing.engine.periods import Period, Schedule, add_months, midnight
 from pricing.billing.proration import share
@@ -320,17 +320,7 @@ def parse_ledger(data: Any, origin: str = "<ledger>") -> Ledger:
     try:
         return Ledger.model_validate({**data, "origin": origin})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = list(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        events = data.get("events")
-        if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(events, list):
-            raw = events[loc[1]] if isinstance(events[loc[1]], dict) else {}
-            rest = ".".join(str(p) for p in loc[2:])
-            where = (f"events[{loc[1]}] ({raw.get('type', '?')} on {raw.get('date', '?')})"
-                     + (f": {rest}" if rest else ""))
-        raise SubscriptionError(f"{origin}: {where}: {message}") from None
+        raise SubscriptionError(validation_line(origin, exc, data, event_time="date", event_word="on")) from None
 
 
 def load_ledger(path: str | Path) -> Ledger:
@@ -451,7 +441,7 @@ class _Account:
         if ledger.catalog != catalog.id:
             raise SubscriptionError(f"{ledger.origin}: the ledger is for catalog {ledger.catalog!r},"
                                     f" not {catalog.id!r}")
-        self.cat = catalog
+        self.catalog = catalog
         self.terms = catalog.prepaid
         self.ledger = ledger
         self.prices = prices if prices is not None and prices.catalog is catalog else DailyPrices(catalog)
@@ -480,9 +470,9 @@ class _Account:
         return SubscriptionError(f"{self.ledger.origin}: events[{index}] ({event.describe()}): {message}")
 
     def _check(self, plan_id: str, index: int | None) -> None:
-        if plan_id not in self.cat.plans:
-            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.cat.plans)})")
-        problem = limit_problem(self.cat, plan_id, self.objects)
+        if plan_id not in self.catalog.plans:
+            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.catalog.plans)})")
+        problem = limit_problem(self.catalog, plan_id, self.objects)
         if problem:
             raise self.fail(index, f"cannot move to {plan_id!r}: {problem} (seed 002)")
 
@@ -529,10 +519,10 @@ class _Account:
             event = self.ledger.events[index]
             if event.type == "top_up":
                 assert event.amount is not None
-                amount = to_minor(event.amount, self.cat.decimals, self.cat.settings.rounding)
+                amount = to_minor(event.amount, self.catalog.decimals, self.catalog.settings.rounding)
                 self.balance += amount
                 topped += amount
-                notes.append(f"top-up {format_minor(amount, self.cat.decimals)}")
+                notes.append(f"top-up {format_minor(amount, self.catalog.decimals)}")
                 if self.status == "suspended":
                     self.status = "active"  # tried again below; suspended again if still short
             elif event.type == "change_plan":
@@ -545,7 +535,7 @@ class _Account:
             elif event.type == "set_objects":
                 self.objects.update({k: Decimal(v) for k, v in event.objects.items()})
                 self._holding = None
-                problem = limit_problem(self.cat, self.plan, self.objects)
+                problem = limit_problem(self.catalog, self.plan, self.objects)
                 if problem:
                     raise self.fail(index, f"plan {self.plan!r} does not allow it: {problem}")
             elif event.type == "deactivate":

@@ -37,9 +37,9 @@ from pricing.billing.balances import Ledger, LedgerResult, daily_prices, parse_l
 from pricing.engine.catalog import Catalog, Discount, Interval, load_catalog
 from pricing.errors import PricingError, ReportError, SubscriptionError
 from pricing.engine.invoice import Invoice, Line, LineType
-from pricing.metering.meters import month_bounds, metered_metrics
+from pricing.metering.meters import metered_metrics
 from pricing.engine.money import format_minor
-from pricing.engine.periods import Period, Schedule, month_name, shift_month
+from pricing.engine.periods import Period, Schedule, month_bounds, month_name, month_period, previous_month
 from pricing.billing.rating_segments import price_drafts
 from pricing.billing.segments import Draft, Holding, drafts_needed
 from pricing.billing.subscriptions import (Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle,
@@ -74,18 +74,11 @@ class BillingRun:
 
 def check_month(store: Store, month: str) -> None:
     """A one-line ReportError unless the store holds events of ``month``."""
-    try:
-        month_bounds(month)
-    except PricingError as exc:
-        raise ReportError(str(exc)) from None
+    month_bounds(month, ReportError)
     months = store.months()
     if month not in months:
         known = f"{months[0]} to {months[-1]}" if months else "none: ingest events first"
         raise ReportError(f"month {month!r} has no events in {store.path} (months with events: {known})")
-
-
-def month_of(moment: datetime) -> str:
-    return month_name(moment)
 
 
 def _midpoint(start: datetime, end: datetime) -> datetime:
@@ -124,7 +117,7 @@ def _usage_lookup(catalog: Catalog, customer_id: str,
     metered = metered_metrics(catalog) if metrics is None else metrics
 
     def lookup(period: Period, closed_at: datetime) -> Mapping[str, Any] | None:
-        values = usage.get(month_of(_midpoint(period.start, period.end)), {}).get(customer_id)
+        values = usage.get(month_name(_midpoint(period.start, period.end)), {}).get(customer_id)
         return _catalog_usage(metered, values)
     return lookup
 
@@ -133,7 +126,8 @@ def timeline_drafts(catalog: Catalog, timeline: Timeline, month: str,
                     usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> tuple[list[Draft], list[int]]:
     """The timeline's drafts up to the end of ``month``, and which of them are issued in
     ``(start of month, start of next month]``."""
-    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
+    window = month_period(month, ReportError)
+    start, end = window.start, window.end
     drafts = plan_invoices(catalog, timeline, end, _usage_lookup(catalog, timeline.customer_id, usage), since=start)
     return drafts, [i for i, d in enumerate(drafts) if start < d.issued_at <= end]
 
@@ -144,7 +138,8 @@ def settled_drafts(catalog: Catalog, customer_id: str, settled: Settled | Ended,
     """:func:`timeline_drafts` for a subscription settled (or ended) before ``month``, None if it is
     not: its renewals from the settled state, without the timeline (``metrics``: the catalog's
     metered metrics, when the caller has them)."""
-    start, end = (moment.replace(tzinfo=UTC) for moment in month_bounds(month))
+    window = month_period(month, ReportError)
+    start, end = window.start, window.end
     if isinstance(settled, Ended):
         return ([], []) if settled.ended_at <= start else None  # its final invoice was issued before
     drafts = settled_renewals(catalog, customer_id, settled, start, end,
@@ -189,7 +184,7 @@ def _price_many(catalog: Catalog, batches: list[tuple[list[Draft], list[int]]]) 
 
 def prepaid_statement(catalog: Catalog, result: LedgerResult, month: str) -> Invoice | None:
     """The month's debits of a prepaid ledger as one statement (None if nothing happened in it)."""
-    start, end = month_bounds(month)
+    start, end = month_bounds(month, ReportError)
     runs = result.runs_between(start.date(), end.date() - timedelta(days=1))
     if not runs:
         return None
@@ -240,7 +235,7 @@ def ledger_results(store: Store, month: str, runway: bool = True, catalogs: Mapp
     ``catalogs`` (id -> catalog) replaces catalogs loaded by id, e.g. with other settings.
     """
     given = dict(catalogs or {})
-    _, end = month_bounds(month)
+    _, end = month_bounds(month, ReportError)
     last_day = (end - timedelta(days=1)).date()
     ledgers: list[tuple[str, Ledger]] = []
     unreadable: SubscriptionError | None = None
@@ -273,11 +268,6 @@ def ledger_results(store: Store, month: str, runway: bool = True, catalogs: Mapp
     if unreadable is not None:
         raise unreadable
     return out
-
-
-def previous_month(month: str) -> str:
-    start, _ = month_bounds(month)
-    return shift_month(start.date(), -1)
 
 
 def check_book(store: Store, timelines: Mapping[str, Timeline]) -> None:
@@ -439,13 +429,13 @@ def _subscriptions(store: Store, catalog: Callable[[str], Catalog], remember: bo
         known.parsed[customer_id] = timeline
         known.catalog_of[customer_id] = timeline.catalog
         try:
-            cat, digest = catalog(timeline.catalog), fingerprint(timeline.catalog)
+            its_catalog, digest = catalog(timeline.catalog), fingerprint(timeline.catalog)
         except PricingError:
             continue  # an unknown catalog: the book check or the replay names the customer
-        settled = settle(cat, timeline)
+        settled = settle(its_catalog, timeline)
         if settled is not None:
             known.settled[customer_id] = settled
-        rows.append(_settled_row(customer_id, shas[customer_id], cat, digest, settled))
+        rows.append(_settled_row(customer_id, shas[customer_id], its_catalog, digest, settled))
     if remember and rows and not store.read_only:
         store.save_settled(pd.DataFrame(rows))
     return known
@@ -495,9 +485,9 @@ def _replayed_batches(store: Store, known: _Subscriptions, replayed: list[str], 
     known.parsed.update((c, _parse(c, text, parsed)) for c, text in store.timelines_of(unread).items())
     for customer_id in replayed:
         timeline = known.parsed[customer_id]
-        cat = catalogs[timeline.catalog]
+        catalog = catalogs[timeline.catalog]
         try:
-            batches.setdefault(cat.id, []).append(timeline_drafts(cat, timeline, month, usage))
+            batches.setdefault(catalog.id, []).append(timeline_drafts(catalog, timeline, month, usage))
         except PricingError as exc:
             raise ReportError(f"customer {customer_id}: {exc}") from None
 
@@ -566,6 +556,6 @@ def _bill_month(store: Store, month: str, write: bool, prefix: str, given: Mappi
 
 __all__ = [
     "SETTLED_FORMAT", "BillingRun", "bill_month", "catalog_fingerprint", "check_book", "check_month",
-    "ledger_results", "load_timelines", "prepaid_statement", "previous_month", "settled_drafts", "settled_invoices",
+    "ledger_results", "load_timelines", "prepaid_statement", "settled_drafts", "settled_invoices",
     "timeline_drafts", "timeline_invoices", "usage_by_month",
 ]

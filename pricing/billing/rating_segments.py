@@ -34,7 +34,7 @@ from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.errors import UsageError
 from pricing.engine.money import Rounding, from_scaled, to_minor
 from pricing.billing.proration import describe, exact_decimal
-from pricing.engine.rating import LineColumns, PlanRating, RateOptions, _discount_line, _tax_line, rate
+from pricing.engine.rating import LineColumns, PlanRating, RateOptions, discount_line, rate, tax_line
 from pricing.billing.segments import (Change, ContractMinimum, Draft, EventCharge, Holding, Minimum, Recurring,
                                       UsageCharge)
 
@@ -140,7 +140,7 @@ class _Lot:
 
 class _Pricer:
     def __init__(self, catalog: Catalog, rows: _Rows) -> None:
-        self.cat = catalog
+        self.catalog = catalog
         self.rows = rows
         self.d = catalog.decimals
         self.rounding = catalog.settings.rounding
@@ -257,7 +257,7 @@ class _Pricer:
     def _words(self, col: LineColumns, quantity: Decimal, full: Fraction) -> str:
         if col.unit_price is not None and quantity and Fraction(quantity * col.unit_price) == full:
             return f"{quantity} x {col.unit_price}"
-        return f"{self.cat.currency} {self._exact_decimal(full)} a period"
+        return f"{self.catalog.currency} {self._exact_decimal(full)} a period"
 
     def _charge(self, customer: str, piece: Change, plan: str, k: int, col: LineColumns, row: int,
                 full: Fraction, quantity: Decimal) -> Line:
@@ -288,7 +288,7 @@ class _Pricer:
             left -= take
             if lot.left == 0:
                 lots.pop()
-        if self.cat.settings.credit_basis is CreditBasis.AMOUNT_PAID:
+        if self.catalog.settings.credit_basis is CreditBasis.AMOUNT_PAID:
             minor = self._minor(-paid)
             return Line(col.item, LineType.CREDIT, quantity, None, minor, self._exact_decimal(-paid),
                         f"{piece.why}: unused time, {self._span(part, piece)} of what was paid", col.metric,
@@ -331,7 +331,7 @@ class _Pricer:
         before it (nothing before the period's first event), rounded on its own."""
         before_key, after_key = self.event_keys(piece)
         before, after = self.rows.get(before_key), self.rows.get(after_key)
-        unit = self.cat.metrics[piece.metric].unit + ("" if piece.value == 1 else "s")
+        unit = self.catalog.metrics[piece.metric].unit + ("" if piece.value == 1 else "s")
         when = piece.at.strftime("%Y-%m-%dT%H:%M:%SZ")
         out: list[Line] = []
         for old, new in zip(before.lines, after.lines):
@@ -357,7 +357,7 @@ class _Pricer:
                     f" {from_scaled(charged.amount_minor, self.d)}", line.metric)
 
     def minimum(self, customer: str, piece: Minimum, spend_period: Any) -> list[Line]:
-        plan = self.cat.plan(piece.plan)
+        plan = self.catalog.plan(piece.plan)
         if plan.minimum_spend is None:
             return []
         minimum = self._minor(Fraction(plan.minimum_spend.amount) * piece.share)
@@ -410,12 +410,12 @@ class _Pricer:
                 key = (draft.customer_id, placed.spend_period)
                 self.spend[key] = self.spend.get(key, 0) + sum(line.amount_minor for line in new)
             lines.extend(new)
-        if self.cat.settings.rounding_scope is RoundingScope.INVOICE and lines:
+        if self.catalog.settings.rounding_scope is RoundingScope.INVOICE and lines:
             lines.append(self._rounding(draft, lines))
         lines.extend(self._invoice_level(draft, lines))
         billed = sum(line.amount_minor for line in lines)
         self.billed[draft.customer_id] = self.billed.get(draft.customer_id, 0) + billed
-        return Invoice(catalog=self.cat.id, plan=draft.plan, currency=self.cat.currency, decimals=self.d,
+        return Invoice(catalog=self.catalog.id, plan=draft.plan, currency=self.catalog.currency, decimals=self.d,
                        lines=tuple(lines), eligible=eligible, reason=reason, period_start=draft.period.start,
                        period_end=draft.period.end, customer_id=draft.customer_id, notes=tuple(draft.notes),
                        issued_at=draft.issued_at)
@@ -427,7 +427,7 @@ class _Pricer:
         billed, crossed = self.progressive.get(key, (0, 0))
         amount = sum(line.amount_minor for line in usage)
         if draft.conditional:
-            plan = self.cat.plan(draft.plan)
+            plan = self.catalog.plan(draft.plan)
             thresholds = [to_minor(t, self.d, self.rounding) for t in plan.progressive_billing.thresholds] \
                 if plan.progressive_billing else []
             reached = sum(1 for t in thresholds if amount >= t)
@@ -461,7 +461,7 @@ class _Pricer:
     def _invoice_level(self, draft: Draft, lines: Sequence[Line]) -> list[Line]:
         """Discounts on the subtotal, then tax on the net: the quote's own discount and tax lines."""
         out: list[Line] = []
-        plan = self.cat.plans.get(draft.plan)
+        plan = self.catalog.plans.get(draft.plan)
         discounts: list[Discount] = [*(plan.discounts if plan else ()), *draft.discounts]
         subtotal = np.array([sum(line.amount_minor for line in lines)], dtype=object)
         start, end = draft.period.start, draft.period.end
@@ -470,13 +470,13 @@ class _Pricer:
                 continue
             if draft.kind == "event" and discount.percent is None:
                 continue  # NOTE: an amount off is taken once a period, on its periodic invoice, not per event
-            line = _discount_line(self.cat, discount, subtotal).line(0)
+            line = discount_line(self.catalog, discount, subtotal).line(0)
             if line.amount_minor:
                 out.append(replace(line, service_start=start, service_end=end))
                 subtotal = subtotal + line.amount_minor
-        tax_percent = self.cat.tax_percent if draft.tax_percent is None else draft.tax_percent
+        tax_percent = self.catalog.tax_percent if draft.tax_percent is None else draft.tax_percent
         if tax_percent:
-            out.append(replace(_tax_line(self.cat, tax_percent, subtotal).line(0),
+            out.append(replace(tax_line(self.catalog, tax_percent, subtotal).line(0),
                                service_start=start, service_end=end))
         return out
 

@@ -55,7 +55,7 @@ from pricing.engine.catalog import (
     BillingTiming, Catalog, ChangeInvoice, DayCount, Discount, Effective, MetricKind, Money, Percent,
     PercentagePerTransactionCharge, Plan, Quantity, bundled_catalog_ids, load_catalog,
 )
-from pricing.errors import PricingError, SubscriptionError
+from pricing.errors import PricingError, SubscriptionError, validation_line
 from pricing.engine.invoice import Invoice
 from pricing.engine.periods import Period, Schedule, as_utc, midnight
 from pricing.billing.proration import remaining_share, share
@@ -224,29 +224,12 @@ def parse_timeline(data: Any, origin: str = "<timeline>") -> Timeline:
     try:
         timeline = Timeline.model_validate({**data, "origin": origin})
     except ValidationError as exc:
-        raise SubscriptionError(_validation_message(origin, data, exc)) from None
+        raise SubscriptionError(validation_line(origin, exc, data)) from None
     return timeline
 
 
 def load_timeline(path: str | Path) -> Timeline:
     return parse_timeline(read_yaml(Path(path), SubscriptionError), str(path))
-
-
-def _validation_message(origin: str, data: Mapping[str, Any], error: ValidationError) -> str:
-    """One line: the file, the event if any, the field and pydantic's message."""
-    first = error.errors()[0]
-    loc = [part for part in first["loc"] if not (isinstance(part, str) and part.startswith(("function-", "literal[")))]
-    message = first["msg"].removeprefix("Value error, ")
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    events = data.get("events")
-    if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(events, list):
-        raw = events[loc[1]] if loc[1] < len(events) else {}
-        kind = raw.get("type", "?") if isinstance(raw, dict) else "?"
-        at = raw.get("at", "?") if isinstance(raw, dict) else "?"
-        at = _iso(at) if isinstance(at, datetime) else at
-        rest = ".".join(str(p) for p in loc[2:])
-        where = f"events[{loc[1]}] ({kind} at {at})" + (f": {rest}" if rest else "")
-    return f"{origin}: {where}: {message}"
 
 
 def _iso(moment: datetime) -> str:
@@ -372,8 +355,8 @@ class _Replay:
         if not names_catalog(timeline.catalog, catalog):
             raise SubscriptionError(
                 f"{timeline.origin}: the timeline is for catalog {timeline.catalog!r}, not {catalog.id!r}")
-        self.cat = catalog
-        self.tl = timeline
+        self.catalog = catalog
+        self.timeline = timeline
         self.usage = usage
         self.day_count = catalog.settings.day_count
         self._check_order()
@@ -399,11 +382,11 @@ class _Replay:
     # -- errors -----------------------------------------------------------
 
     def fail(self, index: int, message: str) -> SubscriptionError:
-        event = self.tl.events[index]
-        return SubscriptionError(f"{self.tl.origin}: events[{index}] ({event.describe()}): {message}")
+        event = self.timeline.events[index]
+        return SubscriptionError(f"{self.timeline.origin}: events[{index}] ({event.describe()}): {message}")
 
     def _check_order(self) -> None:
-        events = self.tl.events
+        events = self.timeline.events
         if events[0].type != "start":
             raise self.fail(0, "the first event must be 'start'")
         for i in range(1, len(events)):
@@ -416,7 +399,7 @@ class _Replay:
     # -- holdings -------------------------------------------------------------
 
     def _plan(self, plan_id: str) -> Plan:
-        return self.cat.plans[plan_id]
+        return self.catalog.plans[plan_id]
 
     def held(self, state: _State) -> Holding:
         return Holding.of(state.plan, {**state.quantities, **state.commitments}, state.billing_details)
@@ -444,10 +427,10 @@ class _Replay:
         assert self.state is not None
         if self.quiet:
             # a period before ``since``: nothing of it is priced, so nothing is written down
-            return Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan)
-        draft = Draft(self.tl.customer_id, at, kind, period, closes, self.state.plan,
-                      period_index=self.period_index, discounts=self.tl.discounts,
-                      tax_percent=self.tl.tax_percent, notes=[f"{kind} invoice issued {_iso(at)}"])
+            return Draft(self.timeline.customer_id, at, kind, period, closes, self.state.plan)
+        draft = Draft(self.timeline.customer_id, at, kind, period, closes, self.state.plan,
+                      period_index=self.period_index, discounts=self.timeline.discounts,
+                      tax_percent=self.timeline.tax_percent, notes=[f"{kind} invoice issued {_iso(at)}"])
         self.drafts.append(draft)
         return draft
 
@@ -505,7 +488,7 @@ class _Replay:
         twice = sorted(set(listed) & set(usage or {}))
         if twice:
             raise SubscriptionError(
-                f"{self.tl.origin}: usage for {_iso(start)} .. {_iso(end)}: {twice[0]!r} is given both as"
+                f"{self.timeline.origin}: usage for {_iso(start)} .. {_iso(end)}: {twice[0]!r} is given both as"
                 " usage_events and as a total; give it one way")
         return {**(usage or {}), **listed}
 
@@ -536,16 +519,16 @@ class _Replay:
 
     def _check_usage(self, usage: Mapping[str, Any], start: datetime, end: datetime) -> None:
         for name in usage:
-            if name not in self.cat.metrics:
+            if name not in self.catalog.metrics:
                 raise SubscriptionError(
-                    f"{self.tl.origin}: usage for {_iso(start)} .. {_iso(end)}: unknown metric {name!r}"
-                    f" (catalog {self.cat.id!r} has: {', '.join(self.cat.metrics)})")
+                    f"{self.timeline.origin}: usage for {_iso(start)} .. {_iso(end)}: unknown metric {name!r}"
+                    f" (catalog {self.catalog.id!r} has: {', '.join(self.catalog.metrics)})")
 
     def _contract_minimum(self) -> list[Placed]:
-        if self.tl.minimum_spend is None:
+        if self.timeline.minimum_spend is None:
             return []
         end = self.state.ended_at if self.state else None
-        return [Placed(ContractMinimum(self.tl.minimum_spend, self.billing_start, end), None)]
+        return [Placed(ContractMinimum(self.timeline.minimum_spend, self.billing_start, end), None)]
 
     # -- the walk -------------------------------------------------------------
 
@@ -562,7 +545,7 @@ class _Replay:
         return self.schedule.period_after(period)
 
     def run(self, until: datetime) -> list[Draft]:
-        events = self.tl.events
+        events = self.timeline.events
         self.state = self._start(events[0])
         i = 1
         # The trial and the first instant: events change the state at no cost.
@@ -645,7 +628,7 @@ class _Replay:
 
     def _reanchor_for(self, plan_id: str, at: datetime) -> Period | None:
         """A plan billed on another interval starts its own periods at ``at``."""
-        interval, count = self.cat.billing_interval(plan_id)
+        interval, count = self.catalog.billing_interval(plan_id)
         if (interval, count) == (self.schedule.interval, self.schedule.count):
             return None
         self.schedule = Schedule.anchored(interval, at, at, count)
@@ -656,7 +639,7 @@ class _Replay:
         return []
 
     def _no_events_after(self, i: int) -> None:
-        if i < len(self.tl.events):
+        if i < len(self.timeline.events):
             assert self.state is not None
             ended = self.state.ended_at or self.billing_start
             raise self.fail(i, f"the subscription ended at {_iso(ended)}; no event can follow")
@@ -665,7 +648,7 @@ class _Replay:
             return
         late = [k for k, e in enumerate(self.usage_events) if e.at >= end]
         if late:
-            raise SubscriptionError(f"{self.tl.origin}: usage_events[{late[0]}]"
+            raise SubscriptionError(f"{self.timeline.origin}: usage_events[{late[0]}]"
                                     f" at {_iso(self.usage_events[late[0]].at)}"
                                     f" is after the subscription ended ({_iso(end)})")
 
@@ -673,7 +656,7 @@ class _Replay:
 
     def _start(self, event: Event) -> _State:
         assert event.plan is not None
-        state = _State(event.plan, {}, {}, self.tl.billing_details)
+        state = _State(event.plan, {}, {}, self.timeline.billing_details)
         for name, qty in event.quantities.items():
             self._check_metric(0, name, (MetricKind.COUNT, MetricKind.FLAG))
             state.quantities[name] = Decimal(qty)
@@ -684,11 +667,11 @@ class _Replay:
         return state
 
     def _check_metric(self, index: int, name: str, kinds: tuple[MetricKind, ...]) -> None:
-        metric = self.cat.metrics.get(name)
+        metric = self.catalog.metrics.get(name)
         wanted = " or ".join(k.value for k in kinds)
         if metric is None:
-            known = [m for m, spec in self.cat.metrics.items() if spec.kind in kinds]
-            raise self.fail(index, f"unknown item {name!r} (catalog {self.cat.id!r} has {wanted} items:"
+            known = [m for m, spec in self.catalog.metrics.items() if spec.kind in kinds]
+            raise self.fail(index, f"unknown item {name!r} (catalog {self.catalog.id!r} has {wanted} items:"
                                    f" {', '.join(known) or 'none'})")
         if metric.kind not in kinds:
             raise self.fail(index, f"{name!r} is a {metric.kind.value} metric, not a {wanted} item")
@@ -698,21 +681,21 @@ class _Replay:
 
         state = state or self.state
         assert state is not None
-        if plan_id not in self.cat.plans:
-            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.cat.plans)})")
-        plan = self.cat.plans[plan_id]
+        if plan_id not in self.catalog.plans:
+            raise self.fail(index, f"unknown plan {plan_id!r} (plans: {', '.join(self.catalog.plans)})")
+        plan = self.catalog.plans[plan_id]
         if not state.billing_details:
-            rules = self.cat.account_rules
+            rules = self.catalog.account_rules
             allowed = rules.plans_without_billing_details if rules else ()
             if plan.requires_billing_details or (allowed and plan_id not in allowed):
                 raise self.fail(index, f"plan {plan_id!r} needs billing details; without them the account is"
                                        " held to the free tier (seed 000)")
-        problem = limit_problem(self.cat, plan_id, state.quantities)
+        problem = limit_problem(self.catalog, plan_id, state.quantities)
         if problem:
             raise self.fail(index, f"cannot {action} to {plan_id!r}: {problem} (seed 002)")
 
     def _fee(self, plan_id: str) -> Decimal:
-        plan = self.cat.plans[plan_id]
+        plan = self.catalog.plans[plan_id]
         return plan.recurring.amount if plan.recurring else Decimal(0)
 
     def apply(self, index: int, period: Period | None) -> None:
@@ -721,7 +704,7 @@ class _Replay:
 
         state = self.state
         assert state is not None
-        event = self.tl.events[index]
+        event = self.timeline.events[index]
         before = self._copy(state)
         t = event.at
         kind = event.type
@@ -735,10 +718,10 @@ class _Replay:
             if kind == "remove" and event.quantity > held:
                 raise self.fail(index, f"cannot remove {event.quantity} {event.item}: only {held} held")
             new = held + event.quantity if kind == "add" else held - event.quantity
-            if self.cat.metrics[event.item].kind is MetricKind.FLAG and new > 1:
+            if self.catalog.metrics[event.item].kind is MetricKind.FLAG and new > 1:
                 raise self.fail(index, f"{event.item!r} is a feature switch and is already on")
             state.quantities[event.item] = new
-            problem = limit_problem(self.cat, state.plan, state.quantities)
+            problem = limit_problem(self.catalog, state.plan, state.quantities)
             if problem:
                 raise self.fail(index, f"plan {state.plan!r} does not allow it: {problem}")
             why = f"{event.quantity} {event.item} {'added' if kind == 'add' else 'removed'}"
@@ -807,7 +790,7 @@ class _Replay:
                                    " (or 'change_plan')")
         if event.type == "downgrade" and up and self._fee(target) > self._fee(state.plan):
             raise self.fail(index, f"plan {target!r} costs more than {state.plan!r}: use 'upgrade'")
-        settings = self.cat.settings
+        settings = self.catalog.settings
         default = settings.upgrade_effective if up else settings.downgrade_effective
         effective = Effective(event.effective) if event.effective else default
         if effective is Effective.END_OF_PERIOD and period is not None:
@@ -824,7 +807,7 @@ class _Replay:
             state.commitments[name] = Decimal(qty)
         self.plan_since = event.at
         if period is not None:
-            interval, count = self.cat.billing_interval(target)
+            interval, count = self.catalog.billing_interval(target)
             if (interval, count) != (self.schedule.interval, self.schedule.count):
                 # NOTE: a plan on another interval starts a new period now (Stripe resets the anchor)
                 self.cut = (event.at, Schedule.anchored(interval, event.at, event.at, count))
@@ -851,7 +834,7 @@ class _Replay:
         after = self.arrears(self.state)
         if after != self.segments[-1][1]:
             self.segments.append((t, after))
-        settings_now = self.cat.settings.change_invoice is ChangeInvoice.IMMEDIATELY
+        settings_now = self.catalog.settings.change_invoice is ChangeInvoice.IMMEDIATELY
         invoice_now = event.invoice == "now" or (event.invoice is None and settings_now)
         if event.type in _CHANGES and not cut_now and invoice_now:
             self._invoice_change(t, period)
@@ -880,7 +863,7 @@ class _Replay:
             else:
                 kept = None if old is None else Holding.of(state.plan, dict(state.commitments), state.billing_details)
             credit_from = t
-            if self.cat.settings.bill_termination_day and self.day_count is not DayCount.EXACT_SECONDS:
+            if self.catalog.settings.bill_termination_day and self.day_count is not DayCount.EXACT_SECONDS:
                 credit_from = min(midnight(t.date() + timedelta(days=1)), period.end)
             if old != kept:
                 self.pending.append(Placed(Change(old, kept, remaining_share(credit_from, period, self.day_count),

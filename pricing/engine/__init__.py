@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
                                         parse_catalog)
     from pricing.engine.rating import RateOptions, RatedTable, UsageColumns, rate, rate_one, usage_columns
     from pricing.engine.invoice import Invoice, Line, LineType
-    from pricing.engine.periods import Period, Schedule, add_months
+    from pricing.engine.periods import Period, Schedule, add_months, month_bounds, parse_month, previous_month
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Rounding": "money",
@@ -44,8 +44,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Period": "periods",
     "Schedule": "periods",
     "add_months": "periods",
+    "month_bounds": "periods",
+    "parse_month": "periods",
+    "previous_month": "periods",
 })
 __all__ = ["Catalog", "Charge", "Invoice", "Line", "LineType", "Period", "Plan", "RateOptions", "RatedTable",
            "Rounding", "Schedule", "Settings", "UsageColumns", "add_months", "bundled_catalog_ids", "format_money",
-           "from_minor", "json_schema", "load_catalog", "parse_catalog", "rate", "rate_one", "to_minor",
-           "usage_columns"]
+           "from_minor", "json_schema", "load_catalog", "month_bounds", "parse_catalog", "parse_month",
+           "previous_month", "rate", "rate_one", "to_minor", "usage_columns"]

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,8 +35,8 @@ from pydantic import (
     model_validator,
 )
 
-from pricing.errors import CatalogError, PricingError
-from pricing.engine.money import Rounding, minor_unit_of
+from pricing.errors import CatalogError, PricingError, validation_line
+from pricing.engine.money import Rounding, minor_unit_of, plain_number
 from pricing.yaml_files import parse_yaml, read_yaml
 
 # --- field types -----------------------------------------------------------
@@ -47,7 +48,7 @@ _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 # places keeps a price like "1e-99999999" from asking for 10**99999999.
 MAX_SIGNIFICANT_DIGITS = 18
 MAX_PRICE_DECIMALS = 12  # sub-cent prices: "0.000004" is 6
-MAX_QUANTITY_DECIMALS = 6  # a metric's decimals are at most 6
+MAX_QUANTITY_DECIMALS = 6  # a metric's decimal places are at most 6
 
 
 def _places(value: Decimal) -> int:
@@ -290,7 +291,11 @@ class Metric(_Strict):
     name: str
     unit: str = "unit"
     kind: MetricKind = MetricKind.METERED
-    decimals: int = Field(0, ge=0, le=6, description="decimal places a quantity may have")
+    # NOTE: not ``decimals``, which on a Catalog is the currency's minor unit; catalogs written with the
+    # older key ``decimals`` still load
+    decimal_places: int = Field(0, ge=0, le=6,  # type: ignore[pydantic-alias]  # optional: the alias is never required
+                                validation_alias=AliasChoices("decimal_places", "decimals"),
+                                description="decimal places a quantity may have")
     meter: MeterSpec | None = None
     customer_rollup: Literal["sum", "max", "tenant_count"] = Field(
         "sum", description="how per-tenant values combine into the customer's value"
@@ -366,7 +371,8 @@ def _check_bounds(bounds: list[Decimal | None]) -> None:
         raise ValueError("only the last tier may omit 'up_to'")
     finite = [b for b in bounds[:-1] if b is not None]
     if any(b2 <= b1 for b1, b2 in zip(finite, finite[1:])) or (finite and finite[0] <= 0):
-        raise ValueError(f"tier bounds must be positive and ascending, got {finite}")
+        got = ", ".join(plain_number(b) for b in finite)
+        raise ValueError(f"tier bounds must be positive and ascending, got {got}")
 
 
 class _ChargeBase(_Strict):
@@ -669,7 +675,7 @@ class Catalog(_Strict):
         """
 
         def check(value: Decimal, metric: str, where: str) -> None:
-            allowed = self.metrics[metric].decimals
+            allowed = self.metrics[metric].decimal_places
             if _places(value) > allowed:
                 unit = "whole units" if allowed == 0 else f"at most {allowed} decimal places"
                 raise ValueError(f"{where}: {value} has more decimal places than metric {metric!r} ({unit})")
@@ -743,23 +749,11 @@ def bundled_catalog_ids() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
-def _format_validation_error(origin: str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part)) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    more = len(error.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {location}: {message}{suffix}"
-
-
-def _is_union_tag(part: object) -> bool:
-    # pydantic puts the discriminator value into error locations; drop it
-    return isinstance(part, str) and part in {
-        "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
-        "percentage_per_transaction", "flat",
-        "function-after[_check_tiers(), GraduatedCharge]",
-        "function-after[_check_tiers(), GraduatedPercentageCharge]",
-    }
+# pydantic puts the tag of a charge's union into error locations: not a field the user wrote
+_CHARGE_TAGS = frozenset({
+    "per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage",
+    "percentage_per_transaction", "flat",
+})
 
 
 def parse_catalog(data: Any, origin: str = "<catalog>") -> Catalog:
@@ -769,7 +763,7 @@ def parse_catalog(data: Any, origin: str = "<catalog>") -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(_format_validation_error(origin, exc)) from None
+        raise CatalogError(validation_line(origin, exc, hidden=_CHARGE_TAGS)) from None
 
 
 def read_catalog_text(text: str, origin: str) -> Catalog:

@@ -28,13 +28,14 @@ day forward would drift to the 28th for good after the first February.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from pricing.engine.catalog import Interval
-from pricing.errors import SubscriptionError
+from pricing.errors import PricingError, SubscriptionError
 
 AnchorSpec = Literal["calendar", "start"] | int | datetime
 
@@ -109,6 +110,49 @@ def month_name(day: date) -> str:
 def shift_month(month: date, months: int) -> str:
     """The 'YYYY-MM' name of the month ``months`` away from the month of ``month``."""
     return month_name(add_months(month.replace(day=1), months))
+
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_month(month: str, error: type[PricingError] = PricingError, what: str = "month") -> date:
+    """The first day of a 'YYYY-MM' month; anything else is one ``error`` line naming ``what``."""
+    match = MONTH_PATTERN.match(month) if isinstance(month, str) else None
+    if not match:
+        raise error(f"{what} {month!r}: expected YYYY-MM, e.g. 2026-01")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def month_bounds(month: str, error: type[PricingError] = PricingError,
+                 what: str = "month") -> tuple[datetime, datetime]:
+    """``[first instant, first instant of the next month)`` of a 'YYYY-MM' month, UTC (naive: the
+    event store's timestamps are naive UTC; :func:`month_period` gives the zoned interval)."""
+    first = parse_month(month, error, what)
+    following = add_months(first, 1)
+    return datetime.combine(first, time(0)), datetime.combine(following, time(0))
+
+
+def month_period(month: str, error: type[PricingError] = PricingError, what: str = "month") -> Period:
+    """The 'YYYY-MM' month as a :class:`Period` of zoned UTC instants."""
+    start, end = month_bounds(month, error, what)
+    return Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
+
+
+def month_number(month: str, error: type[PricingError] = PricingError, what: str = "month") -> int:
+    """'2026-03' -> 202603: months that order as numbers."""
+    first = parse_month(month, error, what)
+    return first.year * 100 + first.month
+
+
+def previous_month(month: str, error: type[PricingError] = PricingError) -> str:
+    """The 'YYYY-MM' month before a 'YYYY-MM' month."""
+    return shift_month(parse_month(month, error), -1)
+
+
+def months_ending(last: str, count: int, error: type[PricingError] = PricingError) -> tuple[str, ...]:
+    """``count`` consecutive 'YYYY-MM' months, oldest first, the last one ``last``."""
+    end = parse_month(last, error)
+    return tuple(shift_month(end, -back) for back in reversed(range(count)))
 
 
 @dataclass(frozen=True)

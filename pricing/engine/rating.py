@@ -208,7 +208,7 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
         values: dict[str, Array] = {}
         lists: dict[str, tuple[Array | None, ...]] = {}
         for name, raw in usage.items():
-            decimals = catalog.metrics[name].decimals
+            decimals = catalog.metrics[name].decimal_places
             if _is_list(raw):
                 amounts = _transaction_list(name, raw, decimals, "")
                 lists[name] = (amounts,)
@@ -220,7 +220,7 @@ def usage_columns(catalog: Catalog, usage: pd.DataFrame | Mapping[str, Any]) -> 
     for name in usage.columns:
         if name not in catalog.metrics:
             continue
-        column, decimals = usage[name], catalog.metrics[name].decimals
+        column, decimals = usage[name], catalog.metrics[name].decimal_places
         if column.dtype == object and any(_is_list(v) for v in column):
             # a row given as a total (not a list) keeps None: a per-transaction charge cannot price it
             lists[name] = tuple(
@@ -525,12 +525,12 @@ def _rate_plan(catalog: Catalog, plan_id: str, usage: UsageColumns, options: Rat
         lines.append(_rounding_line(catalog, lines, subtotal))
         subtotal = _add(subtotal, lines[-1].amount_minor)
     for discount in _active_discounts(plan, options):
-        line = _discount_line(catalog, discount, subtotal)
+        line = discount_line(catalog, discount, subtotal)
         lines.append(line)
         subtotal = _add(subtotal, line.amount_minor)
     tax_percent = catalog.tax_percent if options.tax_percent is None else options.tax_percent
     if tax_percent:
-        lines.append(_tax_line(catalog, tax_percent, subtotal))
+        lines.append(tax_line(catalog, tax_percent, subtotal))
     total = _sum_minor(lines, n)
     eligible, reason = _eligibility(catalog, plan_id, plan, usage, options)
     return ChunkRating(tuple(lines), total, eligible, reason)
@@ -564,14 +564,14 @@ def _included(catalog: Catalog, charge: Charge, usage: UsageColumns) -> Array | 
     inc = charge.included
     if inc is None:
         return None
-    d = catalog.metrics[charge.metric].decimals
+    d = catalog.metrics[charge.metric].decimal_places
     n = len(usage)
     if inc.unlimited:
         return _constant(np.iinfo(np.int64).max // 4, n)
     base = _constant(scaled_int(inc.quantity, d), n)
     if inc.per_unit_of is not None:
         other = _metric(usage, inc.per_unit_of)
-        d_other = catalog.metrics[inc.per_unit_of].decimals
+        d_other = catalog.metrics[inc.per_unit_of].decimal_places
         t_scale = decimal_places(inc.times)
         times = scaled_int(inc.times, t_scale)
         # floor: a fraction of a free unit is not a free unit
@@ -581,7 +581,7 @@ def _included(catalog: Catalog, charge: Charge, usage: UsageColumns) -> Array | 
 
 def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked_rule: bool) -> list[LineColumns]:
     metric = catalog.metrics[charge.metric]
-    qscale = metric.decimals
+    qscale = metric.decimal_places
     model = model_in(catalog, charge)
     pscale = model.price_scale()
     amount_scale = qscale + pscale
@@ -597,9 +597,9 @@ def _charge_lines(catalog: Catalog, charge: Charge, usage: UsageColumns, blocked
     committed = None
     if charge.commitment is not None:
         commitment = charge.commitment
-        default = scaled_int(commitment.default_quantity, catalog.metrics[commitment.quantity_metric].decimals)
+        default = scaled_int(commitment.default_quantity, catalog.metrics[commitment.quantity_metric].decimal_places)
         committed = _metric(usage, commitment.quantity_metric, default)
-        c_scale = catalog.metrics[commitment.quantity_metric].decimals
+        c_scale = catalog.metrics[commitment.quantity_metric].decimal_places
         c_price = scaled_int(commitment.unit_price, pscale)
         c_exact = exact(committed, c_price) * c_price
         c_amount_scale = c_scale + pscale
@@ -692,7 +692,8 @@ def _active_discounts(plan: Plan, options: RateOptions) -> list[Discount]:
     return chosen
 
 
-def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
+def discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> LineColumns:
+    """The discount line of every row (a percentage of, or an amount off, ``subtotal``), rounded once."""
     d = catalog.decimals
     percent = discount.percent
     if percent is not None:
@@ -713,7 +714,8 @@ def _discount_line(catalog: Catalog, discount: Discount, subtotal: Array) -> Lin
         explain=lambda row: f"{catalog.currency} {discount.amount} off, never more than the subtotal")
 
 
-def _tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
+def tax_line(catalog: Catalog, percent: Decimal, net: Array) -> LineColumns:
+    """The tax line of every row: ``percent`` of ``net``, rounded once."""
     p_scale = decimal_places(percent) + 2
     rate = scaled_int(percent / 100, p_scale)
     exact_amount = exact(net, rate) * rate
@@ -756,7 +758,7 @@ def _limit_failures(catalog: Catalog, plan: Plan, usage: UsageColumns) -> list[t
     """Rows past each of the plan's hard limits, and the words for them."""
     out: list[tuple[Array, Callable[[int], str]]] = []
     for limit in plan.limits:
-        d = catalog.metrics[limit.metric].decimals
+        d = catalog.metrics[limit.metric].decimal_places
         values = _metric(usage, limit.metric)
         out.append((values > scaled_int(limit.maximum, d),
                     lambda row, lim=limit, v=values, d=d: (  # type: ignore[misc]  # mypy cannot infer a lambda whose defaults bind values
@@ -794,7 +796,7 @@ def _explain_charge(catalog: Catalog, charge: Any, row: int, quantity: Array, in
                     committed: Array | None, blocked: Array | None, result: ModelResult,
                     model: ChargeModel[Any, Any]) -> str:
     metric = catalog.metrics[charge.metric]
-    d, unit = metric.decimals, metric.unit
+    d, unit = metric.decimal_places, metric.unit
     if metric.kind is MetricKind.FLAG:
         parts = ["switched on" if int(quantity[row]) else "switched off"]
     else:

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from pricing.engine.catalog import Catalog, Interval, Money, Percent, Quantity, parse_catalog
-from pricing.errors import CatalogError, PricingError
+from pricing.errors import CatalogError, PricingError, problem_text
 from pricing.engine.money import minor_unit_of, plain_number
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a list export far beyond any real catalog or month of invoices
@@ -126,7 +126,7 @@ def _checked(adapter: TypeAdapter[Decimal], value: Decimal, what: str) -> str:
     try:
         adapter.validate_python(plain_number(value))
     except ValidationError as exc:
-        raise InteropError(f"{what}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        raise InteropError(f"{what}: {problem_text(exc)}") from None
     return plain_number(value)
 
 

@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, UTC
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from pricing.engine.catalog import Catalog, DayCount, Interval, load_catalog
 from pricing.errors import PricingError, ReportError
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.engine.money import format_minor, from_minor, plain_number
-from pricing.engine.periods import Period, add_months
+from pricing.engine.periods import Period, add_months, month_period
 from pricing.billing.proration import share
 from pricing.engine.rating import RateOptions, rate_one
 from pricing.interop import lago, stripe
@@ -423,22 +423,13 @@ def _engine_text(line: Line) -> str:
     return f"{line.item} ({line.line_type.value})"
 
 
-def _month_window(month: str) -> tuple[datetime, datetime]:
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        start = datetime(year, number, 1, tzinfo=UTC)
-    except ValueError:
-        raise ReportError(f"--month {month!r}: expected YYYY-MM") from None
-    end = datetime.combine(add_months(start.date(), 1), start.timetz())
-    return start, end
-
-
 def reconcile(store: Store, month: str, vendor: str, invoices: Sequence[VendorInvoice],
               customer_key: CustomerKey, notes: Iterable[str] = ()) -> Reconciliation:
     """Compare the vendor's invoices of ``month`` with the engine's for the store's customers."""
     from pricing.billing.billing_run import bill_month  # the billing run imports the whole engine
 
-    start, end = _month_window(month)
+    window = month_period(month, ReportError, "--month")
+    start, end = window.start, window.end
     notes = list(notes)
     in_month = [i for i in invoices if start < i.issued_at <= end]
     outside = len(invoices) - len(in_month)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pricing.reporting.excel import table_workbook_bytes
 from pricing.engine.money import format_money
-from pricing.reporting.notebook_runner import atomic_write_bytes, atomic_write_text
+from pricing.files import atomic_write_bytes, atomic_write_text
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.report_tables import table_html
 from pricing.interop.reconcile import DIFFERING, MATCHED, MISSING_AT_VENDOR, MISSING_IN_ENGINE, Reconciliation, amount

@@ -381,7 +381,7 @@ def export_catalog(catalog: Catalog, origin: str) -> dict[str, Any]:
             if expected is None or metric.kind.value != expected:
                 raise InteropError(f"{where_charge}: a {charge.kind} charge on a {metric.kind.value} metric"
                                    " (Stripe: metered usage, or a licensed quantity of a count metric)")
-            if metric.decimals:
+            if metric.decimal_places:
                 raise InteropError(f"{where_charge}: metric {charge.metric!r} has decimals (Stripe quantities are"
                                    " whole numbers)")
             metadata = {"metric": charge.metric}

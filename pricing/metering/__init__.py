@@ -13,7 +13,7 @@ from pricing._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from pricing.metering.events import EVENT_COLUMNS
-    from pricing.metering.meters import MeterResult, meter_events, month_bounds
+    from pricing.metering.meters import MeterResult, meter_events
     from pricing.metering.store import DEFAULT_STORE, Store, open_store
     from pricing.metering.sample_data import generate_book, write_events
 
@@ -21,12 +21,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "EVENT_COLUMNS": "events",
     "MeterResult": "meters",
     "meter_events": "meters",
-    "month_bounds": "meters",
     "DEFAULT_STORE": "store",
     "Store": "store",
     "open_store": "store",
     "generate_book": "sample_data",
     "write_events": "sample_data",
 })
-__all__ = ["DEFAULT_STORE", "EVENT_COLUMNS", "MeterResult", "Store", "generate_book", "meter_events", "month_bounds",
-           "open_store", "write_events"]
+__all__ = ["DEFAULT_STORE", "EVENT_COLUMNS", "MeterResult", "Store", "generate_book", "meter_events", "open_store",
+           "write_events"]

@@ -17,10 +17,9 @@ backend session must be in UTC when every month is metered at once) and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC
 from typing import Any
 
 import ibis
@@ -29,23 +28,10 @@ import pandas as pd
 
 from pricing.engine.catalog import Catalog, MeterSpec, load_catalog
 from pricing.errors import MeteringError
-from pricing.engine.periods import add_months
-
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from pricing.engine.periods import month_bounds, month_number
 
 TENANT_COLUMNS = ["month", "customer_id", "tenant_id", "catalog", "metric", "value"]
 CUSTOMER_COLUMNS = ["month", "customer_id", "catalog", "metric", "value"]
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``[first instant, first instant of the next month)`` of a 'YYYY-MM' month, UTC."""
-    match = MONTH_PATTERN.match(month)
-    if not match:
-        raise MeteringError(f"month {month!r}: expected YYYY-MM, e.g. 2026-01")
-    year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1)
-    following = add_months(start.date(), 1)
-    return start, datetime(following.year, following.month, 1)
 
 
 def metered_metrics(catalog: Catalog) -> list[str]:
@@ -100,7 +86,7 @@ def _mapping_table(customer_catalogs: Mapping[str, str] | ir.Table) -> ir.Table:
 def _in_month(events: ir.Table, month: str | None) -> ir.Table:
     if month is None:
         return events
-    start, end = month_bounds(month)
+    start, end = month_bounds(month, MeteringError)
     if events.timestamp.type().timezone is not None:
         # NOTE: a zoned column (Parquet written with UTC instants) is compared with zoned bounds,
         # whatever the session's zone, and read as it is: converting every event to a plain
@@ -115,11 +101,6 @@ def _call_key(catalog_id: str, spec: MeterSpec) -> tuple[object, ...]:
     """What decides which events qualify for a meter spec: equal keys, equal conditions."""
     calls = tuple((c.method.upper(), c.endpoint.lstrip("/"), tuple(c.account_kinds)) for c in spec.calls)
     return catalog_id, calls, spec.success_only
-
-
-def _month_key(month: str) -> int:
-    start, _ = month_bounds(month)
-    return start.year * 100 + start.month
 
 
 def tenant_metrics_expr(
@@ -196,7 +177,7 @@ def tenant_metrics_expr(
         aggregates["_accounts"] = accounts.count()
     grouped = accounts.group_by(keys).aggregate(**aggregates)
     if month is not None:
-        grouped = grouped.mutate(month_key=ibis.literal(_month_key(month), type="int32"))
+        grouped = grouped.mutate(month_key=ibis.literal(month_number(month, MeteringError), type="int32"))
     if derived:
         extra = {}
         for column, (catalog_id, deps) in derived.items():

@@ -39,8 +39,8 @@ from pricing.engine.catalog import Catalog, MetricKind, load_catalog
 from pricing.errors import MeteringError
 from pricing.metering.events import ARROW_SCHEMA
 from pricing.spreadsheet_text import neutralise_frame
-from pricing.metering.meters import month_bounds
-from pricing.engine.periods import add_months, shift_month
+from pricing.engine.periods import add_months, month_bounds, months_ending
+from pricing.files import atomic_file
 
 DEFAULT_END_MONTH = "2026-03"  # fixed, so a seed always gives the same book
 CHUNK_EVENTS = 2_000_000  # events generated at once (memory stays bounded)
@@ -160,8 +160,7 @@ class Book:
 def _month_list(months: int, end_month: str | None) -> tuple[str, ...]:
     if months < 1:
         raise MeteringError(f"months: must be at least 1, got {months}")
-    start, _ = month_bounds(end_month or DEFAULT_END_MONTH)
-    return tuple(shift_month(start.date(), -back) for back in reversed(range(months)))
+    return months_ending(end_month or DEFAULT_END_MONTH, months, MeteringError)
 
 
 def role_indices(customers: int, rng: np.random.Generator) -> np.ndarray:
@@ -181,8 +180,8 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     if customers < 1:
         raise MeteringError(f"customers: must be at least 1, got {customers}")
     month_names = _month_list(months, end_month)
-    window_start, _ = month_bounds(month_names[0])
-    _, window_end = month_bounds(month_names[-1])
+    window_start, _ = month_bounds(month_names[0], MeteringError)
+    _, window_end = month_bounds(month_names[-1], MeteringError)
     rng = np.random.default_rng([seed, 0xB00C])
     n = customers
     width = max(4, len(str(n)))
@@ -228,7 +227,7 @@ def generate_book(customers: int, months: int, seed: int, end_month: str | None 
     billing: list[bool] = []
     signups: list[datetime] = []
     churns: list[datetime | None] = []
-    bounds = [month_bounds(m) for m in month_names]
+    bounds = [month_bounds(m, MeteringError) for m in month_names]
     for i in range(n):
         crng = np.random.default_rng([seed, 0xC0DE, i])
         story_start, story_end = bounds[int(story_month[i])]
@@ -541,7 +540,7 @@ class _Groups:
 
 def _plan_month(book: Book, month_index: int) -> _Groups:
     p = book.profiles
-    start, end = month_bounds(book.months[month_index])
+    start, end = month_bounds(book.months[month_index], MeteringError)
     days = (end - start).days
     n = len(p)
     signup_day = np.array([(s - start).days for s in p["signup"]], dtype=np.int64)
@@ -637,7 +636,7 @@ def month_events(book: Book, month_index: int, chunk_events: int = CHUNK_EVENTS)
     groups = _plan_month(book, month_index)
     if groups.customer.size == 0:
         return
-    start, end = month_bounds(book.months[month_index])
+    start, end = month_bounds(book.months[month_index], MeteringError)
     days = (end - start).days
     weekday = np.array([(start + timedelta(days=d)).weekday() for d in range(days)])
     day_weight = WEEKDAY_WEIGHT[weekday] * np.linspace(1.0, 1.03, days)  # growth within the month
@@ -730,33 +729,21 @@ def write_events(
     paths = []
     for index, month in enumerate(book.months):
         path = out / f"events-{month}.{fmt}"
-        tmp = path.with_name(path.name + ".partial")
-        writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
-        try:
+        with atomic_file(path, MeteringError) as sink:  # a full disk or a read-only folder: one line, no partial file
+            writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
             for table in month_events(book, index, chunk_events):
                 if writer is None:
-                    writer = (pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd") if fmt == "parquet"
-                              else pacsv.CSVWriter(tmp, ARROW_SCHEMA))
+                    writer = (pq.ParquetWriter(sink, ARROW_SCHEMA, compression="zstd") if fmt == "parquet"
+                              else pacsv.CSVWriter(sink, ARROW_SCHEMA))
                 writer.write_table(table)
             if writer is None:  # no events this month: still write an empty file
                 empty = ARROW_SCHEMA.empty_table()
                 if fmt == "parquet":
-                    pq.write_table(empty, tmp)
+                    pq.write_table(empty, sink)
                 else:
-                    pacsv.write_csv(empty, tmp)
+                    pacsv.write_csv(empty, sink)
             else:
-                closing, writer = writer, None
-                closing.close()
-            tmp.replace(path)
-        except OSError as exc:  # a full disk or a read-only folder: no .partial file is left behind
-            if writer is not None:
-                try:
-                    writer.close()
-                except OSError:
-                    pass  # NOTE: the write error above is the one to report
-            tmp.unlink(missing_ok=True)
-            reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
-            raise MeteringError(f"{path}: cannot write: {reason}") from None
+                writer.close()
         paths.append(path)
     return paths
 
@@ -786,13 +773,13 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
     Heavy-tailed like the event data, related where metrics are (calls grow
     with accounts, commitments sit near usage), and fast: no events are made.
     """
-    cat = load_catalog(catalog) if isinstance(catalog, str) else catalog
+    chosen = load_catalog(catalog) if isinstance(catalog, str) else catalog
     rng = np.random.default_rng([seed, 0x05A6E])
     base = np.minimum(np.floor(12 * (1 + rng.pareto(1.15, rows))), 2_000_000).astype(np.int64)
     columns: dict[str, np.ndarray] = {}
-    metrics = cat.charged_metrics()
+    metrics = chosen.charged_metrics()
     for name in metrics:
-        metric = cat.metrics[name]
+        metric = chosen.metrics[name]
         spec = metric.meter
         if metric.kind is MetricKind.METERED and spec is not None:
             if spec.aggregate == "distinct_accounts":
@@ -805,7 +792,7 @@ def generate_usage_table(catalog: Catalog | str, rows: int, seed: int) -> pd.Dat
             values = (rng.random(rows) < 0.3).astype(np.int64)
         elif metric.kind is MetricKind.COMMITMENT:
             # a commitment sits near the usage of the metric it commits (accounts or tenants)
-            committed = next((c.metric for p in cat.plans.values() for c in p.charges
+            committed = next((c.metric for p in chosen.plans.values() for c in p.charges
                               if c.commitment is not None and c.commitment.quantity_metric == name), None)
             target = columns.get(committed, base) if committed else base
             level = target * rng.uniform(0.5, 1.2, rows)

@@ -53,13 +53,13 @@ from pricing.metering.events import (
     validation_sql,
 )
 from pricing.metering.store_location import DEFAULT_STORE
+from pricing.engine.periods import month_bounds
 from pricing.metering.meters import (
     CUSTOMER_COLUMNS,
     TENANT_COLUMNS,
     MeterResult,
     meter_events,
     metered_metrics,
-    month_bounds,
     unmapped_customers_expr,
 )
 
@@ -626,7 +626,7 @@ class Store:
     def event_count(self, month: str | None = None) -> int:
         if month is None:
             return int(self.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
-        start, end = month_bounds(month)
+        start, end = month_bounds(month, MeteringError)
         return int(
             self.con.execute(
                 'SELECT count(*) FROM events WHERE "timestamp" >= ? AND "timestamp" < ?', [start, end]
@@ -803,7 +803,7 @@ class Store:
         Customers with events but no row in ``customers`` are an error unless
         ``default_catalog`` is given: then they are added to the book with it.
         """
-        month_bounds(month)
+        month_bounds(month, MeteringError)
         events = self.ibis.table("events")
         mapping = self.ibis.table("customers")
         unmapped = unmapped_customers_expr(events, mapping, month).to_pandas()
@@ -846,7 +846,7 @@ class Store:
         :meth:`meter` calls this; call it yourself with the result of
         :func:`pricing.metering.meters.meter_events` run on a warehouse or Spark.
         """
-        month_bounds(month)
+        month_bounds(month, MeteringError)
         result = MeterResult(
             tenants=result.tenants[result.tenants["month"] == month],
             customers=result.customers[result.customers["month"] == month],
@@ -873,7 +873,7 @@ class Store:
             )
 
     def _ensure_metered(self, month: str) -> None:
-        month_bounds(month)
+        month_bounds(month, MeteringError)
         done = self.con.execute("SELECT count(*) FROM metered_months WHERE month = ?", [month]).fetchall()[0]
         if not done or not done[0]:
             if self.read_only:
@@ -930,8 +930,8 @@ class Store:
     def _pivot(self, long: pd.DataFrame, keys: list[str], catalog: str | None) -> pd.DataFrame:
         catalogs = [load_catalog(catalog)] if catalog else list(self._catalogs().values())
         metrics: list[str] = []
-        for cat in catalogs:
-            metrics += [m for m in metered_metrics(cat) if m not in metrics]
+        for listed in catalogs:
+            metrics += [m for m in metered_metrics(listed) if m not in metrics]
         base = long[keys].drop_duplicates().reset_index(drop=True)
         present = long.dropna(subset=["metric"])
         if not present.empty:
@@ -964,7 +964,7 @@ class Store:
         """Issue a month's invoices: new ones get the next numbers of ``prefix``, without gaps;
         invoices issued before are final and never changed (a fresh computation that differs is
         reported, to be corrected with a credit note). One transaction: all or nothing."""
-        month_bounds(month)
+        month_bounds(month, MeteringError)
         with self._transaction():
             stored = self.con.execute(
                 'SELECT "number", customer_id, issued_at, period_start, total_minor FROM invoices'

@@ -34,7 +34,7 @@ from papermill.engines import Engine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
-from pricing.reporting.kernel_pool import KernelFailure, WarmKernel, _set_current, current_kernel
+from pricing.reporting.kernel_pool import KernelFailure, WarmKernel, set_current_kernel, current_kernel
 
 ENGINE_NAME = "pricing-warm"
 _standalone: list[WarmKernel] = []
@@ -49,7 +49,7 @@ def _own_kernel(kernel_name: str, start_timeout: int) -> WarmKernel:
     if kernel is not None:
         kernel.shutdown()
     kernel = WarmKernel(kernel_name, Path.cwd(), startup_timeout=start_timeout)
-    _set_current(kernel)
+    set_current_kernel(kernel)
     kernel.start()
     _standalone.append(kernel)
     return kernel

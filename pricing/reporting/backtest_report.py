@@ -27,8 +27,8 @@ from pricing.analysis.backtest import Backtest
 from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_minor, format_money, from_minor, plain_number
-from pricing.reporting.notebook_runner import (ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text,
-                                               write_assets)
+from pricing.files import atomic_write_bytes, atomic_write_text
+from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, write_assets
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.report_tables import figure_html, table_html
 
@@ -235,18 +235,18 @@ class BacktestReport:
 
     def revenue_chart(self) -> Any:
         """Revenue by month, today and with the candidate (months as categories, not dates)."""
-        from pricing.apps.widgets import revenue_figure
+        from pricing.reporting.charts import revenue_figure
 
         return revenue_figure(self.result).update_xaxes(type="category", title="month")
 
     def distribution_chart(self) -> Any:
-        from pricing.apps.widgets import delta_histogram_figure
+        from pricing.reporting.charts import delta_histogram_figure
 
         return delta_histogram_figure(self.result)
 
     def tornado_chart(self) -> Any:
         """The parameters that move revenue (the table lists every one), largest swing on top."""
-        from pricing.apps.widgets import tornado_figure
+        from pricing.reporting.charts import tornado_figure
 
         assert self.tornado is not None
         return tornado_figure(self.tornado[self.tornado["swing_minor"] > 0], self.current)
@@ -410,7 +410,7 @@ def decimal_text(minor: Any, decimals: int) -> list[str]:
 
 def _write_csv_slices(report: BacktestReport, path: Path) -> Path:
     """The CSV a slice of customers at a time, through a temporary file renamed at the end (atomic)."""
-    from pricing.reporting.notebook_runner import atomic_file
+    from pricing.files import atomic_file
 
     count = len(report.result.per_customer())
     with atomic_file(path) as handle:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from pricing.reporting.notebook_runner import atomic_write_bytes
+from pricing.files import atomic_write_bytes
 from pricing.spreadsheet_text import is_risky
 
 INVOICE_COLUMNS = [

@@ -39,8 +39,9 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from pricing.errors import ReportError
+from pricing.errors import ReportError, validation_line
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.engine.formatting import LocaleFormat
 from pricing.reporting.html_pages import render_page
@@ -126,20 +127,21 @@ def load_seller(path: str | Path) -> Seller:
 
 
 def _seller_error(origin: str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    kind = first["type"]
+    return validation_line(origin, error, explain=_seller_problem)
+
+
+def _seller_problem(problem: ErrorDetails) -> str | None:
+    """A seller file's problems in the words of the file (None: pydantic's own message)."""
+    kind = problem["type"]
     if kind == "extra_forbidden":
-        message = f"unknown field (a seller file has {', '.join(Seller.model_fields)})"
-    elif kind == "missing":
-        message = "missing"
-    elif kind == "string_type":
-        message = f"expected text, got {first['input']!r} (quote it in the YAML)"
-    elif kind == "int_type":
-        message = f"expected a whole number of days, got {first['input']!r}"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    return f"{origin}: {field}: {message}"
+        return f"unknown field (a seller file has {', '.join(Seller.model_fields)})"
+    if kind == "missing":
+        return "missing"
+    if kind == "string_type":
+        return f"expected text, got {problem['input']!r} (quote it in the YAML)"
+    if kind == "int_type":
+        return f"expected a whole number of days, got {problem['input']!r}"
+    return None
 
 
 # --- the buyer ---------------------------------------------------------------------------

@@ -209,7 +209,8 @@ def current_kernel() -> WarmKernel | None:
     return getattr(_local, "kernel", None)
 
 
-def _set_current(kernel: WarmKernel | None) -> None:
+def set_current_kernel(kernel: WarmKernel | None) -> None:
+    """The warm kernel this thread's notebook runs use (None: none)."""
     _local.kernel = kernel
 
 
@@ -264,9 +265,9 @@ class KernelPool:
             held = None
         if held is None:
             held = WarmKernel(self.kernel_name, self.cwd, self.warmup, self.startup_timeout, self.stats)
-            _set_current(held)
+            set_current_kernel(held)
             held.start()
-        _set_current(held)
+        set_current_kernel(held)
         return held
 
     def _attempts(self, fn: Callable[[T], R], item: T, kernel: list[WarmKernel | None]) -> Outcome[T]:
@@ -325,7 +326,7 @@ class KernelPool:
             finally:
                 if kernel[0] is not None:
                     kernel[0].shutdown()
-                _set_current(None)
+                set_current_kernel(None)
 
         threads = [threading.Thread(target=worker, name=f"kernel-pool-{i}", daemon=True)
                    for i in range(min(self.size, max(count, 1)))]

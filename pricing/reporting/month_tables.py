@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pricing.engine.catalog import Catalog, load_catalog
-from pricing.errors import PricingError, ReportError
-from pricing.metering.meters import month_bounds, qualifies
+from pricing.errors import ReportError
+from pricing.engine.periods import month_bounds
+from pricing.metering.meters import qualifies
 from pricing.engine.money import from_minor
 from pricing.engine.rating import included_units
 from pricing.reporting.report_tables import INVOICE_LINE_VIEW
@@ -59,13 +60,6 @@ _TENANT_TABLES = ("tenants", "daily", "metrics", "accounts")  # keyed by custome
 @lru_cache(maxsize=64)
 def _catalog(catalog_id: str) -> Catalog:
     return load_catalog(catalog_id)
-
-
-def _bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        return month_bounds(month)
-    except PricingError as exc:
-        raise ReportError(str(exc)) from None
 
 
 # --- one tenant's page ------------------------------------------------------------------------------
@@ -233,7 +227,7 @@ class MonthTables:
 
 
 def _event_where(month: str, customer: str | None) -> tuple[str, list[Any]]:
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     where = '"timestamp" >= ? AND "timestamp" < ?'
     params: list[Any] = [start, end]
     if customer is not None:
@@ -267,7 +261,7 @@ def _daily(store: Store, month: str, tenants: pd.DataFrame, customers: pd.DataFr
     """Per tenant, metered metric and day: the day's value and the month-to-date value (all tenants at once)."""
     import ibis
 
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     days = pd.DataFrame({"day": pd.date_range(start, end - timedelta(days=1), freq="D").date})
     catalog_of = dict(zip(customers["customer_id"], customers["catalog"]))
     events = store.ibis.table("events")
@@ -366,7 +360,7 @@ def _included(store: Store, month: str, customers: pd.DataFrame) -> pd.DataFrame
             if charge.included is None:
                 continue
             free = None if charge.included.unlimited else included_units(catalog, charge, frame.reset_index(drop=True))
-            scale = 10 ** catalog.metrics[charge.metric].decimals
+            scale = 10 ** catalog.metrics[charge.metric].decimal_places
             used = frame[charge.metric].tolist() if charge.metric in frame.columns else [0] * len(customer_ids)
             for position, customer_id in enumerate(customer_ids):
                 included = None if free is None else int(free[position]) // scale
@@ -395,7 +389,7 @@ def _lines(store: Store, month: str, customer: str | None) -> pd.DataFrame:
 
 def build(store: Store, month: str, customer: str | None = None) -> MonthTables:
     """The month's tables for every tenant with events (or one customer's), from the store."""
-    _bounds(month)
+    month_bounds(month, ReportError)
     tenants = _tenants(store, month, customer)
     customers = _customers(store, month, customer)
     frames = {
@@ -422,7 +416,7 @@ def write(tables: MonthTables, folder: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pricing.reporting.notebook_runner import atomic_write_bytes
+    from pricing.files import atomic_write_bytes
 
     folder = Path(folder)
     for name in TABLES:

@@ -30,21 +30,19 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from pricing.errors import ReportError
+from pricing.files import PARTIAL_SUFFIX, atomic_write_bytes, atomic_write_text
 
 DEFAULT_KERNEL = "python3"
 DEFAULT_TIMEOUT = 600
-PARTIAL_SUFFIX = ".partial"  # temporary files carry it until they are moved into place
 SIDECAR_SUFFIX = ".json"
 
 ASSETS_DIR = "assets"
@@ -176,47 +174,6 @@ def ensure_kernel(kernel_name: str = DEFAULT_KERNEL) -> None:
 
 
 # --- files --------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file written through a temporary file in the same directory, moved into place with
-    ``os.replace`` only when the block ends without an error (else removed): readers never see half a file.
-
-    A folder that cannot be written (read-only, full, missing parent) is one :class:`ReportError`
-    naming the file, and no partial file is left.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
-    with atomic_file(path) as handle:
-        handle.write(data)
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def clean_partials(directory: Path) -> int:

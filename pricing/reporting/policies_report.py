@@ -19,10 +19,9 @@ from markupsafe import Markup
 
 from pricing.reporting.excel import TableSheet, tables_workbook_bytes
 from pricing.engine.money import format_money, from_minor
+from pricing.files import atomic_write_bytes, atomic_write_text
 from pricing.reporting.html_pages import render_page
-from pricing.reporting.notebook_runner import (
-    ASSETS_DIR, PLOTLY_FILE, atomic_write_bytes, atomic_write_text, write_assets,
-)
+from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, write_assets
 from pricing.analysis.policies import PolicyComparison
 from pricing.reporting.report_tables import figure_html, table_html
 

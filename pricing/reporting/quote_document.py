@@ -44,9 +44,9 @@ from pricing.analysis.comparison import compare
 from pricing.errors import ReportError
 from pricing.engine.formatting import LocaleFormat
 from pricing.engine.invoice import Invoice, Line, LineType
+from pricing.files import atomic_write_text
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.invoice_document import Seller, line_details
-from pricing.reporting.notebook_runner import atomic_write_text
 from pricing.reporting.pdf import find_chromium, print_pdf
 from pricing.engine.rating import RateOptions
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pricing.files import atomic_write_text
 from pricing.reporting.html_pages import render_page
-from pricing.reporting.notebook_runner import atomic_write_text
 
 
 @dataclass(frozen=True)

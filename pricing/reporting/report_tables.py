@@ -37,8 +37,9 @@ from pricing.engine.catalog import (
     load_catalog,
 )
 from pricing.errors import PricingError, ReportError
-from pricing.metering.meters import month_bounds, qualifies
 from pricing.engine.formatting import grouped_number, price_text, utc_stamp
+from pricing.engine.periods import month_bounds, previous_month
+from pricing.metering.meters import qualifies
 from pricing.engine.money import from_minor
 from pricing.engine.rating import included_units
 from pricing.reporting import html_pages
@@ -102,13 +103,6 @@ def _money_column(frame: pd.DataFrame, minor_column: str, decimals_column: str =
     return pd.Series(amounts, index=frame.index, dtype=object)
 
 
-def _bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        return month_bounds(month)
-    except PricingError as exc:
-        raise ReportError(str(exc)) from None
-
-
 def _fetch(store: Store, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
     return store.con.execute(sql, params or []).df()
 
@@ -118,7 +112,7 @@ def _names(store: Store) -> pd.DataFrame:
 
 
 def _month_end_utc(month: str) -> datetime:
-    return _bounds(month)[1].replace(tzinfo=UTC) - timedelta(microseconds=1)
+    return month_bounds(month, ReportError)[1].replace(tzinfo=UTC) - timedelta(microseconds=1)
 
 
 # --- what every report states ---------------------------------------------------------------
@@ -144,7 +138,7 @@ class ReportMeta:
 
 def _event_filter(month: str, customer: str | None, tenant: str | None) -> tuple[list[str], list[Any]]:
     """SQL conditions (and their parameters) selecting one month's events, optionally one customer/tenant."""
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     where = ['"timestamp" >= ?', '"timestamp" < ?']
     params: list[Any] = [start, end]
     if customer is not None:
@@ -253,15 +247,15 @@ def revenue_matrix(lines: pd.DataFrame) -> pd.DataFrame:
 
 def metric_totals(store: Store, month: str) -> pd.DataFrame:
     """Per catalog and metered metric: the month's total over customers, and how many customers had any."""
-    _bounds(month)
+    month_bounds(month, ReportError)
     frame = _fetch(store, """
         SELECT c.catalog, m.metric, sum(m.value)::BIGINT AS total, count(*) FILTER (WHERE m.value > 0) AS customers
         FROM customer_metrics m JOIN customers c USING (customer_id) WHERE m.month = ?
         GROUP BY 1, 2 ORDER BY 1, 2""", [month])
     names = []
     for catalog_id, metric in zip(frame["catalog"], frame["metric"]):
-        cat = load_catalog(catalog_id)
-        names.append(cat.metrics[metric].name if metric in cat.metrics else metric)
+        catalog = load_catalog(catalog_id)
+        names.append(catalog.metrics[metric].name if metric in catalog.metrics else metric)
     frame["name"] = names
     return frame[["catalog", "metric", "name", "total", "customers"]]
 
@@ -322,8 +316,6 @@ def mrr_bridge(store: Store, month: str, previous: str | None = None) -> pd.Data
 
     opening + new + expansion - contraction - churn == closing, exactly.
     """
-    from pricing.billing.billing_run import previous_month
-
     previous = previous or previous_month(month)
     moves = mrr_movements(store, month, previous)
     rows: list[MrrBridgeRow] = []
@@ -484,7 +476,7 @@ def prepaid_balances(store: Store, month: str, factor: int = 2) -> pd.DataFrame:
 
 def tenants_of(store: Store, month: str, customer: str | None = None) -> pd.DataFrame:
     """customer_id, tenant_id of every tenant with events in the month (one customer's, or all)."""
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     sql = ('SELECT customer_id, tenant_id, count(*) AS events FROM events WHERE "timestamp" >= ? AND "timestamp" < ?'
            + (" AND customer_id = ?" if customer is not None else "")
            + " GROUP BY 1, 2 ORDER BY 1, 2")
@@ -508,7 +500,7 @@ def customer_plan(store: Store, month: str, customer: str) -> tuple[Catalog, str
 
 
 def _tenant_events(store: Store, month: str, customer: str, tenant: str) -> Any:
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     import ibis
 
     events = store.ibis.table("events")
@@ -531,7 +523,7 @@ def tenant_daily_usage(store: Store, month: str, customer: str, tenant: str) -> 
     monthly value; call counts (MAC) add up.
     """
     catalog = load_catalog(str(customer_row(store, customer)["catalog"]))
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     days = pd.DataFrame({"day": pd.date_range(start, end - timedelta(days=1), freq="D").date})
     table = _tenant_events(store, month, customer, tenant)
     table = table.mutate(day=table.timestamp.date())
@@ -587,7 +579,7 @@ def included_use(store: Store, month: str, customer: str, tenant: str) -> pd.Dat
             held = {m: v for m, v in usage.items() if m in catalog.metrics}
             free = included_units(catalog, charge, held)
             assert free is not None
-            included = Decimal(int(free[0])).scaleb(-catalog.metrics[charge.metric].decimals)
+            included = Decimal(int(free[0])).scaleb(-catalog.metrics[charge.metric].decimal_places)
         used = usage.get(charge.metric, 0)
         rows.append({
             "metric": charge.metric, "charge": charge.label, "included": None if included is None else int(included),
@@ -601,7 +593,7 @@ def included_use(store: Store, month: str, customer: str, tenant: str) -> pd.Dat
 
 def top_accounts(store: Store, month: str, customer: str, tenant: str, kind: str = "user", n: int = 10) -> pd.DataFrame:
     """The tenant's ``n`` busiest accounts of one kind (``user`` or ``client``) by calls, with failures."""
-    start, end = _bounds(month)
+    start, end = month_bounds(month, ReportError)
     return _fetch(store, """
         SELECT account_id, count(*) AS calls, count(*) FILTER (WHERE status >= 400) AS failed,
                count(DISTINCT CAST("timestamp" AS DATE)) AS active_days
@@ -732,8 +724,6 @@ def _events_digest(store: Store, month: str, customer: str | None = None, tenant
 
 def report_inputs(store: Store, month: str, customer: str | None = None, tenant: str | None = None) -> dict[str, Any]:
     """The store data a report reads, in a form :func:`pricing.reporting.notebook_runner.fingerprint` hashes."""
-    from pricing.billing.billing_run import previous_month
-
     months = [month] if customer is not None else [month, previous_month(month)]
     invoices = {m: store.invoices(m) for m in months}
     lines = {m: store.invoice_lines(m) for m in months}

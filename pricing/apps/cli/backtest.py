@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pricing.apps.cli.options import SubParsers, decimal_option
+from pricing.engine.periods import MONTH_PATTERN
 from pricing.errors import UsageError
 from pricing.metering.store_location import DEFAULT_STORE
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from pricing.engine.catalog import Catalog
 
 DEFAULT_OUT = Path("reports/backtest")
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def register(subparsers: SubParsers) -> None:
@@ -105,7 +104,7 @@ def select_months(spec: str | None, available: list[str]) -> list[str]:
 
 def _month(text: str, spec: str) -> str:
     text = text.strip()
-    if not _MONTH.fullmatch(text):
+    if not MONTH_PATTERN.match(text):
         raise UsageError(f"--months {spec!r}: {text!r} is not a month (YYYY-MM); or give N for the last N months")
     return text
 

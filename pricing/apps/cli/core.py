@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pricing.apps.cli.options import SubParsers, add_usage_options, decimal_option, parse_usage, whole_quantity
-from pricing.errors import PricingError, UsageError
+from pricing.errors import PricingError, UsageError, problem_text
 
 if TYPE_CHECKING:
     from pricing.analysis.comparison import BreakEven, Comparison
@@ -88,8 +88,7 @@ def _options(args: argparse.Namespace) -> RateOptions:
         if amount is not None:
             discounts.append(Discount(amount=amount, name="Discount"))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"--discount: {first['msg'].removeprefix('Value error, ')}") from None
+        raise UsageError(f"--discount: {problem_text(exc)}") from None
     return RateOptions(
         discounts=tuple(discounts),
         # NOTE: a tax rate is a percentage of the net; above 100 % is a typo, not a tax
@@ -221,7 +220,7 @@ def cmd_break_even(args: argparse.Namespace) -> int:
     if args.metric not in catalog.metrics:
         raise UsageError(f"--metric {args.metric!r}: not a metric of catalog {catalog.id!r}"
                          f" (metrics: {', '.join(catalog.metrics)})")
-    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimals
+    largest = MAX_SCALED_QUANTITY // 10 ** catalog.metrics[args.metric].decimal_places
     if args.max > largest:
         raise UsageError(f"--max {args.max}: at most {largest:,} {args.metric} can be rated exactly")
     points = break_even(catalog, args.plans[0], args.plans[1], args.metric, usage,

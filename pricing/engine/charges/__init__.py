@@ -61,7 +61,7 @@ def model_for(charge: Charge, qscale: int, settings: Settings | None = None,
 
 def model_in(catalog: Catalog, charge: Charge) -> ChargeModel[Any, Any]:
     """The model of one of ``catalog``'s charges, with the catalog's metric decimals, settings and interval."""
-    return model_for(charge, catalog.metrics[charge.metric].decimals, catalog.settings, catalog.interval.value)
+    return model_for(charge, catalog.metrics[charge.metric].decimal_places, catalog.settings, catalog.interval.value)
 
 
 def price_scale(charge: Charge) -> int:
