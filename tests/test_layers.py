@@ -16,6 +16,8 @@ is public, what it keeps to itself is its own.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,26 @@ def test_the_walk_sees_imports_in_functions_and_relative_ones():
     text = "def f():\n    from pricing.apps.cli import main\n    from ..reporting.charts import _hidden\n"
     assert _imports_in(text, "pricing.engine.money", False) == [
         ("pricing.apps.cli", ["main"], 2), ("pricing.reporting.charts", ["_hidden"], 3)]
+
+
+LAYER_PACKAGES = ["pricing", "pricing.engine", "pricing.metering", "pricing.billing", "pricing.analysis",
+                  "pricing.interop", "pricing.reporting", "pricing.apps"]
+
+
+@pytest.mark.parametrize("package", LAYER_PACKAGES)
+def test_each_layer_names_entry_points_that_exist_and_imports_nothing_until_used(package: str) -> None:
+    # a fresh interpreter: importing the package alone loads none of its modules (nor pandas);
+    # each name in __all__ then resolves to something defined in the package's modules
+    code = (
+        "import importlib, sys\n"
+        f"package = importlib.import_module({package!r})\n"
+        f"loaded = sorted(m for m in sys.modules if m.startswith({package + '.'!r}) and m != 'pricing._lazy'"
+        " and not m.startswith('pricing.errors'))\n"
+        "assert not loaded, loaded\n"
+        "assert 'pandas' not in sys.modules\n"
+        "assert package.__all__, 'no entry points named'\n"
+        "missing = [n for n in package.__all__ if getattr(package, n, None) is None]\n"
+        "assert not missing, missing\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
