@@ -95,7 +95,7 @@ def test_events_have_a_realistic_shape(book, january):
     assert tenants.median() >= 3  # dev, test, prod
     assert (january["status"] != 200).mean() > 0.01  # failed calls
     assert (january["account_kind"] == "client").any()
-    weekday = january["timestamp"].dt.weekday
+    weekday = january["timestamp"].dt.day_of_week
     assert (weekday < 5).mean() > 0.8  # fewer calls at weekends
     assert book.expected_events() > 0
 
