@@ -47,6 +47,16 @@ def test_help_imports_no_heavy_library() -> None:
     assert result["heavy"] == []
 
 
+def test_help_does_not_even_load_the_engine() -> None:
+    # the parser is the standard library only: numpy and pydantic (0.15 s) wait for a command that prices
+    done = subprocess.run([sys.executable, "-c", "import sys; from pricing.apps.cli import build_parser;"
+                           " build_parser(); print(sorted({m.split('.')[0] for m in sys.modules}"
+                           " & {'numpy', 'pydantic', 'yaml'}), sorted(m for m in sys.modules"
+                           " if m.startswith('pricing.engine')))"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[] []"
+
+
 def test_a_quote_imports_no_heavy_library() -> None:
     result = probe("quote", "quasr", "--usage", "maa=50")
     assert result["status"] == 0

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pricing.apps.cli.options import SubParsers, decimal_option
-from pricing.engine.periods import MONTH_PATTERN
 from pricing.errors import UsageError
 from pricing.metering.store_location import DEFAULT_STORE
 
@@ -103,6 +102,8 @@ def select_months(spec: str | None, available: list[str]) -> list[str]:
 
 
 def _month(text: str, spec: str) -> str:
+    from pricing.engine.periods import MONTH_PATTERN  # the engine (pydantic, numpy) only for this command
+
     text = text.strip()
     if not MONTH_PATTERN.match(text):
         raise UsageError(f"--months {spec!r}: {text!r} is not a month (YYYY-MM); or give N for the last N months")
