@@ -23,7 +23,8 @@ from pricing.engine.invoice import LineType
 from pricing.engine.periods import Schedule
 from pricing.billing.segments import Holding
 from pricing.metering.store import Store
-from pricing.billing.subscriptions import Ended, Settled, parse_timeline, settle
+from pricing.billing.subscriptions import Ended, Settled, settle
+from pricing.billing.timeline import parse_timeline
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fast_path"
 QUASR, LOGTO, LICENSE = load_catalog("quasr"), load_catalog("logto"), load_catalog("license_jp")

@@ -22,7 +22,8 @@ from pricing.engine.catalog import load_catalog
 from pricing.apps.cli import main
 from pricing.errors import CatalogError, SubscriptionError, UsageError
 from pricing.engine.rating import rate_one
-from pricing.billing.subscriptions import invoices_between, parse_timeline
+from pricing.billing.subscriptions import invoices_between
+from pricing.billing.timeline import parse_timeline
 
 from conftest import make_catalog
 

@@ -13,7 +13,8 @@ from pricing.engine.catalog import Catalog, DayCount, parse_catalog
 from pricing.engine.invoice import LineType
 from pricing.engine.rating import rate_one
 from pricing.billing.segments import Recurring
-from pricing.billing.subscriptions import bill_period, invoices_between, parse_timeline, plan_invoices
+from pricing.billing.subscriptions import bill_period, invoices_between, plan_invoices
+from pricing.billing.timeline import parse_timeline
 
 SRC = {"source": "assumption: test catalog"}
 

@@ -136,7 +136,8 @@ def test_invoice_level_rounding_adds_one_rounding_line():
 
 
 def test_invoice_level_rounding_on_a_subscription_invoice():
-    from pricing.billing.subscriptions import invoices_between, parse_timeline
+    from pricing.billing.subscriptions import invoices_between
+    from pricing.billing.timeline import parse_timeline
 
     catalog = make_catalog(TWO_SUB_CENT_LINES, metrics="  a: {name: A}\n  b: {name: B}\n",
                            settings="rounding_scope: invoice\n")

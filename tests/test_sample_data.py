@@ -156,7 +156,8 @@ def test_the_subscription_engine_replays_every_timeline_and_ledger():
     from datetime import date
 
     from pricing.billing.balances import parse_ledger, simulate_ledger
-    from pricing.billing.subscriptions import invoices_between, parse_timeline
+    from pricing.billing.subscriptions import invoices_between
+    from pricing.billing.timeline import parse_timeline
 
     for seed in (1, 2):
         book = generate_book(150, 3, seed=seed)

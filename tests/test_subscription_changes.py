@@ -9,7 +9,8 @@ import pytest
 from pricing.engine.catalog import Catalog, parse_catalog
 from pricing.errors import SubscriptionError
 from pricing.engine.invoice import LineType
-from pricing.billing.subscriptions import bill_period, invoices_between, parse_timeline
+from pricing.billing.subscriptions import bill_period, invoices_between
+from pricing.billing.timeline import parse_timeline
 
 SRC = {"source": "assumption: test catalog"}
 

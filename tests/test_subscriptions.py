@@ -13,15 +13,8 @@ from hypothesis import strategies as st
 from pricing.engine.catalog import Catalog, DayCount, load_catalog, parse_catalog
 from pricing.errors import SubscriptionError
 from pricing.engine.invoice import LineType
-from pricing.billing.subscriptions import (
-    Timeline,
-    bill_period,
-    invoices_between,
-    issued_in_period,
-    load_timeline,
-    parse_timeline,
-    state_at,
-)
+from pricing.billing.timeline import Timeline, load_timeline, parse_timeline
+from pricing.billing.subscriptions import bill_period, invoices_between, issued_in_period, state_at
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "subscriptions"
 

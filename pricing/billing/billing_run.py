@@ -42,8 +42,9 @@ from pricing.engine.money import format_minor
 from pricing.engine.periods import Period, Schedule, month_bounds, month_name, month_period, previous_month
 from pricing.billing.rating_segments import price_drafts
 from pricing.billing.segments import Draft, Holding, drafts_needed
-from pricing.billing.subscriptions import (Ended, Settled, Timeline, UsageLookup, parse_timeline, plan_invoices, settle,
-                                           settled_renewals)
+from pricing.billing.subscriptions import Ended, Settled, plan_invoices, settle, settled_renewals
+from pricing.billing.timeline import Timeline, parse_timeline
+from pricing.billing.replay import UsageLookup
 from pricing.yaml_files import parse_yaml
 
 if TYPE_CHECKING:

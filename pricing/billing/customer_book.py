@@ -41,7 +41,8 @@ import yaml
 from pricing.billing.balances import Ledger, parse_ledger, simulate_ledger
 from pricing.engine.catalog import Catalog, bundled_catalog_ids, load_catalog
 from pricing.errors import BookError, PricingError, SubscriptionError
-from pricing.billing.subscriptions import Timeline, parse_timeline, plan_invoices
+from pricing.billing.timeline import Timeline, parse_timeline
+from pricing.billing.subscriptions import plan_invoices
 from pricing.yaml_files import parse_yaml
 
 REQUIRED = ("customer_id", "name", "catalog")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import decimal
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -55,8 +55,9 @@ def price_text(value: Decimal, currency: str) -> str:
 
 
 def iso_utc(moment: datetime) -> str:
-    """A UTC moment as ISO 8601 with a 'Z': '2026-04-01T00:00:00Z' (the engine's moments are all UTC)."""
-    return moment.isoformat().replace("+00:00", "Z")
+    """A moment as UTC ISO 8601 with a 'Z': '2026-04-01T00:00:00Z' (a naive moment is taken as UTC)."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def utc_stamp(moment: datetime | None) -> str:

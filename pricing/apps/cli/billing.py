@@ -14,7 +14,7 @@ from pricing.errors import SubscriptionError
 
 if TYPE_CHECKING:
     from pricing.billing.balances import LedgerResult
-    from pricing.billing.subscriptions import IssuedInvoice
+    from pricing.billing.replay import IssuedInvoice
 
 
 def register(subparsers: SubParsers) -> None:
@@ -40,9 +40,9 @@ def register(subparsers: SubParsers) -> None:
 
 
 def cmd_bill(args: argparse.Namespace) -> int:
-    from pricing.billing.subscriptions import (
-        issued_in_period, issued_in_period_consolidated, load_timeline, resolve_period, timeline_schedule,
-    )
+    from pricing.billing.subscriptions import issued_in_period, issued_in_period_consolidated
+    from pricing.billing.timeline import load_timeline
+    from pricing.billing.replay import resolve_period, timeline_schedule
     from pricing.engine.catalog import load_catalog
 
     catalog = load_catalog(args.catalog)

@@ -130,7 +130,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from pricing.engine.catalog import load_catalog
-    from pricing.billing.subscriptions import parse_timeline, state_at
+    from pricing.billing.timeline import parse_timeline
+    from pricing.billing.subscriptions import state_at
     from pricing.yaml_files import parse_yaml
 
     with existing_store(args.store, read_only=True) as store:
