@@ -221,6 +221,27 @@ def test_cli_ingest_and_meter_json(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: month '2026-3': expected YYYY-MM, e.g. 2026-01"
 
 
+def test_sample_data_is_not_mixed_into_a_store_of_another_book(tmp_path, capsys):
+    # generated books number customers c0001...: a second book (other size or seed) loaded into the same
+    # store would sum its events with the first one's under the same ids; it is refused in one line
+    db = tmp_path / "mixed.duckdb"
+    first = ["sample-data", "--customers", "4", "--months", "1", "--seed", "5", "--out", str(tmp_path / "a"),
+             "--ingest", "--store", str(db)]
+    assert main(first) == 0
+    with Store(db) as store:
+        events = store.event_count()
+    assert events > 0
+    assert main(first) == 0  # the same book again: ingest skips what it already has
+    capsys.readouterr()
+    assert main(["sample-data", "--customers", "6", "--months", "1", "--seed", "5", "--out", str(tmp_path / "b"),
+                 "--ingest", "--store", str(db)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {db}: already holds {events:,} events of another customer book (4 customers)")
+    assert len(err.splitlines()) == 1
+    with Store(db) as store:
+        assert store.event_count() == events and len(store.customers()) == 4  # nothing was written
+
+
 # --- issue 12: idempotent by event, literal names, real stores ------------------------------
 
 

@@ -703,6 +703,24 @@ class Store:
 
     # --- the customer book ---
 
+    def mixing_books(self, book: Book) -> str | None:
+        """Why loading the generated ``book`` here would mix it with another book's events; None if it would not.
+
+        NOTE: generated books number their customers c0001, c0002...: a second book with other sizes or
+        another seed would take over the first one's customer ids while that book's events stay, and each
+        customer's usage would be two unrelated datasets summed. The same book again is fine (re-runs).
+        """
+        events = self.event_count()
+        if events == 0:
+            return None
+        stored = [tuple(row) for row in self.con.execute(
+            "SELECT customer_id, name, catalog FROM customers ORDER BY customer_id").fetchall()]
+        generated = sorted(zip(book.customers["customer_id"], book.customers["name"], book.customers["catalog"]))
+        if stored == generated:
+            return None
+        return (f"{self.path}: already holds {events:,} events of another customer book ({len(stored):,} customers);"
+                " the sample data would be mixed with them: choose another --store, or remove that file")
+
     def write_book(self, book: Book) -> None:
         """Store (or replace) a book's customers, subscription timelines and prepaid ledgers."""
         frame = book.customers.copy()

@@ -48,6 +48,9 @@ def run_demo(store_path: Path, out: Path, *, customers: int = DEFAULT_CUSTOMERS,
     say(f"sample data: {len(book.customers)} customers, {len(book.months)} months in {sample_dir}")
     month = book.months[-1]  # the generator writes whole calendar months: the last one is full
     with Store(store_path) as store:
+        mixed = store.mixing_books(book)
+        if mixed:
+            raise ReportError(mixed)
         store.write_book(book)
         report = store.ingest(paths)
         say(report.lines()[-1])

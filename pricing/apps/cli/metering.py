@@ -81,6 +81,9 @@ def _sample_data(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if args.ingest:
         with Store(args.store or DEFAULT_STORE) as store:
+            mixed = store.mixing_books(book)
+            if mixed:
+                raise MeteringError(mixed)
             store.write_book(book)
             report = store.ingest(paths)
             for line in report.lines():
