@@ -13,7 +13,8 @@ from pricing.analysis.comparison import compare
 from pricing.analysis.forecast import forecast
 from pricing.engine.rating import RateOptions
 from pricing.analysis.comparison import cheapest_switches
-from pricing.apps.plan_comparison import PlanComparisonApp
+from pricing.apps.controls import error_html, widget_html
+from pricing.apps.plan_comparison import PlanComparisonApp, plan_rows, render_table
 from pricing.apps.price_tuning import PriceTuningApp
 
 
@@ -224,3 +225,25 @@ def test_page_shows_names_not_ids():
     assert app.commitment.choice.options[0][0] == "Gravitate & Save: Committed MAA"
     assert [w.description for w in (app.growth, app.term)] == ["Usage growth, % a month", "Term (months)"]
     assert all(w.style.description_width == "initial" for w in (app.growth, app.term, app.chart_metric))
+
+
+HOSTILE_PLAN_NAME = '<script>alert("x")</script> & Sons'
+
+
+def test_a_hostile_plan_name_comes_out_escaped_in_the_plans_table():
+    # a catalog whose first plan carries markup in its name: the table and the cheapest label print it as text
+    quasr = load_catalog("quasr")
+    plan_id = next(iter(quasr.plans))
+    hostile = quasr.model_copy(update={"plans": {
+        **quasr.plans, plan_id: quasr.plans[plan_id].model_copy(update={"name": HOSTILE_PLAN_NAME})}})
+    comparison = compare(hostile, dict(hostile.sample_usage))
+    page = render_table(plan_rows(comparison, None), hostile, 12)
+    # MarkupSafe (Jinja2's autoescape, the one escaping path) writes a double quote as &#34;
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Sons" in page
+    assert "<script>" not in page
+    assert f'<tr class="pw-plan-row" data-plan="{plan_id}"' in page
+    label = widget_html("cheapest", plan=plan_id, name=HOSTILE_PLAN_NAME, monthly="EUR 1.00")
+    assert label == (f'<div class="pw-cheapest" data-plan="{plan_id}" style="font-size:1.2em">Cheapest: '
+                     "<b>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Sons</b> at EUR 1.00 a month</div>")
+    assert error_html(HOSTILE_PLAN_NAME) == (
+        '<span style="color:#b00">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Sons</span>')

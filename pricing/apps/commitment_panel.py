@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from pricing.analysis.commitment import CommitmentAnalysis, CommitmentOption, analyse_commitment, commitment_options
-from pricing.apps.controls import LABEL_FITS, error_html, escape, swap_figure
+from pricing.apps.controls import LABEL_FITS, error_html, swap_figure, widget_html
 from pricing.engine.catalog import Catalog
 from pricing.engine.rating import RateOptions
 from pricing.errors import PricingError
@@ -97,9 +97,8 @@ class CommitmentPanel:
         best = analysis.best
         recommended = analysis.recommended.plan if analysis.recommended is not None else ""
         # the advice compares the best commitment with every other plan (pricing.analysis.commitment)
-        self.result.value = (
-            f'<div class="pw-commitment-best" data-level="{int(best["level"])}"'
-            f' data-recommended="{escape(recommended)}">{escape(analysis.advice())}</div>')
+        self.result.value = widget_html("commitment_best", level=int(best["level"]), recommended=recommended,
+                                        advice=analysis.advice())
         self.figure_box.layout.display = None
         figure = commitment_figure(analysis)
         swap_figure(self, "figure", self.figure_box, go.FigureWidget(figure))

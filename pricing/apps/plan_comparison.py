@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 from pricing.analysis.comparison import Comparison, Switch, cheapest_switches, compare
 from pricing.analysis.forecast import Forecast, forecast
 from pricing.apps.commitment_panel import CommitmentPanel
-from pricing.apps.controls import LABEL_FITS, error_html, escape, swap_figure
+from pricing.apps.controls import LABEL_FITS, error_html, swap_figure, widget_html
 from pricing.engine.catalog import Catalog, MetricKind, bundled_catalog_ids, load_catalog
 from pricing.engine.money import format_money
 from pricing.engine.rating import RateOptions
@@ -69,28 +69,18 @@ def rows_frame(rows: list[dict[str, Any]], catalog: Catalog) -> pd.DataFrame:
 
 
 def render_table(rows: list[dict[str, Any]], catalog: Catalog, term_months: int) -> str:
+    """The plans table (``widgets.html.j2``'s ``plans_table``): amounts formatted here, every text escaped there."""
     def money(minor: int | None) -> str:
-        return "" if minor is None else escape(format_money(minor, catalog.currency, catalog.decimals))
+        return "" if minor is None else format_money(minor, catalog.currency, catalog.decimals)
 
-    head = ("<tr><th>Plan</th><th>Monthly</th><th>Annual</th>"
-            f"<th>{term_months}-month total (with growth)</th><th>Status</th></tr>")
-    body = []
-    for r in rows:
-        style = ' style="background:#e6f4ea;font-weight:bold"' if r["cheapest"] else (
-            ' style="color:#888"' if not r["eligible"] else "")
-        status = "cheapest" if r["cheapest"] else ("eligible" if r["eligible"] else f"not eligible: {r['reason']}")
-        lines = "".join(
-            f"<tr><td>{escape(item)}</td><td style='text-align:right'>{money(amount)}</td>"
-            f"<td style='color:#555'>{escape(explain)}</td></tr>" for item, amount, explain in r["lines"])
-        body.append(
-            f'<tr class="pw-plan-row" data-plan="{escape(r["plan"])}"{style}>'
-            f"<td><details><summary>{escape(r['name'])}</summary><table>{lines}</table></details></td>"
-            f"<td style='text-align:right'>{money(r['monthly_minor'])}</td>"
-            f"<td style='text-align:right'>{money(r['annual_minor'])}</td>"
-            f"<td style='text-align:right'>{money(r['term_minor'])}</td><td>{escape(status)}</td></tr>")
-    # NOTE: room between amounts, which are right-aligned and would otherwise touch ("EUR 2,294.00EUR 27,528.00")
-    style = "<style>.pw-plans th, .pw-plans td { padding: 3px 10px; white-space: nowrap; }</style>"
-    return f'{style}<table class="pw-plans" style="border-collapse:collapse">{head}{"".join(body)}</table>'
+    shown = [{
+        "plan": r["plan"], "name": r["name"], "cheapest": r["cheapest"], "eligible": r["eligible"],
+        "status": "cheapest" if r["cheapest"] else ("eligible" if r["eligible"] else f"not eligible: {r['reason']}"),
+        "monthly": money(r["monthly_minor"]), "annual": money(r["annual_minor"]), "term": money(r["term_minor"]),
+        "lines": [{"item": item, "amount": money(amount), "explanation": explain}
+                  for item, amount, explain in r["lines"]],
+    } for r in rows]
+    return widget_html("plans_table", rows=shown, term_months=term_months)
 
 
 @dataclass(frozen=True)
@@ -208,7 +198,7 @@ class PlanComparisonApp:
                 box.add_class(f"pw-usage-{metric}")
                 box.observe(lambda change: self.refresh(), "value")
                 self.boxes[metric] = box
-                rows.append(widgets.VBox([widgets.HTML(escape(label)), box]))
+                rows.append(widgets.VBox([widgets.HTML(widget_html("label", text=label)), box]))
                 continue
             number = int(Decimal(str(value)))
             box = widgets.BoundedIntText(value=number, min=0, max=10**12, layout=widgets.Layout(width="160px"))
@@ -219,7 +209,7 @@ class PlanComparisonApp:
             slider.observe(lambda change, m=metric: self._slider_moved(m, change["new"]), "value")
             box.observe(lambda change, m=metric: self._box_changed(m, change["new"]), "value")
             self.boxes[metric], self.sliders[metric] = box, slider
-            rows.append(widgets.VBox([widgets.HTML(escape(label)), widgets.HBox([box, slider])]))
+            rows.append(widgets.VBox([widgets.HTML(widget_html("label", text=label)), widgets.HBox([box, slider])]))
         self.usage_panel.children = tuple(rows)
         options = _chartable(catalog)
         # refresh() does nothing while _building is set, so these assignments trigger no recomputation
@@ -310,14 +300,11 @@ class PlanComparisonApp:
         catalog = state.catalog
         best = state.comparison.cheapest
         if best is None:
-            self.cheapest_label.value = ('<div class="pw-cheapest" data-plan="">No plan is eligible for this usage'
-                                         "</div>")
+            self.cheapest_label.value = widget_html("no_eligible_plan")
         else:
             name = catalog.plans[best.plan].name
             money = format_money(best.total_minor, catalog.currency, catalog.decimals)
-            self.cheapest_label.value = (
-                f'<div class="pw-cheapest" data-plan="{escape(best.plan)}" style="font-size:1.2em">'
-                f"Cheapest: <b>{escape(name)}</b> at {escape(money)} a month</div>")
+            self.cheapest_label.value = widget_html("cheapest", plan=best.plan, name=name, monthly=money)
         self.table.value = render_table(state.rows, catalog, state.term_months)
         if state.chart_metric:
             prospect = (int(Decimal(str(state.usage.get(state.chart_metric, 0)))), best.total_minor if best else None)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pricing.analysis.backtest import Backtest, backtest, sensitivity
 from pricing.analysis.candidates import apply_overrides, price_parameters
-from pricing.apps.controls import error_html, escape
+from pricing.apps.controls import error_html, widget_html
 from pricing.engine.catalog import Catalog
 from pricing.engine.money import format_money
 from pricing.errors import PricingError
@@ -83,15 +83,13 @@ class PriceTuningApp:
         percentiles = self.result.percentiles()
 
         def money(minor: int) -> str:
-            return escape(format_money(minor, catalog.currency, catalog.decimals))
+            return format_money(minor, catalog.currency, catalog.decimals)
 
-        self.summary.value = (
-            f'<div class="pw-backtest-summary" data-delta="{totals["delta_minor"]}">Revenue today '
-            f"{money(totals['current_minor'])}, candidate {money(totals['candidate_minor'])}, change "
-            f"<b>{money(totals['delta_minor'])}</b>. Per-customer change p50 {money(percentiles['p50'])}, "
-            f"p95 {money(percentiles['p95'])}; {len(self.result.switched_customers())} customers'"
-            " cheapest plan changes."
-            "</div>")
+        self.summary.value = widget_html(
+            "backtest_summary", delta_minor=totals["delta_minor"], current=money(totals["current_minor"]),
+            candidate=money(totals["candidate_minor"]), delta=money(totals["delta_minor"]),
+            p50=money(percentiles["p50"]), p95=money(percentiles["p95"]),
+            switched=len(self.result.switched_customers()))
         self.output.clear_output()
         with self.output:
             from IPython.display import display

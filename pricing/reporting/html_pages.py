@@ -49,10 +49,15 @@ def render_page(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+def render_fragment(template: str, macro: str, *args: Any, **values: Any) -> Markup:
+    """One macro of ``templates/<template>``: a piece of a page or a widget's value, already escaped."""
+    module = environment().get_template(template).module
+    return Markup(getattr(module, macro)(*args, **values))
+
+
 def _fragment(macro: str, *args: Any) -> Markup:
-    """One macro of ``templates/fragments.html.j2``: a piece of a page, already escaped."""
-    module = environment().get_template("fragments.html.j2").module
-    return Markup(getattr(module, macro)(*args))
+    """One macro of ``templates/fragments.html.j2``, the pieces the notebooks and report pages share."""
+    return render_fragment("fragments.html.j2", macro, *args)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Markup:
@@ -74,4 +79,5 @@ def trusted(markup: str) -> Markup:
     return Markup(markup)
 
 
-__all__ = ["TEMPLATES_DIR", "environment", "heading", "paragraphs", "render_page", "table", "trusted"]
+__all__ = ["TEMPLATES_DIR", "environment", "heading", "paragraphs", "render_fragment", "render_page", "table",
+           "trusted"]
