@@ -21,7 +21,8 @@ from pricing.billing.balances import Ledger, LedgerDay, Runway, Status
 from pricing.engine.catalog import Catalog, DayCount
 from pricing.errors import SubscriptionError
 from pricing.engine.invoice import Invoice, Line, LineType
-from pricing.engine.money import format_minor, to_minor
+from pricing.engine.money import to_minor
+from pricing.engine.formatting import format_minor
 from pricing.engine.periods import Schedule, add_months, midnight, month_bounds
 from pricing.billing.proration import share
 from pricing.engine.rating import limit_problem

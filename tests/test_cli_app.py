@@ -20,7 +20,7 @@ from pricing.analysis.candidates import apply_overrides
 from pricing.engine.catalog import load_catalog
 from pricing.apps.cli import main
 from pricing.apps.cli.app import tuning_notebook, tuning_parameters
-from pricing.engine.money import format_money
+from pricing.engine.formatting import format_money
 from pricing.metering.store import Store
 
 

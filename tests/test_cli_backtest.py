@@ -16,7 +16,8 @@ from _report_fixtures import HOSTILE_NAME, MONTH, PREVIOUS, ReportStore, report_
 from pricing.analysis.candidates import apply_overrides
 from pricing.engine.catalog import load_catalog
 from pricing.apps.cli import main
-from pricing.engine.money import format_minor, from_minor
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_minor
 from pricing.engine.rating import rate_one
 from pricing.metering.store import Store
 

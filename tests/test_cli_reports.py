@@ -13,7 +13,7 @@ from _report_fixtures import HOSTILE_NAME, HOSTILE_TENANT, MONTH, ReportStore, r
 from pricing.reporting import report_tables
 from pricing.apps.cli import main
 from pricing.reporting import report_runs
-from pricing.engine.money import format_minor
+from pricing.engine.formatting import format_minor
 from pricing.metering.store import Store
 
 

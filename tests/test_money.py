@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.engine.money import Rounding, format_minor, from_scaled, round_scaled, to_minor
+from pricing.engine.money import Rounding, from_scaled, round_scaled, to_minor
+from pricing.engine.formatting import format_minor
 
 
 def test_half_up_rounds_credits_away_from_zero():

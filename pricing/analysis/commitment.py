@@ -32,7 +32,8 @@ import pandas as pd
 
 from pricing.engine.catalog import Catalog, MetricKind
 from pricing.errors import UsageError
-from pricing.engine.money import decimal_places, format_money, round_scaled, scaled_int, to_minor
+from pricing.engine.money import decimal_places, round_scaled, scaled_int, to_minor
+from pricing.engine.formatting import format_money
 from pricing.engine.rating import RateOptions, cheapest_positions, included_units, parse_quantity, rate, usage_columns
 
 Method = Literal["scenarios", "triangular"]

@@ -269,7 +269,7 @@ class PolicyComparison:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        from pricing.engine.money import format_minor
+        from pricing.engine.formatting import format_minor
 
         def money(minor: int, currency: str) -> str:
             return format_minor(int(minor), self.decimals.get(currency, 2))

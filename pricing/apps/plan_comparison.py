@@ -27,7 +27,7 @@ from pricing.analysis.forecast import Forecast, forecast
 from pricing.apps.commitment_panel import CommitmentPanel
 from pricing.apps.controls import LABEL_FITS, error_html, swap_figure, widget_html
 from pricing.engine.catalog import Catalog, MetricKind, bundled_catalog_ids, load_catalog
-from pricing.engine.money import format_money
+from pricing.engine.formatting import format_money
 from pricing.engine.rating import RateOptions
 from pricing.errors import PricingError
 from pricing.reporting.charts import comparison_figure, update_comparison_figure

@@ -15,7 +15,7 @@ from pricing.analysis.backtest import Backtest, backtest, sensitivity
 from pricing.analysis.candidates import apply_overrides, price_parameters
 from pricing.apps.controls import error_html, widget_html
 from pricing.engine.catalog import Catalog
-from pricing.engine.money import format_money
+from pricing.engine.formatting import format_money
 from pricing.errors import PricingError
 from pricing.reporting.charts import delta_histogram_figure, revenue_figure, tornado_figure
 

@@ -48,7 +48,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pricing.engine.catalog import Catalog, DayCount, Money, Quantity
 from pricing.errors import PricingError, SubscriptionError, validation_line
-from pricing.engine.money import Rounding, format_minor, to_minor
+from pricing.engine.money import Rounding, to_minor
+from pricing.engine.formatting import format_minor
 from pricing.engine.periods import Period, Schedule, add_months, midnight
 from pricing.billing.proration import share
 from pricing.engine.rating import limit_problem

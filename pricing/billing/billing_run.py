@@ -38,7 +38,7 @@ from pricing.engine.catalog import Catalog, Discount, Interval, load_catalog
 from pricing.errors import PricingError, ReportError, SubscriptionError
 from pricing.engine.invoice import Invoice, Line, LineType
 from pricing.metering.meters import metered_metrics
-from pricing.engine.money import format_minor
+from pricing.engine.formatting import format_minor
 from pricing.engine.periods import Period, Schedule, month_bounds, month_name, month_period, previous_month
 from pricing.billing.rating_segments import price_drafts
 from pricing.billing.segments import Draft, Holding, drafts_needed

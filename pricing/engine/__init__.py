@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from pricing._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
-    from pricing.engine.money import Rounding, format_money, from_minor, to_minor
+    from pricing.engine.money import Rounding, from_minor, to_minor
+    from pricing.engine.formatting import format_money
     from pricing.engine.catalog import (Catalog, Charge, Plan, Settings, bundled_catalog_ids, json_schema, load_catalog,
                                         parse_catalog)
     from pricing.engine.rating import RateOptions, RatedTable, UsageColumns, rate, rate_one, usage_columns
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Rounding": "money",
-    "format_money": "money",
+    "format_money": "formatting",
     "from_minor": "money",
     "to_minor": "money",
     "Catalog": "catalog",

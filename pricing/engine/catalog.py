@@ -36,7 +36,8 @@ from pydantic import (
 )
 
 from pricing.errors import CatalogError, PricingError, validation_line
-from pricing.engine.money import Rounding, minor_unit_of, plain_number
+from pricing.engine.money import Rounding, minor_unit_of
+from pricing.engine.formatting import plain_number
 from pricing.yaml_files import parse_yaml, read_yaml
 
 # --- field types -----------------------------------------------------------

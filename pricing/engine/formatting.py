@@ -4,8 +4,8 @@ Two kinds of text, both from exact values (Decimal or integers, never floats):
 
 * locale-free text for explanations, tables and summaries: :func:`grouped_number` ("1,500", "2.5"),
   :func:`price_text` ("EUR 0.0035"), :func:`iso_utc` ("2026-04-01T00:00:00Z") and :func:`utc_stamp`
-  ("2026-04-01 10:00:00 UTC"); the data forms of money (``format_minor``, ``format_money``,
-  ``plain_number``) stay beside the money they write, in :mod:`pricing.engine.money`;
+  ("2026-04-01 10:00:00 UTC"), and the data forms :func:`format_minor` ("0.80"), :func:`format_money`
+  ("EUR 1,234.50") and :func:`plain_number` ("1200", "0.004");
 * documents a customer reads (quotes, invoices): :class:`LocaleFormat`, which delegates to Babel (CLDR)
   for the seller's locale: ``€1,250.00`` in en_US, ``1.250,00 €`` in de_DE, ``¥1,235`` for yen.
 
@@ -121,5 +121,22 @@ def covered_days(start: datetime, end: datetime) -> tuple[date, date]:
     return start.date(), last.date()
 
 
-__all__ = ["LocaleFormat", "covered_days", "grouped_number", "grouped_scaled", "iso_utc", "price_text",
-           "utc_stamp"]
+def format_minor(minor: int, minor_unit: int) -> str:
+    """A decimal string with exactly ``minor_unit`` places: 80 cents -> '0.80'."""
+    value = from_minor(minor, minor_unit)
+    return f"{value:.{minor_unit}f}"
+
+
+def format_money(minor: int, currency: str, minor_unit: int) -> str:
+    """Human-readable amount with thousands separators: 'EUR 1,234.50'."""
+    value = from_minor(minor, minor_unit)
+    return f"{currency} {value:,.{minor_unit}f}"
+
+
+def plain_number(value: Decimal) -> str:
+    """A Decimal for data: no exponent, no trailing zeros, no separators ('1200', '0.004')."""
+    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
+__all__ = ["LocaleFormat", "covered_days", "format_minor", "format_money", "grouped_number", "grouped_scaled",
+           "iso_utc", "plain_number", "price_text", "utc_stamp"]

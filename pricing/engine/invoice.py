@@ -15,7 +15,8 @@ from enum import Enum
 from typing import Any
 
 from pricing.engine.formatting import iso_utc
-from pricing.engine.money import format_minor, format_money, from_minor, plain_number
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_minor, format_money, plain_number
 
 
 class LineType(str, Enum):

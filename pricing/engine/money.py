@@ -80,28 +80,11 @@ def from_minor(minor: int, minor_unit: int) -> Decimal:
     return from_scaled(minor, minor_unit)
 
 
-def format_minor(minor: int, minor_unit: int) -> str:
-    """A decimal string with exactly ``minor_unit`` places: 80 cents -> '0.80'."""
-    value = from_minor(minor, minor_unit)
-    return f"{value:.{minor_unit}f}"
-
-
-def format_money(minor: int, currency: str, minor_unit: int) -> str:
-    """Human-readable amount with thousands separators: 'EUR 1,234.50'."""
-    value = from_minor(minor, minor_unit)
-    return f"{currency} {value:,.{minor_unit}f}"
-
-
 def decimal_places(value: Decimal) -> int:
     """Number of digits after the point needed to hold ``value`` exactly."""
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
-
-
-def plain_number(value: Decimal) -> str:
-    """A Decimal for data: no exponent, no trailing zeros, no separators ('1200', '0.004')."""
-    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
 
 
 def scaled_int(value: Decimal, scale: int) -> int:

@@ -19,7 +19,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from pricing.engine.catalog import Catalog, Interval, Money, Percent, Quantity, parse_catalog
 from pricing.errors import CatalogError, PricingError, problem_text
-from pricing.engine.money import minor_unit_of, plain_number
+from pricing.engine.money import minor_unit_of
+from pricing.engine.formatting import plain_number
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a list export far beyond any real catalog or month of invoices
 

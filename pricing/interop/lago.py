@@ -40,7 +40,7 @@ from pricing.engine.catalog import (
     Tier,
     VolumeCharge,
 )
-from pricing.engine.money import plain_number
+from pricing.engine.formatting import plain_number
 from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_percent, catalog_quantity,
     is_catalog_id,

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 from pricing.engine.catalog import Catalog, DayCount, Interval, load_catalog
 from pricing.errors import PricingError, ReportError
 from pricing.engine.invoice import Invoice, Line, LineType
-from pricing.engine.money import format_minor, from_minor, plain_number
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_minor, plain_number
 from pricing.engine.periods import Period, add_months, month_period
 from pricing.billing.proration import share
 from pricing.engine.rating import RateOptions, rate_one

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from pricing.reporting.excel import table_workbook_bytes
-from pricing.engine.money import format_money
+from pricing.engine.formatting import format_money
 from pricing.files import atomic_write_bytes, atomic_write_text
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.report_tables import table_html

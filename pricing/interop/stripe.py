@@ -35,7 +35,7 @@ from pricing.engine.catalog import (
     PerUnitCharge,
     VolumeCharge,
 )
-from pricing.engine.money import plain_number
+from pricing.engine.formatting import plain_number
 from pricing.interop.common import (
     InteropError, assemble, catalog_money, check_settings, invoice_currency, catalog_quantity, major_to_minor, mapping,
     minor_to_major, minor_unit, optional_object,

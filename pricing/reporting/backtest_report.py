@@ -26,7 +26,8 @@ import pandas as pd
 from pricing.analysis.backtest import Backtest
 from pricing.analysis.candidates import diff_parameters
 from pricing.engine.catalog import Catalog
-from pricing.engine.money import format_minor, format_money, from_minor, plain_number
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_minor, format_money, plain_number
 from pricing.files import atomic_write_bytes, atomic_write_text
 from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, write_assets
 from pricing.reporting.html_pages import render_page

@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 
 from pricing.analysis.comparison import Switch
 from pricing.engine.catalog import Catalog
-from pricing.engine.money import format_money, from_minor
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_money
 from pricing.engine.rating import cheapest_positions
 
 if TYPE_CHECKING:

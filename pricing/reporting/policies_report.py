@@ -18,7 +18,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from pricing.reporting.excel import TableSheet, tables_workbook_bytes
-from pricing.engine.money import format_money, from_minor
+from pricing.engine.money import from_minor
+from pricing.engine.formatting import format_money
 from pricing.files import atomic_write_bytes, atomic_write_text
 from pricing.reporting.html_pages import render_page
 from pricing.reporting.notebook_runner import ASSETS_DIR, PLOTLY_FILE, write_assets

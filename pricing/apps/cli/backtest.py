@@ -200,7 +200,7 @@ def _candidate(current: Catalog, path: Path | None, sets: dict[str, Decimal]) ->
 
 def _list_parameters(catalog: Catalog, as_json: bool) -> int:
     from pricing.analysis.candidates import price_parameters
-    from pricing.engine.money import plain_number
+    from pricing.engine.formatting import plain_number
 
     params = price_parameters(catalog)
     if as_json:

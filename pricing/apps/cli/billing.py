@@ -96,7 +96,7 @@ def _when(moment: date | None) -> str:  # a datetime is a date
 
 
 def render_issued(issued: IssuedInvoice) -> list[str]:
-    from pricing.engine.money import format_minor
+    from pricing.engine.formatting import format_minor
 
     inv = issued.invoice
     rows = [f"{inv.customer_id}: {issued.kind} invoice issued {_when(issued.issued_at)} on plan {inv.plan},"
@@ -116,7 +116,7 @@ def render_issued(issued: IssuedInvoice) -> list[str]:
 
 
 def render_ledger(result: LedgerResult) -> list[str]:
-    from pricing.engine.money import format_minor
+    from pricing.engine.formatting import format_minor
 
     f = lambda minor: format_minor(minor, result.decimals)  # noqa: E731
     rows = [f"{result.customer_id} on {result.catalog} ({result.currency}): opening {f(result.opening_balance)},"

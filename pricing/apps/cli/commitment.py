@@ -51,7 +51,7 @@ def _range(text: str) -> tuple[int, int, int]:
 def cmd_commitment(args: argparse.Namespace) -> int:
     from pricing.engine.catalog import load_catalog
     from pricing.analysis.commitment import analyse_commitment, find_option
-    from pricing.engine.money import format_minor, format_money
+    from pricing.engine.formatting import format_minor, format_money
     from pricing.engine.rating import RateOptions
 
     catalog = load_catalog(args.catalog)

@@ -152,7 +152,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 def render_comparison(comparison: Comparison) -> str:
     """A plain-text quote: a summary table, then each plan's lines."""
-    from pricing.engine.money import format_minor
+    from pricing.engine.formatting import format_minor
 
     catalog = comparison.catalog
     usage = ", ".join(f"{k}={len(v)} transaction(s)" if isinstance(v, (list, tuple)) else f"{k}={v}"
@@ -171,7 +171,7 @@ def render_comparison(comparison: Comparison) -> str:
 
 
 def render_invoice(inv: Invoice) -> list[str]:
-    from pricing.engine.money import format_minor
+    from pricing.engine.formatting import format_minor
 
     head = f"{inv.plan}: total {inv.money(inv.total_minor)}"
     if not inv.eligible:
@@ -190,7 +190,7 @@ def render_invoice(inv: Invoice) -> list[str]:
 
 def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: str, decimals: int) -> str:
     """Where two plans cost the same, and from which quantity the other one is cheaper."""
-    from pricing.engine.money import format_money
+    from pricing.engine.formatting import format_money
 
     def money(minor: int | None) -> str:
         return format_money(int(minor or 0), currency, decimals)
@@ -211,7 +211,8 @@ def break_even_sentence(point: BreakEven, plan_a: str, plan_b: str, currency: st
 def cmd_break_even(args: argparse.Namespace) -> int:
     from pricing.analysis.comparison import break_even
     from pricing.engine.catalog import load_catalog
-    from pricing.engine.money import MAX_SCALED_QUANTITY, format_minor
+    from pricing.engine.money import MAX_SCALED_QUANTITY
+    from pricing.engine.formatting import format_minor
 
     catalog = load_catalog(args.catalog)
     for plan_id in args.plans:

@@ -71,7 +71,7 @@ def register(subparsers: SubParsers) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pricing.billing.billing_run import bill_month
-    from pricing.engine.money import format_minor, format_money
+    from pricing.engine.formatting import format_minor, format_money
 
     prefix = _prefix(args.seller, args.prefix)
     with existing_store(args.store, read_only=False) as store:
@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from pricing.engine.money import format_minor
+    from pricing.engine.formatting import format_minor
 
     with existing_store(args.store, read_only=True) as store:
         heads = store.issued(args.month)

@@ -24,7 +24,8 @@ import numpy as np
 
 from pricing.engine.catalog import PackageRounding, PercentageTier, Settings, Tier, TierBounds
 from pricing.engine.formatting import grouped_number, grouped_scaled
-from pricing.engine.money import decimal_places, from_scaled, plain_number, scaled_int
+from pricing.engine.money import decimal_places, from_scaled, scaled_int
+from pricing.engine.formatting import plain_number
 
 Array = np.ndarray
 

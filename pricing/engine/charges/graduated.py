@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from pricing.engine.catalog import GraduatedCharge, Settings
-from pricing.engine.money import plain_number, scaled_int
+from pricing.engine.money import scaled_int
+from pricing.engine.formatting import plain_number
 from pricing.engine.charges.base import (
     Array,
     ChargeModel,

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from pricing.engine.catalog import GraduatedPercentageCharge
-from pricing.engine.money import plain_number, scaled_int
+from pricing.engine.money import scaled_int
+from pricing.engine.formatting import plain_number
 from pricing.engine.charges.base import Array, ChargeModel, ModelResult, tier_bounds, tier_row, unscaled
 from pricing.engine.charges.graduated import graduate, tier_sentence, tier_term
 

@@ -10,7 +10,8 @@ from typing import Any, Literal
 import numpy as np
 
 from pricing.engine.catalog import TierBounds, VolumeCharge
-from pricing.engine.money import plain_number, scaled_int
+from pricing.engine.money import scaled_int
+from pricing.engine.formatting import plain_number
 from pricing.engine.charges.base import (Array, ChargeModel, ModelResult, block_size, blocks, exact, tier_bounds,
                                          tier_row, unscaled)
 from pricing.engine.charges.graduated import tier_sentence, tier_term
