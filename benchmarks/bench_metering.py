@@ -32,6 +32,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 MONTH = "2026-01"
 
@@ -64,14 +68,10 @@ def _mapping(out: Path) -> dict[str, str]:
     return json.loads((out / "customers.json").read_text())
 
 
-def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
-    import duckdb
-    import ibis
+def _events_view(out: Path, memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the generated Parquet as the view ``events``, under the run's limits."""
+    import duckdb  # in the worker, where its memory is measured
 
-    from pricing.metering.meters import meter_events
-
-    mapping = _mapping(out)
-    started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -79,6 +79,17 @@ def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
     con.execute(f"SET temp_directory = '{out / 'spill'}'")
     # The Parquet timestamp is zoned (UTC): the metering reads it as it is.
     con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{out / 'events'}/*.parquet')")
+    return con
+
+
+def work_duckdb_parquet(out: Path, memory_limit: str, threads: int) -> dict:
+    import ibis
+
+    from pricing.metering.meters import meter_events
+
+    mapping = _mapping(out)
+    started = time.perf_counter()
+    con = _events_view(out, memory_limit, threads)
     result = meter_events(ibis.duckdb.from_connection(con).table("events"), mapping, month=MONTH)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "json": result.to_json(MONTH)}
@@ -196,7 +207,6 @@ def work_floor(out: Path, memory_limit: str, threads: int, repeat: int = 3) -> d
     run's CPU seconds (all DuckDB threads of this process) are recorded; the project's
     include building and compiling the Ibis expression and its rollup to customers.
     """
-    import duckdb
     import ibis
     import pandas as pd
 
@@ -204,12 +214,7 @@ def work_floor(out: Path, memory_limit: str, threads: int, repeat: int = 3) -> d
     from pricing.metering.meters import meter_events
 
     mapping = _mapping(out)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET threads = {threads}")
-    con.execute(f"SET temp_directory = '{out / 'spill'}'")
-    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{out / 'events'}/*.parquet')")
+    con = _events_view(out, memory_limit, threads)
     frame = pd.DataFrame({"customer_id": list(mapping), "catalog": list(mapping.values())})
     con.execute("CREATE TABLE customers AS SELECT * FROM frame")
     start, end = month_bounds(MONTH)
