@@ -45,7 +45,7 @@ def atomic_file(path: Path, error: type[PricingError] = ReportError) -> Iterator
         except FileNotFoundError:
             pass
         if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc).strip().splitlines()[0]
+            reason = exc.strerror or str(exc).strip().split("\n")[0] or type(exc).__name__
             raise error(f"{path}: cannot write: {reason}") from None
         raise
 

@@ -32,6 +32,9 @@ def test_decimal_option_accepts(raw: str | None, maximum: Decimal | None, places
     ("100.5", Decimal(100), 6, "--tax '100.5' must be at most 100"),
     ("0.0000001", None, 6, "--tax '0.0000001' has more than 6 decimal places"),
     ("0.125", None, 2, "--tax '0.125' has more than 2 decimal places"),
+    # 31 places: normalize() would round it to 28 digits (1.000...001 -> 1) before the places were counted
+    ("1.0000000000000000000000000000009", None, 2,
+     "--tax '1.0000000000000000000000000000009' has more than 2 decimal places"),
 ])
 def test_decimal_option_refuses_in_one_line(raw: str, maximum: Decimal | None, places: int, message: str) -> None:
     with pytest.raises(UsageError) as refused:

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pricing.engine.formatting import LocaleFormat, grouped_number, grouped_scaled, iso_utc, price_text, utc_stamp
+from pricing.engine.formatting import (LocaleFormat, grouped_number, grouped_scaled, iso_utc, plain_number, price_text,
+                                      utc_stamp)
 from pricing.engine.money import minor_unit_of
 from pricing.errors import PricingError
 
@@ -79,3 +80,9 @@ def test_locale_prices_quantities_dates():
     # [Apr 1, May 1) covers April 1 to 30: an end at midnight belongs to the day before
     assert fmt.period(datetime(2026, 4, 1), datetime(2026, 5, 1)) == "Apr 1\u2009\u2013\u200930, 2026"
     assert fmt.period(None, None) == ""
+
+
+def test_plain_number_keeps_every_digit_past_28():
+    # 32 significant digits: a 28-digit normalize() would round the tail to ...890.12345679
+    assert plain_number(Decimal("12345678901234567890.123456789012")) == "12345678901234567890.123456789012"
+    assert plain_number(Decimal("1200.000")) == "1200"

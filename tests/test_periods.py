@@ -118,3 +118,5 @@ def test_months_are_named_parsed_and_stepped_in_one_place():
     assert months_ending("2026-02", 3) == ("2025-12", "2026-01", "2026-02")
     with pytest.raises(ReportError, match=r"^--month '2026-13': expected YYYY-MM, e.g. 2026-01$"):
         month_bounds("2026-13", ReportError, "--month")
+    with pytest.raises(ReportError, match="expected YYYY-MM"):
+        parse_month("2026-01\n", ReportError)  # a trailing newline is not a month ('$' alone would let it through)

@@ -240,6 +240,10 @@ def test_sample_data_is_not_mixed_into_a_store_of_another_book(tmp_path, capsys)
     assert len(err.splitlines()) == 1
     with Store(db) as store:
         assert store.event_count() == events and len(store.customers()) == 4  # nothing was written
+    # the same 4 customers over another month span: same ids, names and catalogs, other timelines and events
+    assert main(["sample-data", "--customers", "4", "--months", "2", "--seed", "5", "--out", str(tmp_path / "c"),
+                 "--ingest", "--store", str(db)]) == 2
+    assert "already holds" in capsys.readouterr().err
 
 
 # --- issue 12: idempotent by event, literal names, real stores ------------------------------

@@ -32,6 +32,11 @@ def grouped_number(value: Decimal | int) -> str:
         return f"{value:,}"
     if value == value.to_integral_value():
         return f"{int(value):,}"
+    return _written_out(value)
+
+
+def _written_out(value: Decimal) -> str:
+    """A fraction without exponent or trailing zeros, every digit kept."""
     # NOTE: normalize() rounds to the context's 28 digits; a context as wide as the number keeps them all
     return f"{value.normalize(decimal.Context(prec=max(28, len(value.as_tuple().digits)))):f}"
 
@@ -135,7 +140,7 @@ def format_money(minor: int, currency: str, minor_unit: int) -> str:
 
 def plain_number(value: Decimal) -> str:
     """A Decimal for data: no exponent, no trailing zeros, no separators ('1200', '0.004')."""
-    return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+    return str(int(value)) if value == value.to_integral_value() else _written_out(value)
 
 
 __all__ = ["LocaleFormat", "covered_days", "format_minor", "format_money", "grouped_number", "grouped_scaled",

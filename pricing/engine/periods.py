@@ -117,7 +117,7 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 def parse_month(month: str, error: type[PricingError] = PricingError, what: str = "month") -> date:
     """The first day of a 'YYYY-MM' month; anything else is one ``error`` line naming ``what``."""
-    match = MONTH_PATTERN.match(month) if isinstance(month, str) else None
+    match = MONTH_PATTERN.fullmatch(month) if isinstance(month, str) else None
     if not match:
         raise error(f"{what} {month!r}: expected YYYY-MM, e.g. 2026-01")
     return date(int(match.group(1)), int(match.group(2)), 1)

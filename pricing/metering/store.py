@@ -716,7 +716,8 @@ class Store:
         stored = [tuple(row) for row in self.con.execute(
             "SELECT customer_id, name, catalog FROM customers ORDER BY customer_id").fetchall()]
         generated = sorted(zip(book.customers["customer_id"], book.customers["name"], book.customers["catalog"]))
-        if stored == generated:
+        # the same customers over more months differ only in their timelines and ledgers
+        if stored == generated and self.timelines() == dict(book.timelines) and self.ledgers() == dict(book.ledgers):
             return None
         return (f"{self.path}: already holds {events:,} events of another customer book ({len(stored):,} customers);"
                 " the sample data would be mixed with them: choose another --store, or remove that file")

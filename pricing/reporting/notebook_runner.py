@@ -251,7 +251,8 @@ def fingerprint(notebook: str | Path | None = None, parameters: Mapping[str, Any
 REPORT_CODE = (
     "engine", "metering", "billing",
     "reporting/report_tables.py", "reporting/excel.py", "reporting/report_index.py",
-    "reporting/notebook_runner.py", "reporting/month_tables.py", "catalogs",
+    "reporting/notebook_runner.py", "reporting/month_tables.py", "reporting/html_pages.py", "reporting/templates",
+    "catalogs",
 )
 
 
@@ -262,7 +263,7 @@ def _package_digest() -> str:
     code: list[Path] = []
     for name in REPORT_CODE:
         path = root / name
-        code += sorted(p for p in path.rglob("*") if p.suffix in {".py", ".yaml"}) if path.is_dir() else [path]
+        code += sorted(p for p in path.rglob("*") if p.suffix in {".py", ".yaml", ".j2"}) if path.is_dir() else [path]
     for path in code:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())

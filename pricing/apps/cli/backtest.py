@@ -105,7 +105,7 @@ def _month(text: str, spec: str) -> str:
     from pricing.engine.periods import MONTH_PATTERN  # the engine (pydantic, numpy) only for this command
 
     text = text.strip()
-    if not MONTH_PATTERN.match(text):
+    if not MONTH_PATTERN.fullmatch(text):
         raise UsageError(f"--months {spec!r}: {text!r} is not a month (YYYY-MM); or give N for the last N months")
     return text
 

@@ -84,9 +84,11 @@ def decimal_option(flag: str, raw: str | None, maximum: Decimal | None = None, p
         raise UsageError(f"{flag} {raw!r} must be at most {maximum}")
     if value != 0 and value.adjusted() >= MAX_SIGNIFICANT_DIGITS:
         raise UsageError(f"{flag} {raw!r} is too large (at most {MAX_SIGNIFICANT_DIGITS} digits)")
-    exponent = value.normalize().as_tuple().exponent
+    # NOTE: places counted on the digits themselves: normalize() or scaleb() would round past 28 digits first
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # a finite value's exponent is a number
-    if value != 0 and (value.adjusted() < -places or -exponent > places):
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if value != 0 and (value.adjusted() < -places or -(exponent + trailing_zeros) > places):
         raise UsageError(f"{flag} {raw!r} has more than {places} decimal places")
     return value
 
