@@ -8,7 +8,7 @@ line and exits with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the error is only read here: importing pydantic would slow every command's start
@@ -79,9 +79,8 @@ def validation_line(
         raw = events[index] if index < len(events) and isinstance(events[index], dict) else {}
         when = raw.get(event_time, "?")
         if isinstance(when, datetime):
-            from pricing.engine.formatting import iso_utc  # the engine imports this module
-
-            when = iso_utc(when)
+            when = (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).isoformat()
+            when = when.replace("+00:00", "Z")
         rest = ".".join(str(part) for part in location[2:])
         where = f"events[{index}] ({raw.get('type', '?')} {event_word} {when})" + (f": {rest}" if rest else "")
     message = (explain(first) if explain is not None else None) or problem_text(error)
